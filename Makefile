@@ -1,0 +1,57 @@
+# Confab — the two entry points are `make run` and `make test`; both install
+# what they need on a fresh Debian 12 machine (run as root).
+
+GO        ?= go
+BIN       := bin/confab
+JSTEST    := signaling/api/jstest
+GOFLAGS   ?=
+APT_PKGS  := libopus-dev pkg-config gcc
+
+.PHONY: run test build deps test-deps vet fmt-check unit bench fuzz clean
+
+## run: build and start Confab with its embedded defaults (API on 127.0.0.1:8080).
+run: deps build
+	./$(BIN) serve --data-dir ./confab-data
+
+build:
+	$(GO) build -o $(BIN) ./cmd/confab
+
+## test: the whole suite, as CI runs it.
+test: deps test-deps fmt-check vet unit
+
+unit:
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+## deps: system packages for building (cgo + libopus).
+deps:
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+## test-deps: Node.js and the npm packages of the JavaScript client tests.
+test-deps:
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm; }
+	cd $(JSTEST) && npm ci --no-audit --no-fund --loglevel=error
+
+## bench: the control-plane benchmarks quoted in the README.
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./signaling/...
+
+## fuzz: a short run of every fuzz target beyond the checked-in corpus.
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzRoute -fuzztime 30s ./signaling/api
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./signaling/api
+	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime 30s ./signaling/sigv4
+
+clean:
+	rm -rf bin

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go/aws"
+	"github.com/aws/aws-sdk-go/aws/credentials"
+	"github.com/aws/aws-sdk-go/aws/session"
+	"github.com/aws/aws-sdk-go/service/chimesdkmeetings"
+)
+
+// The end-to-end tests build the real binary once and run `confab serve` on
+// 127.0.0.1, then talk to it only over HTTP, as a server application would.
+
+var confabBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "confab-e2e")
+	if err != nil {
+		panic(err)
+	}
+	confabBin = filepath.Join(dir, "confab")
+	out, err := exec.Command("go", "build", "-race", "-o", confabBin, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build confab: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+const (
+	testKeyID  = "AKIDCONFABTEST01"
+	testSecret = "confab-test-secret-0123456789abcdef"
+)
+
+// server is a running `confab serve`.
+type server struct {
+	t        *testing.T
+	cmd      *exec.Cmd
+	Endpoint string // http://127.0.0.1:port
+	DataDir  string
+	mu       sync.Mutex // guards log
+	log      bytes.Buffer
+	done     chan struct{}
+}
+
+// freePort asks the kernel for an unused loopback port.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startServer runs confab serve with a config file holding yaml (may be
+// empty), in dataDir (a fresh one when ""), with the test credentials in env.
+func startServer(t *testing.T, dataDir, yaml string, env ...string) *server {
+	t.Helper()
+	if dataDir == "" {
+		dataDir = t.TempDir()
+	}
+	port := freePort(t)
+	cfgPath := filepath.Join(t.TempDir(), "confab.yaml")
+	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{t: t, Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), DataDir: dataDir, done: make(chan struct{})}
+	s.cmd = exec.Command(confabBin, "serve", "--config", cfgPath, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--data-dir", dataDir)
+	s.cmd.Env = append(os.Environ(), env...)
+	if len(env) == 0 {
+		s.cmd.Env = append(s.cmd.Env, "CONFAB_ACCESS_KEY_ID="+testKeyID, "CONFAB_SECRET_ACCESS_KEY="+testSecret)
+	}
+	pipe, err := s.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer close(s.done)
+		sc := bufio.NewScanner(pipe)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			s.mu.Lock()
+			s.log.WriteString(sc.Text() + "\n")
+			s.mu.Unlock()
+		}
+		_ = s.cmd.Wait()
+	}()
+	t.Cleanup(s.Stop)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(s.Endpoint + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s
+			}
+		}
+		select {
+		case <-s.done:
+			t.Fatalf("confab exited during start:\n%s", s.Log())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("confab did not become healthy:\n%s", s.Log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Log returns what the server has written to stderr so far.
+func (s *server) Log() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.log.String()
+}
+
+// Stop sends SIGTERM and waits for a clean exit.
+func (s *server) Stop() {
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(15 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+		s.t.Errorf("confab did not stop on SIGTERM:\n%s", s.Log())
+	}
+	if code := s.cmd.ProcessState.ExitCode(); code != 0 {
+		s.t.Errorf("confab exited with %d:\n%s", code, s.Log())
+	}
+	if strings.Contains(s.Log(), "DATA RACE") {
+		s.t.Errorf("race detected in confab:\n%s", s.Log())
+	}
+}
+
+// client returns an AWS SDK v1 Chime SDK Meetings client for s, retries off
+// so error tests see the first answer.
+func (s *server) client(keyID, secret string) *chimesdkmeetings.ChimeSDKMeetings {
+	sess := session.Must(session.NewSession(&aws.Config{
+		Region:      aws.String("us-east-1"),
+		Endpoint:    aws.String(s.Endpoint),
+		Credentials: credentials.NewStaticCredentials(keyID, secret, ""),
+		MaxRetries:  aws.Int(0),
+	}))
+	return chimesdkmeetings.New(sess)
+}

@@ -1,0 +1,334 @@
+package config
+
+import (
+	_ "embed"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the complete configuration of a confab node. Its YAML form is the
+// configuration file; see example.yaml for every key with its default.
+type Config struct {
+	// HTTP configures the API listener and the public address clients use.
+	HTTP HTTPConfig `yaml:"http"`
+
+	// DataDir is the directory holding persistent state. Default
+	// "./confab-data". Environment: CONFAB_DATA_DIR;
+	// flag: --data-dir.
+	DataDir string `yaml:"data_dir"`
+
+	// AccountID is the 12-digit account number used in the ARNs the API
+	// returns (for example in MeetingArn). Default "000000000000".
+	// Environment: CONFAB_ACCOUNT_ID.
+	AccountID string `yaml:"account_id"`
+
+	// MediaRegions lists the media regions (Chime MediaRegion values) this
+	// node serves. Each is 2–64 characters of a–z, 0–9 and "-", without duplicates. Empty (the
+	// default) means every region in DocumentedRegions. Environment:
+	// CONFAB_MEDIA_REGIONS, comma-separated.
+	MediaRegions []string `yaml:"media_regions"`
+
+	// Credentials are the AWS Signature Version 4 key pairs the API accepts.
+	// Default: none. Environment: CONFAB_ACCESS_KEY_ID together with
+	// CONFAB_SECRET_ACCESS_KEY adds one pair, placed before those of the file.
+	Credentials []Credential `yaml:"credentials"`
+
+	// Quotas are the service limits enforced by the API.
+	Quotas Quotas `yaml:"quotas"`
+
+	// Meetings configures meeting lifetimes.
+	Meetings MeetingsConfig `yaml:"meetings"`
+
+	// Log configures the process log.
+	Log LogConfig `yaml:"log"`
+
+	// Debug configures debugging aids; leave them off in production.
+	Debug DebugConfig `yaml:"debug"`
+}
+
+// HTTPConfig configures the HTTP listener.
+type HTTPConfig struct {
+	// Listen is the host:port the API listens on; the port is numeric and the
+	// host may be empty to listen on every interface. Default
+	// "127.0.0.1:8080". Environment: CONFAB_HTTP_LISTEN; flag: --listen.
+	Listen string `yaml:"listen"`
+
+	// PublicURL is the base URL clients reach this node at; MediaPlacement
+	// URLs are built from it. It must be an absolute http or https URL with
+	// a host and optionally a path, without user info, query or fragment; a
+	// trailing slash is removed. Empty (the default) means "http://" + Listen
+	// (with "localhost" when Listen has no host). Set it whenever Listen is a
+	// wildcard or the node sits behind a proxy. Environment:
+	// CONFAB_PUBLIC_URL; flag: --public-url.
+	PublicURL string `yaml:"public_url"`
+}
+
+// Credential is one SigV4 access key pair accepted by the API.
+type Credential struct {
+	// AccessKeyID identifies the key: 3–128 characters of A–Z, a–z, 0–9 and
+	// _ + = , . @ -. IDs must be unique.
+	AccessKeyID string `yaml:"access_key_id"`
+
+	// SecretAccessKey is the signing secret, at least 16 characters.
+	SecretAccessKey string `yaml:"secret_access_key"`
+}
+
+// String formats the credential with its secret masked, so that printing a
+// Config with fmt does not leak secrets.
+func (c Credential) String() string {
+	return fmt.Sprintf("{%s %s}", c.AccessKeyID, maskSecret(c.SecretAccessKey))
+}
+
+// GoString is like String, for the %#v verb.
+func (c Credential) GoString() string {
+	return fmt.Sprintf("config.Credential{AccessKeyID:%q, SecretAccessKey:%q}", c.AccessKeyID, maskSecret(c.SecretAccessKey))
+}
+
+// Quotas are service limits. They mirror the Amazon Chime SDK defaults.
+type Quotas struct {
+	// ActiveMeetingsPerMediaGroup caps the concurrently active meetings of
+	// one media group. At least 1; default 250.
+	ActiveMeetingsPerMediaGroup int `yaml:"active_meetings_per_media_group"`
+
+	// AttendeesPerMeeting caps the attendees of one meeting. At least 1;
+	// default 250.
+	AttendeesPerMeeting int `yaml:"attendees_per_meeting"`
+
+	// HighResolutionAttendees is the attendee cap used instead of
+	// AttendeesPerMeeting when a meeting asks for FHD video or UHD content.
+	// At least 1 and at most AttendeesPerMeeting; default 25.
+	HighResolutionAttendees int `yaml:"high_resolution_attendees"`
+
+	// APIRequestsPerSecond is the sustained API request rate allowed
+	// (token bucket). At least 0; 0 disables throttling; default 10.
+	APIRequestsPerSecond float64 `yaml:"api_requests_per_second"`
+
+	// APIBurst is the token-bucket size for APIRequestsPerSecond. At least 1
+	// when throttling is enabled; ignored otherwise. Default 20.
+	APIBurst int `yaml:"api_burst"`
+}
+
+// MeetingsConfig configures meeting lifetimes. Durations are Go duration
+// strings such as "90s", "5m" or "24h".
+type MeetingsConfig struct {
+	// MaxDuration ends a meeting this long after it was created, whatever
+	// its activity. Greater than 0; default "24h".
+	MaxDuration Duration `yaml:"max_duration"`
+
+	// IdleTimeout ends a meeting once no attendee has been connected for
+	// this long. Greater than 0; default "5m".
+	IdleTimeout Duration `yaml:"idle_timeout"`
+
+	// SweepInterval is how often meetings are checked against MaxDuration
+	// and IdleTimeout. Greater than 0 and at most IdleTimeout; default "10s".
+	SweepInterval Duration `yaml:"sweep_interval"`
+}
+
+// LogConfig configures the process log.
+type LogConfig struct {
+	// Level is the minimum level logged: debug, info, warn or error.
+	// Default "info". Environment: CONFAB_LOG_LEVEL; flag: --log-level.
+	Level string `yaml:"level"`
+
+	// Format is the log line format: text or json. Default "text".
+	// Environment: CONFAB_LOG_FORMAT.
+	Format string `yaml:"format"`
+}
+
+// DebugConfig configures debugging aids.
+type DebugConfig struct {
+	// Pprof enables the net/http/pprof handlers under /debug/pprof/.
+	// Default false. Flag: --pprof.
+	Pprof bool `yaml:"pprof"`
+}
+
+// Defaults returns the built-in defaults, before derivation: PublicURL is
+// empty (derived from Listen) and MediaRegions is empty (every documented
+// region). Call Normalize to fill those in.
+func Defaults() Config {
+	return Config{
+		HTTP: HTTPConfig{
+			Listen: "127.0.0.1:8080",
+		},
+		DataDir:      "./confab-data",
+		AccountID:    "000000000000",
+		MediaRegions: []string{},
+		Credentials:  []Credential{},
+		Quotas: Quotas{
+			ActiveMeetingsPerMediaGroup: 250,
+			AttendeesPerMeeting:         250,
+			HighResolutionAttendees:     25,
+			APIRequestsPerSecond:        10,
+			APIBurst:                    20,
+		},
+		Meetings: MeetingsConfig{
+			MaxDuration:   Duration(24 * time.Hour),
+			IdleTimeout:   Duration(5 * time.Minute),
+			SweepInterval: Duration(10 * time.Second),
+		},
+		Log: LogConfig{
+			Level:  "info",
+			Format: "text",
+		},
+	}
+}
+
+// DocumentedRegions returns the media regions documented for the Amazon
+// Chime SDK Meetings API, as a fresh slice the caller may modify.
+func DocumentedRegions() []string {
+	return []string{
+		"af-south-1",
+		"ap-northeast-1",
+		"ap-northeast-2",
+		"ap-south-1",
+		"ap-southeast-1",
+		"ap-southeast-2",
+		"ca-central-1",
+		"eu-central-1",
+		"eu-north-1",
+		"eu-south-1",
+		"eu-west-1",
+		"eu-west-2",
+		"eu-west-3",
+		"sa-east-1",
+		"us-east-1",
+		"us-east-2",
+		"us-west-1",
+		"us-west-2",
+		"us-gov-east-1",
+		"us-gov-west-1",
+	}
+}
+
+// Normalize fills in derived values and canonical forms, as Load does before
+// validating: an empty HTTP.PublicURL becomes "http://" + HTTP.Listen (with
+// host "localhost" when Listen has none), trailing slashes are removed from
+// PublicURL, an empty MediaRegions becomes DocumentedRegions(), and
+// Log.Level and Log.Format are lower-cased. It is idempotent. Call it on a
+// Config built in code before Validate.
+func (c *Config) Normalize() {
+	if c.HTTP.PublicURL == "" {
+		c.HTTP.PublicURL = "http://" + c.HTTP.Listen
+		if host, port, err := net.SplitHostPort(c.HTTP.Listen); err == nil && host == "" {
+			c.HTTP.PublicURL = "http://" + net.JoinHostPort("localhost", port)
+		}
+	}
+	c.HTTP.PublicURL = strings.TrimRight(c.HTTP.PublicURL, "/")
+	if len(c.MediaRegions) == 0 {
+		c.MediaRegions = DocumentedRegions()
+	}
+	c.Log.Level = strings.ToLower(c.Log.Level)
+	c.Log.Format = strings.ToLower(c.Log.Format)
+}
+
+// SlogLevel returns Log.Level as a slog.Level. Unknown values (rejected by
+// Validate) map to slog.LevelInfo.
+func (c Config) SlogLevel() slog.Level {
+	switch strings.ToLower(c.Log.Level) {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	default:
+		return slog.LevelInfo
+	}
+}
+
+// redactedMask replaces secrets in Redacted and in Credential.String.
+const redactedMask = "REDACTED"
+
+func maskSecret(s string) string {
+	if s == "" {
+		return ""
+	}
+	return redactedMask
+}
+
+// Redacted returns a deep copy of c with every non-empty SecretAccessKey
+// replaced by "REDACTED", suitable for printing the effective configuration
+// (for example with yaml.Marshal). Access key IDs are kept.
+func (c Config) Redacted() Config {
+	out := c
+	if c.MediaRegions != nil {
+		out.MediaRegions = append([]string{}, c.MediaRegions...)
+	}
+	if c.Credentials != nil {
+		out.Credentials = make([]Credential, len(c.Credentials))
+		for i, cr := range c.Credentials {
+			out.Credentials[i] = Credential{AccessKeyID: cr.AccessKeyID, SecretAccessKey: maskSecret(cr.SecretAccessKey)}
+		}
+	}
+	return out
+}
+
+//go:embed example.yaml
+var exampleYAML string // immutable; exposed only through ExampleYAML
+
+// ExampleYAML returns the annotated example configuration file
+// (example.yaml), which sets every key to its default.
+func ExampleYAML() string { return exampleYAML }
+
+// Duration is a time.Duration written in configuration files as a Go duration
+// string such as "90s", "5m" or "1h30m" (see time.ParseDuration). Plain
+// numbers other than 0 are rejected, since their unit would be ambiguous.
+type Duration time.Duration
+
+// Std returns d as a time.Duration.
+func (d Duration) Std() time.Duration { return time.Duration(d) }
+
+// String formats d like time.Duration.String without zero trailing units:
+// "24h", "5m", "1h30m", "10s".
+func (d Duration) String() string {
+	s := time.Duration(d).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
+
+func parseDuration(s string) (Duration, error) {
+	v, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("invalid duration %q: use a Go duration such as \"90s\", \"5m\" or \"24h\"", s)
+	}
+	return Duration(v), nil
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("expected a duration such as \"5m\", got a %s", nodeKind(n))
+	}
+	v, err := parseDuration(n.Value)
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
+// MarshalYAML implements yaml.Marshaler.
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// MarshalText implements encoding.TextMarshaler (used by encoding/json).
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := parseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}

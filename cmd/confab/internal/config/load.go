@@ -1,0 +1,395 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// FieldError is one configuration problem. Load and Validate return these,
+// possibly several joined with errors.Join; use errors.As, or the
+// Unwrap() []error method of the joined error, to inspect them.
+type FieldError struct {
+	// Source locates the value when known: "FILE:LINE:COL" for the YAML
+	// file; empty for problems found by Validate or in the environment.
+	Source string
+	// Key names the setting: a dotted YAML key such as "quotas.api_burst" or
+	// "credentials[1].access_key_id", or an environment variable name.
+	Key string
+	// Msg describes the problem.
+	Msg string
+}
+
+func (e *FieldError) Error() string {
+	if e.Source != "" {
+		return "config: " + e.Source + ": " + e.Key + ": " + e.Msg
+	}
+	return "config: " + e.Key + ": " + e.Msg
+}
+
+// flagValues holds the command-line flags.
+type flagValues struct {
+	config, listen, publicURL, dataDir, logLevel string
+	pprof                                        bool
+}
+
+func newFlagSet(v *flagValues) *flag.FlagSet {
+	fs := flag.NewFlagSet("confab", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&v.config, "config", "", "read configuration from `FILE` (YAML; default $CONFAB_CONFIG)")
+	fs.StringVar(&v.listen, "listen", "", "listen on `ADDR`, host:port (http.listen)")
+	fs.StringVar(&v.publicURL, "public-url", "", "public base `URL` of this node (http.public_url)")
+	fs.StringVar(&v.dataDir, "data-dir", "", "keep persistent state in `DIR` (data_dir)")
+	fs.StringVar(&v.logLevel, "log-level", "", "log `LEVEL`: debug, info, warn or error (log.level)")
+	fs.BoolVar(&v.pprof, "pprof", false, "enable /debug/pprof/ handlers (debug.pprof)")
+	return fs
+}
+
+// Usage returns help text describing the flags and environment variables
+// Load understands.
+func Usage() string {
+	var b strings.Builder
+	fs := newFlagSet(&flagValues{})
+	fs.SetOutput(&b)
+	b.WriteString("Flags (override environment, which overrides the file):\n")
+	fs.PrintDefaults()
+	b.WriteString(`
+Environment:
+  CONFAB_CONFIG             configuration file (when --config is absent)
+  CONFAB_HTTP_LISTEN        http.listen
+  CONFAB_PUBLIC_URL         http.public_url
+  CONFAB_DATA_DIR           data_dir
+  CONFAB_ACCOUNT_ID         account_id
+  CONFAB_MEDIA_REGIONS      media_regions, comma-separated
+  CONFAB_LOG_LEVEL          log.level
+  CONFAB_LOG_FORMAT         log.format
+  CONFAB_ACCESS_KEY_ID      with CONFAB_SECRET_ACCESS_KEY: an extra credential,
+  CONFAB_SECRET_ACCESS_KEY  listed first
+`)
+	return b.String()
+}
+
+// Load builds the effective configuration from defaults, the YAML file named
+// by --config (or CONFAB_CONFIG), the environment read through getenv, and
+// the flags in args, then normalizes and validates it; see the package
+// documentation for the details. args are the arguments after the
+// subcommand, flags only. A nil getenv means an empty environment; pass
+// os.Getenv for the real one.
+//
+// On error the returned Config is the zero value. If args ask for help the
+// error wraps flag.ErrHelp.
+func Load(args []string, getenv func(string) string) (Config, error) {
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	var fv flagValues
+	fs := newFlagSet(&fv)
+	if err := fs.Parse(args); err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("config: unexpected argument %q (only flags are accepted)", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	cfg := Defaults()
+
+	path := getenv("CONFAB_CONFIG")
+	if set["config"] {
+		path = fv.config
+	}
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return Config{}, fmt.Errorf("config: reading config file: %w", err)
+		}
+		if err := decodeFile(path, data, &cfg); err != nil {
+			return Config{}, err
+		}
+	}
+
+	if err := applyEnv(&cfg, getenv); err != nil {
+		return Config{}, err
+	}
+
+	if set["listen"] {
+		cfg.HTTP.Listen = fv.listen
+	}
+	if set["public-url"] {
+		cfg.HTTP.PublicURL = fv.publicURL
+	}
+	if set["data-dir"] {
+		cfg.DataDir = fv.dataDir
+	}
+	if set["log-level"] {
+		cfg.Log.Level = fv.logLevel
+	}
+	if set["pprof"] {
+		cfg.Debug.Pprof = fv.pprof
+	}
+
+	cfg.Normalize()
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+func applyEnv(cfg *Config, getenv func(string) string) error {
+	for _, e := range []struct {
+		name string
+		dst  *string
+	}{
+		{"CONFAB_HTTP_LISTEN", &cfg.HTTP.Listen},
+		{"CONFAB_PUBLIC_URL", &cfg.HTTP.PublicURL},
+		{"CONFAB_DATA_DIR", &cfg.DataDir},
+		{"CONFAB_ACCOUNT_ID", &cfg.AccountID},
+		{"CONFAB_LOG_LEVEL", &cfg.Log.Level},
+		{"CONFAB_LOG_FORMAT", &cfg.Log.Format},
+	} {
+		if v := getenv(e.name); v != "" {
+			*e.dst = v
+		}
+	}
+
+	var errs []error
+	if v := getenv("CONFAB_MEDIA_REGIONS"); v != "" {
+		var regions []string
+		for r := range strings.SplitSeq(v, ",") {
+			if r = strings.TrimSpace(r); r != "" {
+				regions = append(regions, r)
+			}
+		}
+		if len(regions) == 0 {
+			errs = append(errs, &FieldError{Key: "CONFAB_MEDIA_REGIONS", Msg: "lists no region"})
+		}
+		cfg.MediaRegions = regions
+	}
+
+	id, secret := getenv("CONFAB_ACCESS_KEY_ID"), getenv("CONFAB_SECRET_ACCESS_KEY")
+	switch {
+	case id != "" && secret != "":
+		cfg.Credentials = append([]Credential{{AccessKeyID: id, SecretAccessKey: secret}}, cfg.Credentials...)
+	case id != "":
+		errs = append(errs, &FieldError{Key: "CONFAB_ACCESS_KEY_ID", Msg: "is set but CONFAB_SECRET_ACCESS_KEY is not; set both or neither"})
+	case secret != "":
+		errs = append(errs, &FieldError{Key: "CONFAB_SECRET_ACCESS_KEY", Msg: "is set but CONFAB_ACCESS_KEY_ID is not; set both or neither"})
+	}
+	return errors.Join(errs...)
+}
+
+// decodeFile decodes one YAML document onto cfg. A first pass walks the
+// document against the Config type to report unknown keys, duplicated keys
+// and type errors with their position and dotted key; the value itself is
+// then decoded by a yaml.v3 Decoder with KnownFields(true).
+func decodeFile(path string, data []byte, cfg *Config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil // empty file: nothing to override
+		}
+		return fmt.Errorf("config: %s: %w", path, err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return fmt.Errorf("config: %s: %w", path, err)
+		}
+		return fmt.Errorf("config: %s:%d: more than one YAML document; expected exactly one", path, extra.Line)
+	}
+
+	root := &doc
+	if root.Kind == yaml.DocumentNode {
+		if len(root.Content) == 0 {
+			return nil
+		}
+		root = root.Content[0]
+	}
+	root = resolveAlias(root)
+	if isNull(root) {
+		return nil // a file holding only comments
+	}
+	w := walker{path: path}
+	w.value(root, reflect.TypeFor[Config](), "")
+	if len(w.errs) > 0 {
+		return errors.Join(w.errs...)
+	}
+
+	strict := yaml.NewDecoder(bytes.NewReader(data))
+	strict.KnownFields(true)
+	if err := strict.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config: %s: %w", path, err)
+	}
+	return nil
+}
+
+// walker checks a YAML node tree against a Go type, recording a FieldError
+// for every unknown or duplicated key and every value that does not decode.
+type walker struct {
+	path string
+	errs []error
+}
+
+var yamlUnmarshaler = reflect.TypeFor[yaml.Unmarshaler]()
+
+func (w *walker) errorf(n *yaml.Node, key, format string, args ...any) {
+	if key == "" {
+		key = "(top level)"
+	}
+	w.errs = append(w.errs, &FieldError{
+		Source: fmt.Sprintf("%s:%d:%d", w.path, n.Line, n.Column),
+		Key:    key,
+		Msg:    fmt.Sprintf(format, args...),
+	})
+}
+
+func (w *walker) value(n *yaml.Node, t reflect.Type, key string) {
+	n = resolveAlias(n)
+	if isNull(n) {
+		return // yaml.v3 leaves scalars and structs untouched and clears lists
+	}
+	custom := reflect.PointerTo(t).Implements(yamlUnmarshaler)
+	switch {
+	case !custom && t.Kind() == reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			w.errorf(n, key, "expected a mapping, got a %s", nodeKind(n))
+			return
+		}
+		w.mapping(n, t, key, map[string]int{})
+	case !custom && t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct:
+		if n.Kind != yaml.SequenceNode {
+			w.errorf(n, key, "expected a list, got a %s", nodeKind(n))
+			return
+		}
+		for i, item := range n.Content {
+			w.value(item, t.Elem(), fmt.Sprintf("%s[%d]", key, i))
+		}
+	default:
+		if err := n.Decode(reflect.New(t).Interface()); err != nil {
+			w.errorf(n, key, "%s", yamlErrorText(err))
+		}
+	}
+}
+
+func (w *walker) mapping(n *yaml.Node, t reflect.Type, prefix string, seen map[string]int) {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
+			w.merge(v, t, prefix)
+			continue
+		}
+		if k.Kind != yaml.ScalarNode {
+			w.errorf(k, prefix, "keys must be plain strings, got a %s", nodeKind(k))
+			continue
+		}
+		key := k.Value
+		if prefix != "" {
+			key = prefix + "." + k.Value
+		}
+		f, ok := fieldByTag(t, k.Value)
+		if !ok {
+			w.errorf(k, key, "unknown key")
+			continue
+		}
+		if line, dup := seen[k.Value]; dup {
+			w.errorf(k, key, "duplicate key (first set on line %d)", line)
+			continue
+		}
+		seen[k.Value] = k.Line
+		w.value(v, f.Type, key)
+	}
+}
+
+// merge checks the value of a "<<" merge key: a mapping or a list of them.
+func (w *walker) merge(n *yaml.Node, t reflect.Type, prefix string) {
+	n = resolveAlias(n)
+	switch n.Kind {
+	case yaml.MappingNode:
+		w.mapping(n, t, prefix, map[string]int{})
+	case yaml.SequenceNode:
+		for _, item := range n.Content {
+			if item = resolveAlias(item); item.Kind == yaml.MappingNode {
+				w.mapping(item, t, prefix, map[string]int{})
+			} else {
+				w.errorf(item, prefix, "merge (<<) value must be a mapping")
+			}
+		}
+	default:
+		w.errorf(n, prefix, "merge (<<) value must be a mapping")
+	}
+}
+
+func fieldByTag(t reflect.Type, name string) (reflect.StructField, bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if tag == "-" {
+			continue
+		}
+		if tag == "" {
+			tag = strings.ToLower(f.Name)
+		}
+		if tag == name {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+func resolveAlias(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
+}
+
+func nodeKind(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "list"
+	case yaml.ScalarNode:
+		return "scalar"
+	case yaml.AliasNode:
+		return "alias"
+	default:
+		return "document"
+	}
+}
+
+// yamlErrorText turns a yaml.v3 decoding error into a message without the
+// "yaml: unmarshal errors: line N:" decoration, since the caller reports the
+// position itself.
+func yamlErrorText(err error) string {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msgs := make([]string, len(te.Errors))
+		for i, m := range te.Errors {
+			if strings.HasPrefix(m, "line ") {
+				if _, rest, ok := strings.Cut(m, ": "); ok {
+					m = rest
+				}
+			}
+			msgs[i] = m
+		}
+		return strings.Join(msgs, "; ")
+	}
+	return strings.TrimPrefix(err.Error(), "yaml: ")
+}

@@ -1,0 +1,181 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Validate checks every rule documented on the Config fields and returns all
+// violations joined with errors.Join (nil if there are none). Each one is a
+// *FieldError naming its key. Validate does not normalize: call Normalize
+// first on a Config not produced by Load (an empty PublicURL, for one, is
+// reported as missing).
+func (c Config) Validate() error {
+	var v validator
+
+	// http
+	if err := checkListen(c.HTTP.Listen); err != "" {
+		v.add("http.listen", "%s", err)
+	}
+	if err := checkPublicURL(c.HTTP.PublicURL); err != "" {
+		v.add("http.public_url", "%s", err)
+	}
+
+	if c.DataDir == "" {
+		v.add("data_dir", "must not be empty")
+	}
+
+	if len(c.AccountID) != 12 || strings.Trim(c.AccountID, "0123456789") != "" {
+		v.add("account_id", "must be exactly 12 digits (got %q)", c.AccountID)
+	}
+
+	seenRegion := map[string]int{}
+	for i, r := range c.MediaRegions {
+		key := fmt.Sprintf("media_regions[%d]", i)
+		if len(r) < 2 || len(r) > 64 || !allChars(r, isRegionChar) {
+			v.add(key, "must be 2–64 characters of a-z, 0-9 and - (got %q)", r)
+			continue
+		}
+		if j, dup := seenRegion[r]; dup {
+			v.add(key, "duplicate of media_regions[%d] (%q)", j, r)
+			continue
+		}
+		seenRegion[r] = i
+	}
+
+	seenKey := map[string]int{}
+	for i, cr := range c.Credentials {
+		key := fmt.Sprintf("credentials[%d]", i)
+		switch id := cr.AccessKeyID; {
+		case len(id) < 3 || len(id) > 128 || !allChars(id, isAccessKeyChar):
+			v.add(key+".access_key_id", "must be 3–128 characters of A-Z, a-z, 0-9 and _+=,.@- (got %q)", id)
+		default:
+			if j, dup := seenKey[id]; dup {
+				v.add(key+".access_key_id", "duplicate of credentials[%d] (%q)", j, id)
+			} else {
+				seenKey[id] = i
+			}
+		}
+		if n := len(cr.SecretAccessKey); n < 16 {
+			v.add(key+".secret_access_key", "must be at least 16 characters (got %d)", n)
+		}
+	}
+
+	// quotas
+	q := c.Quotas
+	v.atLeast1("quotas.active_meetings_per_media_group", q.ActiveMeetingsPerMediaGroup)
+	v.atLeast1("quotas.attendees_per_meeting", q.AttendeesPerMeeting)
+	v.atLeast1("quotas.high_resolution_attendees", q.HighResolutionAttendees)
+	if q.HighResolutionAttendees > q.AttendeesPerMeeting && q.AttendeesPerMeeting >= 1 {
+		v.add("quotas.high_resolution_attendees", "must be ≤ quotas.attendees_per_meeting (%d > %d)", q.HighResolutionAttendees, q.AttendeesPerMeeting)
+	}
+	switch r := q.APIRequestsPerSecond; {
+	case math.IsNaN(r) || math.IsInf(r, 0) || r < 0:
+		v.add("quotas.api_requests_per_second", "must be a finite number ≥ 0 (got %v)", r)
+	case r > 0:
+		v.atLeast1("quotas.api_burst", q.APIBurst)
+	}
+
+	// meetings
+	m := c.Meetings
+	v.positive("meetings.max_duration", m.MaxDuration)
+	v.positive("meetings.idle_timeout", m.IdleTimeout)
+	v.positive("meetings.sweep_interval", m.SweepInterval)
+	if m.SweepInterval > 0 && m.IdleTimeout > 0 && m.SweepInterval > m.IdleTimeout {
+		v.add("meetings.sweep_interval", "must be ≤ meetings.idle_timeout (%s > %s)", m.SweepInterval, m.IdleTimeout)
+	}
+
+	// log
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
+		v.add("log.level", "must be one of debug, info, warn, error (got %q)", c.Log.Level)
+	}
+	if !slices.Contains([]string{"text", "json"}, c.Log.Format) {
+		v.add("log.format", "must be text or json (got %q)", c.Log.Format)
+	}
+
+	return errors.Join(v.errs...)
+}
+
+type validator struct{ errs []error }
+
+func (v *validator) add(key, format string, args ...any) {
+	v.errs = append(v.errs, &FieldError{Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) atLeast1(key string, n int) {
+	if n < 1 {
+		v.add(key, "must be ≥ 1 (got %d)", n)
+	}
+}
+
+func (v *validator) positive(key string, d Duration) {
+	if d <= 0 {
+		v.add(key, "must be > 0 (got %s)", d)
+	}
+}
+
+// checkListen returns a description of what is wrong with a host:port
+// listen address, or "".
+func checkListen(s string) string {
+	if s == "" {
+		return `must not be empty (e.g. "127.0.0.1:8080")`
+	}
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Sprintf(`must be host:port, e.g. "127.0.0.1:8080" or ":8080" (got %q)`, s)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || strconv.FormatUint(n, 10) != port {
+		return fmt.Sprintf("port must be a number from 0 to 65535 (got %q)", port)
+	}
+	return ""
+}
+
+// checkPublicURL returns a description of what is wrong with a public base
+// URL, or "".
+func checkPublicURL(s string) string {
+	if s == "" {
+		return "must not be empty"
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Sprintf("invalid URL: %v", err)
+	}
+	switch {
+	case u.User != nil:
+		return "must not contain user info"
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Sprintf("must be an absolute http:// or https:// URL (got %q)", s)
+	case u.Opaque != "" || u.Host == "" || u.Hostname() == "":
+		return fmt.Sprintf("must include a host (got %q)", s)
+	case u.RawQuery != "" || u.ForceQuery:
+		return fmt.Sprintf("must not have a query (got %q)", s)
+	case u.Fragment != "" || strings.Contains(s, "#"):
+		return fmt.Sprintf("must not have a fragment (got %q)", s)
+	case strings.HasSuffix(s, "/"):
+		return fmt.Sprintf("must not end with a slash (got %q)", s)
+	}
+	return ""
+}
+
+func allChars(s string, ok func(rune) bool) bool {
+	for _, r := range s {
+		if !ok(r) {
+			return false
+		}
+	}
+	return true
+}
+
+func isRegionChar(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-'
+}
+
+func isAccessKeyChar(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_+=,.@-", r)
+}

@@ -1,0 +1,88 @@
+// Command confab is Confab's one server binary: a self-hosted meeting media
+// plane whose control plane speaks the Amazon Chime SDK Meetings API.
+//
+//	confab serve [--config FILE] [--listen ADDR] [--public-url URL] [--data-dir DIR] ...
+//	confab config [flags]     print the effective configuration (secrets masked)
+//	confab version
+//
+// main only parses the command line, builds the configuration and wires the
+// packages together (see serve.go); the work lives in the packages.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/confab-media/confab/cmd/confab/internal/config"
+)
+
+// version is set at link time (-ldflags "-X main.version=...").
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		cfg, err := config.Load(args[1:], os.Getenv)
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, config.Usage())
+			return 0
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 2
+		}
+		if err := serve(cfg, stderr); err != nil {
+			fmt.Fprintln(stderr, "confab:", err)
+			return 1
+		}
+		return 0
+	case "config":
+		cfg, err := config.Load(args[1:], os.Getenv)
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, config.Usage())
+			return 0
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 2
+		}
+		out, _ := yaml.Marshal(cfg.Redacted())
+		_, _ = stdout.Write(out)
+		return 0
+	case "version", "--version":
+		fmt.Fprintln(stdout, "confab", version)
+		return 0
+	case "help", "-h", "--help":
+		usage(stdout)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "confab: unknown command %q\n", args[0])
+		usage(stderr)
+		return 2
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage: confab <command> [flags]
+
+commands:
+  serve     run the server (control plane API, health and metrics)
+  config    print the effective configuration, secrets masked
+  version   print the version
+
+Run "confab serve --help" for every flag and environment variable.
+`)
+}

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/confab-media/confab/cmd/confab/internal/config"
+)
+
+// Secrets kept in the data directory, created on first start.
+const (
+	credentialsFile = "credentials.json" // generated API key pair, 0600
+	tokenKeyFile    = "join-token.key"   // HMAC key of join tokens, 0600
+)
+
+// loadOrCreateCredentials returns the configured keys or, when there are
+// none, the key pair generated on a previous start; on the very first start it
+// generates one, stores it, and prints it once to w.
+func loadOrCreateCredentials(cfg config.Config, w io.Writer) ([]config.Credential, error) {
+	if len(cfg.Credentials) > 0 {
+		return cfg.Credentials, nil
+	}
+	path := filepath.Join(cfg.DataDir, credentialsFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		var c config.Credential
+		if err := json.Unmarshal(b, &c); err != nil || c.AccessKeyID == "" || c.SecretAccessKey == "" {
+			return nil, fmt.Errorf("%s is damaged; delete it to generate a new key pair", path)
+		}
+		return []config.Credential{c}, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	c := config.Credential{AccessKeyID: "AKCF" + randomString(12, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"), SecretAccessKey: randomBase64(30)}
+	b, _ = json.MarshalIndent(struct {
+		AccessKeyID     string `json:"access_key_id"`
+		SecretAccessKey string `json:"secret_access_key"`
+	}{c.AccessKeyID, c.SecretAccessKey}, "", "  ")
+	if err := writeFileExclusive(path, b); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(w, "\nConfab generated API credentials (stored in %s; shown only this once):\n"+
+		"  AWS_ACCESS_KEY_ID=%s\n  AWS_SECRET_ACCESS_KEY=%s\n\n", path, c.AccessKeyID, c.SecretAccessKey)
+	return []config.Credential{c}, nil
+}
+
+// loadOrCreateTokenKey returns the join-token HMAC key, generating it once.
+func loadOrCreateTokenKey(dataDir string) ([]byte, error) {
+	path := filepath.Join(dataDir, tokenKeyFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if len(b) < 32 {
+			return nil, fmt.Errorf("%s is shorter than 32 bytes", path)
+		}
+		return b, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	return key, writeFileExclusive(path, key)
+}
+
+// writeFileExclusive creates path with mode 0600, failing if it exists, and
+// syncs it so a crash cannot leave a half-written secret.
+func writeFileExclusive(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func randomString(n int, alphabet string) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+func randomBase64(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.RawStdEncoding.EncodeToString(b)
+}

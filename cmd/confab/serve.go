@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/confab-media/confab/cmd/confab/internal/config"
+	"github.com/confab-media/confab/signaling/api"
+	"github.com/confab-media/confab/signaling/events"
+	"github.com/confab-media/confab/signaling/meeting"
+	"github.com/confab-media/confab/signaling/sigv4"
+	"github.com/confab-media/confab/signaling/store"
+)
+
+// serve runs Confab until SIGINT or SIGTERM, then shuts down in order: stop
+// taking requests, stop the lifecycle loop, flush and close the store.
+func serve(cfg config.Config, stderr io.Writer) error {
+	log := newLogger(cfg, stderr)
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	creds, err := loadOrCreateCredentials(cfg, stderr)
+	if err != nil {
+		return fmt.Errorf("credentials: %w", err)
+	}
+	tokenKey, err := loadOrCreateTokenKey(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("join-token key: %w", err)
+	}
+	st, err := store.OpenBolt(cfg.DataDir, log.With("subsystem", "store"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	publicURL, err := url.Parse(cfg.HTTP.PublicURL)
+	if err != nil {
+		return fmt.Errorf("public url: %w", err)
+	}
+	ctx := context.Background()
+	svc, err := meeting.New(ctx, meeting.Config{
+		AccountID:               cfg.AccountID,
+		Regions:                 cfg.MediaRegions,
+		AttendeesPerMeeting:     cfg.Quotas.AttendeesPerMeeting,
+		HighResolutionAttendees: cfg.Quotas.HighResolutionAttendees,
+		MaxDuration:             cfg.Meetings.MaxDuration.Std(),
+		IdleTimeout:             cfg.Meetings.IdleTimeout.Std(),
+		SweepInterval:           cfg.Meetings.SweepInterval.Std(),
+	}, meeting.Params{
+		Store:    st,
+		Placer:   meeting.NewLocalPlacer(meeting.MediaGroup{ID: "local", PublicURL: publicURL}, cfg.Quotas.ActiveMeetingsPerMediaGroup),
+		Events:   events.NewBus(events.LogSink{Log: log.With("subsystem", "events")}),
+		Clock:    meeting.SystemClock{},
+		Log:      log.With("subsystem", "meeting"),
+		TokenKey: tokenKey,
+	})
+	if err != nil {
+		return err
+	}
+	svc.Start()
+	defer svc.Close()
+
+	handler := newHTTPHandler(cfg, creds, svc, log)
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("confab serving", "listen", ln.Addr().String(), "public_url", cfg.HTTP.PublicURL,
+		"data_dir", cfg.DataDir, "regions", len(cfg.MediaRegions), "version", version)
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	select {
+	case err := <-served:
+		return err
+	case sig := <-sigs:
+		log.Info("shutting down", "signal", sig.String())
+	}
+	shutCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		log.Warn("shutdown", "err", err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// newHTTPHandler mounts the API, /healthz, /metrics and (when enabled) pprof.
+func newHTTPHandler(cfg config.Config, creds []config.Credential, svc *meeting.Service, log *slog.Logger) http.Handler {
+	keys := make(map[string]string, len(creds))
+	for _, c := range creds {
+		keys[c.AccessKeyID] = c.SecretAccessKey
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "confab", Name: "meetings_active", Help: "Meetings currently live on this node.",
+	}, func() float64 { return float64(svc.ActiveMeetings()) }))
+
+	apiHandler := api.NewHandler(api.Config{
+		RequestsPerSecond: cfg.Quotas.APIRequestsPerSecond,
+		Burst:             cfg.Quotas.APIBurst,
+	}, api.Params{
+		Meetings: svc,
+		Verifier: sigv4.NewVerifier(sigv4.VerifierConfig{Service: "chime"}, sigv4.VerifierParams{
+			Lookup: func(id string) (string, bool) { s, ok := keys[id]; return s, ok },
+			Now:    time.Now,
+		}),
+		Metrics: reg,
+		Log:     log.With("subsystem", "api"),
+		Now:     time.Now,
+	})
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	if cfg.Debug.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	}
+	mux.Handle("/", apiHandler)
+	return mux
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.SlogLevel()}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
