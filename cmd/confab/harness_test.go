@@ -1,9 +1,12 @@
 package main
 
 import (
+	"encoding/json"
+
 	"bufio"
 	"bytes"
 	"fmt"
+	"github.com/confab-media/confab/signaling/sigv4"
 	"net"
 	"net/http"
 	"os"
@@ -167,4 +170,32 @@ func (s *server) client(keyID, secret string) *chimesdkmeetings.ChimeSDKMeetings
 		MaxRetries:  aws.Int(0),
 	}))
 	return chimesdkmeetings.New(sess)
+}
+
+// rawCall sends a request the SDKs would never build, signed with the test
+// key (unless opts has "no-sign"), and returns status, error type and message.
+func rawCall(t *testing.T, s *server, method, path, body string, opts ...string) (int, string, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, s.Endpoint+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if len(opts) == 0 || opts[0] != "no-sign" {
+		creds := sigv4.Credentials{AccessKeyID: testKeyID, SecretAccessKey: testSecret}
+		if err := sigv4.Sign(req, []byte(body), creds, "us-east-1", "chime", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var e struct{ Code, Message, RequestId string }
+	_ = json.NewDecoder(resp.Body).Decode(&e)
+	if e.Code != "" && (e.Code != resp.Header.Get("X-Amzn-ErrorType") || e.RequestId != resp.Header.Get("X-Amzn-RequestId")) {
+		t.Errorf("error body %+v disagrees with headers %v", e, resp.Header)
+	}
+	return resp.StatusCode, resp.Header.Get("X-Amzn-ErrorType"), e.Message
 }

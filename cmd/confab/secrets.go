@@ -20,6 +20,12 @@ const (
 	tokenKeyFile    = "join-token.key"   // HMAC key of join tokens, 0600
 )
 
+// credentialsJSON is the file form of a generated key pair.
+type credentialsJSON struct {
+	AccessKeyID     string `json:"access_key_id"`
+	SecretAccessKey string `json:"secret_access_key"`
+}
+
 // loadOrCreateCredentials returns the configured keys or, when there are
 // none, the key pair generated on a previous start; on the very first start it
 // generates one, stores it, and prints it once to w.
@@ -30,20 +36,17 @@ func loadOrCreateCredentials(cfg config.Config, w io.Writer) ([]config.Credentia
 	path := filepath.Join(cfg.DataDir, credentialsFile)
 	b, err := os.ReadFile(path)
 	if err == nil {
-		var c config.Credential
-		if err := json.Unmarshal(b, &c); err != nil || c.AccessKeyID == "" || c.SecretAccessKey == "" {
+		var f credentialsJSON
+		if err := json.Unmarshal(b, &f); err != nil || f.AccessKeyID == "" || f.SecretAccessKey == "" {
 			return nil, fmt.Errorf("%s is damaged; delete it to generate a new key pair", path)
 		}
-		return []config.Credential{c}, nil
+		return []config.Credential{{AccessKeyID: f.AccessKeyID, SecretAccessKey: f.SecretAccessKey}}, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
 	c := config.Credential{AccessKeyID: "AKCF" + randomString(12, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"), SecretAccessKey: randomBase64(30)}
-	b, _ = json.MarshalIndent(struct {
-		AccessKeyID     string `json:"access_key_id"`
-		SecretAccessKey string `json:"secret_access_key"`
-	}{c.AccessKeyID, c.SecretAccessKey}, "", "  ")
+	b, _ = json.MarshalIndent(credentialsJSON{c.AccessKeyID, c.SecretAccessKey}, "", "  ")
 	if err := writeFileExclusive(path, b); err != nil {
 		return nil, err
 	}

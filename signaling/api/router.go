@@ -69,6 +69,9 @@ func match(method, path string, query url.Values) route {
 		r.meetingID = seg[1]
 		r.op = matchMeeting(method, seg[2:], opq, &r)
 	}
+	if r.op == OpUnknown {
+		return route{op: OpUnknown} // no half-parsed IDs on a miss
+	}
 	return r
 }
 
