@@ -35,14 +35,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "serve":
-		cfg, err := config.Load(args[1:], os.Getenv)
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, config.Usage())
-			return 0
-		}
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 2
+		cfg, code, ok := loadConfig(args[1:], stdout, stderr)
+		if !ok {
+			return code
 		}
 		if err := serve(cfg, stderr); err != nil {
 			fmt.Fprintln(stderr, "confab:", err)
@@ -50,14 +45,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	case "config":
-		cfg, err := config.Load(args[1:], os.Getenv)
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, config.Usage())
-			return 0
-		}
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 2
+		cfg, code, ok := loadConfig(args[1:], stdout, stderr)
+		if !ok {
+			return code
 		}
 		out, _ := yaml.Marshal(cfg.Redacted())
 		_, _ = stdout.Write(out)
@@ -73,6 +63,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return 2
 	}
+}
+
+// loadConfig runs the configuration pipeline for a subcommand. When it
+// returns ok=false the command is done and code is its exit status (0 after
+// --help).
+func loadConfig(args []string, stdout, stderr io.Writer) (cfg config.Config, code int, ok bool) {
+	cfg, err := config.Load(args, os.Getenv)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, config.Usage())
+		return cfg, 0, false
+	case err != nil:
+		fmt.Fprintln(stderr, err)
+		return cfg, 2, false
+	}
+	return cfg, 0, true
 }
 
 func usage(w io.Writer) {

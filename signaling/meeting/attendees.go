@@ -62,14 +62,9 @@ func removeAttendeeLocked(m *liveMeeting, a *store.AttendeeRecord) {
 
 // CreateAttendee adds an attendee to a meeting and returns it with its join token.
 func (s *Service) CreateAttendee(ctx context.Context, meetingID string, in *CreateAttendeeInput) (Attendee, error) {
-	m, err := s.lookup(meetingID)
+	m, err := s.lockLive(meetingID)
 	if err != nil {
 		return Attendee{}, err
-	}
-	m.mu.Lock()
-	if m.ended {
-		m.mu.Unlock()
-		return Attendee{}, meetingNotFound(meetingID)
 	}
 	a, created, err := s.addAttendeeLocked(m, in, s.p.Clock.Now())
 	if err != nil || !created {
@@ -172,15 +167,11 @@ func errorCode(err error) string {
 
 // GetAttendee returns one attendee with its join token.
 func (s *Service) GetAttendee(_ context.Context, meetingID, attendeeID string) (Attendee, error) {
-	m, err := s.lookup(meetingID)
+	m, err := s.lockLive(meetingID)
 	if err != nil {
 		return Attendee{}, err
 	}
-	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.ended {
-		return Attendee{}, meetingNotFound(meetingID)
-	}
 	a := m.attendees[normID(attendeeID)]
 	if a == nil {
 		return Attendee{}, attendeeNotFound(attendeeID)
@@ -265,14 +256,9 @@ func parseCursor(s string) (cursor, bool) {
 
 // DeleteAttendee removes an attendee; its join token stops verifying at once.
 func (s *Service) DeleteAttendee(ctx context.Context, meetingID, attendeeID string) error {
-	m, err := s.lookup(meetingID)
+	m, err := s.lockLive(meetingID)
 	if err != nil {
 		return err
-	}
-	m.mu.Lock()
-	if m.ended {
-		m.mu.Unlock()
-		return meetingNotFound(meetingID)
 	}
 	a := m.attendees[normID(attendeeID)]
 	if a == nil {
@@ -296,14 +282,9 @@ func (s *Service) UpdateAttendeeCapabilities(ctx context.Context, meetingID, att
 	if caps == nil {
 		return Attendee{}, invalid("Capabilities", "a value is required")
 	}
-	m, err := s.lookup(meetingID)
+	m, err := s.lockLive(meetingID)
 	if err != nil {
 		return Attendee{}, err
-	}
-	m.mu.Lock()
-	if m.ended {
-		m.mu.Unlock()
-		return Attendee{}, meetingNotFound(meetingID)
 	}
 	if err := validateCapabilities(caps, m.features); err != nil {
 		m.mu.Unlock()
@@ -345,14 +326,9 @@ func (s *Service) BatchUpdateAttendeeCapabilitiesExcept(ctx context.Context, mee
 		}
 		skip[normID(id)] = true
 	}
-	m, err := s.lookup(meetingID)
+	m, err := s.lockLive(meetingID)
 	if err != nil {
 		return err
-	}
-	m.mu.Lock()
-	if m.ended {
-		m.mu.Unlock()
-		return meetingNotFound(meetingID)
 	}
 	if err := validateCapabilities(caps, m.features); err != nil {
 		m.mu.Unlock()

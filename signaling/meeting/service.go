@@ -153,6 +153,20 @@ func (s *Service) lookup(meetingID string) (*liveMeeting, error) {
 	return m, nil
 }
 
+// lockLive returns the live meeting locked, or a NotFound error (unlocked).
+func (s *Service) lockLive(meetingID string) (*liveMeeting, error) {
+	m, err := s.lookup(meetingID)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	if m.ended {
+		m.mu.Unlock()
+		return nil, meetingNotFound(meetingID)
+	}
+	return m, nil
+}
+
 // commit waits for a store submission and converts a failure.
 func commit(ch <-chan error) error {
 	if err := <-ch; err != nil {
@@ -302,15 +316,11 @@ func (s *Service) createMeeting(ctx context.Context, in *CreateMeetingInput, wit
 
 // GetMeeting returns a live meeting.
 func (s *Service) GetMeeting(_ context.Context, meetingID string) (Meeting, error) {
-	m, err := s.lookup(meetingID)
+	m, err := s.lockLive(meetingID)
 	if err != nil {
 		return Meeting{}, err
 	}
-	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.ended {
-		return Meeting{}, meetingNotFound(meetingID)
-	}
 	return s.viewLocked(m), nil
 }
 
