@@ -39,10 +39,12 @@ func (s *Service) addAttendeeLocked(m *liveMeeting, in *CreateAttendeeInput, now
 	if in.Capabilities != nil {
 		caps = *in.Capabilities
 	}
+	m.lastSeq++
 	a = &store.AttendeeRecord{
 		MeetingID:      m.rec.MeetingID,
 		AttendeeID:     newGUID(),
 		ExternalUserID: in.ExternalUserId,
+		Seq:            m.lastSeq,
 		Capabilities:   caps,
 		TokenNonce:     newNonce(),
 		CreatedAt:      now,
@@ -180,7 +182,8 @@ func (s *Service) GetAttendee(_ context.Context, meetingID, attendeeID string) (
 }
 
 // ListAttendees pages through a meeting's attendees in creation order.
-// nextToken is opaque to callers: it encodes the last item returned.
+// nextToken is opaque to callers: it encodes the position of the last item
+// returned, so deletions between pages skip nobody.
 func (s *Service) ListAttendees(_ context.Context, meetingID, nextToken string, maxResults int) ([]Attendee, string, error) {
 	if maxResults == 0 {
 		maxResults = 10
@@ -188,7 +191,7 @@ func (s *Service) ListAttendees(_ context.Context, meetingID, nextToken string, 
 	if maxResults < 1 || maxResults > 100 {
 		return nil, "", invalid("MaxResults", "must be 1 to 100, got %d", maxResults)
 	}
-	var after cursor
+	var after uint64
 	if nextToken != "" {
 		var ok bool
 		if after, ok = parseCursor(nextToken); !ok {
@@ -200,58 +203,44 @@ func (s *Service) ListAttendees(_ context.Context, meetingID, nextToken string, 
 		return nil, "", err
 	}
 	m.mu.Lock()
-	all := make([]*store.AttendeeRecord, 0, len(m.attendees))
+	page := make([]*store.AttendeeRecord, 0, len(m.attendees))
 	for _, a := range m.attendees {
-		if nextToken == "" || after.before(a) {
-			all = append(all, a)
+		if a.Seq > after {
+			page = append(page, a)
 		}
 	}
 	m.mu.Unlock()
-	sort.Slice(all, func(i, j int) bool { return cursorOf(all[i]).before(all[j]) })
+	sort.Slice(page, func(i, j int) bool { return page[i].Seq < page[j].Seq })
 	next := ""
-	if len(all) > maxResults {
-		all = all[:maxResults]
-		next = cursorOf(all[maxResults-1]).String()
+	if len(page) > maxResults {
+		page = page[:maxResults]
+		next = formatCursor(page[maxResults-1].Seq)
 	}
-	out := make([]Attendee, len(all))
-	for i, a := range all {
+	out := make([]Attendee, len(page))
+	for i, a := range page {
 		out[i] = s.attendeeView(a)
 	}
 	return out, next, nil
 }
 
-// cursor is a position in creation order: (CreatedAt, AttendeeId).
-type cursor struct {
-	nanos int64
-	id    string
+// cursorPrefix versions the NextToken format.
+const cursorPrefix = "a1."
+
+func formatCursor(seq uint64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + strconv.FormatUint(seq, 10)))
 }
 
-func cursorOf(a *store.AttendeeRecord) cursor { return cursor{a.CreatedAt.UnixNano(), a.AttendeeID} }
-
-// before reports whether c sorts before a.
-func (c cursor) before(a *store.AttendeeRecord) bool {
-	n := a.CreatedAt.UnixNano()
-	return c.nanos < n || c.nanos == n && c.id < a.AttendeeID
-}
-
-func (c cursor) String() string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.nanos, 10) + "." + c.id))
-}
-
-func parseCursor(s string) (cursor, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
+func parseCursor(s string) (uint64, bool) {
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil {
-		return cursor{}, false
+		return 0, false
 	}
-	ns, id, ok := strings.Cut(string(b), ".")
-	if !ok || !IsGUID(id) {
-		return cursor{}, false
+	digits, ok := strings.CutPrefix(string(b), cursorPrefix)
+	if !ok {
+		return 0, false
 	}
-	n, err := strconv.ParseInt(ns, 10, 64)
-	if err != nil {
-		return cursor{}, false
-	}
-	return cursor{n, id}, true
+	n, err := strconv.ParseUint(digits, 10, 64)
+	return n, err == nil
 }
 
 // DeleteAttendee removes an attendee; its join token stops verifying at once.

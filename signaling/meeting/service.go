@@ -80,6 +80,7 @@ type liveMeeting struct {
 	features  effectiveFeatures
 	attendees map[string]*store.AttendeeRecord // by AttendeeId
 	byExtUser map[string]*store.AttendeeRecord // by ExternalUserId
+	lastSeq   uint64                           // highest AttendeeRecord.Seq given out
 	ended     bool
 	// connected counts media connections by attendee; idleSince is when the
 	// count last dropped to zero (or the meeting was created or loaded).
@@ -124,6 +125,7 @@ func New(ctx context.Context, cfg Config, p Params) (*Service, error) {
 		if m := s.meetings[a.MeetingID]; m != nil {
 			m.attendees[a.AttendeeID] = a
 			m.byExtUser[a.ExternalUserID] = a
+			m.lastSeq = max(m.lastSeq, a.Seq)
 		}
 	}
 	p.Log.Info("meeting state loaded", "meetings", len(ms), "attendees", len(as))

@@ -369,14 +369,15 @@ func TestCapabilityRules(t *testing.T) {
 func TestListAttendeesPages(t *testing.T) {
 	f := newFixture(t, testConfig(), store.NewMemory(), 250)
 	m := f.meeting(t, "list", nil)
-	want := map[string]bool{}
+	var order []string
 	for i := range 25 {
 		if i%3 == 0 {
 			f.clock.Advance(time.Millisecond) // some share a timestamp, some do not
 		}
-		want[f.attendee(t, m.MeetingId, "user-"+string(rune('A'+i))).AttendeeId] = true
+		order = append(order, f.attendee(t, m.MeetingId, "user-"+string(rune('A'+i))).AttendeeId)
 	}
 	got := map[string]bool{}
+	var listed []string
 	token, pages := "", 0
 	for {
 		as, next, err := f.svc.ListAttendees(context.Background(), m.MeetingId, token, 10)
@@ -389,6 +390,7 @@ func TestListAttendeesPages(t *testing.T) {
 				t.Fatalf("attendee %s listed twice", a.AttendeeId)
 			}
 			got[a.AttendeeId] = true
+			listed = append(listed, a.AttendeeId)
 		}
 		if next == "" {
 			break
@@ -397,6 +399,9 @@ func TestListAttendeesPages(t *testing.T) {
 	}
 	if pages != 3 || len(got) != 25 {
 		t.Fatalf("pages=%d listed=%d", pages, len(got))
+	}
+	if strings.Join(listed, ",") != strings.Join(order, ",") {
+		t.Fatal("attendees not listed in creation order")
 	}
 	_, _, err := f.svc.ListAttendees(context.Background(), m.MeetingId, "garbage", 10)
 	wantKind(t, err, ErrInvalid)

@@ -73,7 +73,9 @@ func (c tokenCodec) parse(token string) (parsedToken, bool) {
 		return p, false
 	}
 	var raw [tokenRawLen]byte
-	if n, err := base64.RawURLEncoding.Decode(raw[:], []byte(token)); err != nil || n != tokenRawLen {
+	// Strict: non-zero padding bits in the last character would otherwise let
+	// several strings decode to one token.
+	if n, err := base64.RawURLEncoding.Strict().Decode(raw[:], []byte(token)); err != nil || n != tokenRawLen {
 		return p, false
 	}
 	if raw[0] != tokenVersion {

@@ -100,10 +100,12 @@ type Capabilities struct {
 
 // AttendeeRecord is the durable part of an attendee.
 type AttendeeRecord struct {
-	MeetingID      string       `json:"meetingId"`
-	AttendeeID     string       `json:"attendeeId"`
-	ExternalUserID string       `json:"externalUserId"`
-	Capabilities   Capabilities `json:"capabilities"`
+	MeetingID      string `json:"meetingId"`
+	AttendeeID     string `json:"attendeeId"`
+	ExternalUserID string `json:"externalUserId"`
+	// Seq orders attendees within their meeting by creation (ListAttendees).
+	Seq          uint64       `json:"seq"`
+	Capabilities Capabilities `json:"capabilities"`
 	// TokenNonce is the random half of the attendee's join token; the other
 	// half is an HMAC over it, so the token itself is never stored.
 	TokenNonce []byte    `json:"tokenNonce"`
