@@ -5,7 +5,7 @@ GO        ?= go
 BIN       := bin/confab
 JSTEST    := signaling/api/jstest
 GOFLAGS   ?=
-APT_PKGS  := libopus-dev pkg-config gcc
+APT_PKGS  := libopus-dev libopusfile-dev pkg-config gcc
 
 .PHONY: run test build deps test-deps vet fmt-check unit bench fuzz clean
 
@@ -52,6 +52,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzRoute -fuzztime 30s ./signaling/api
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./signaling/api
 	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime 30s ./signaling/sigv4
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./signaling/protocol
 
 clean:
 	rm -rf bin
