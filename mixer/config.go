@@ -1,0 +1,96 @@
+package mixer
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Audio format of every input and output: 48 kHz mono Opus in 20 ms frames.
+const (
+	sampleRate   = 48000
+	frameSamples = 960 // samples per 20 ms frame; also the RTP timestamp step
+	frameDur     = 20 * time.Millisecond
+)
+
+// Config holds the Mixer's tunables. The zero value of each field selects its
+// default.
+type Config struct {
+	// TopN is how many talkers are mixed at once (default 3, at most 16).
+	TopN int
+	// Bitrate of every Opus encoder in bit/s (default 32000, 6000–64000).
+	Bitrate int
+	// Complexity of every Opus encoder, 1–10 (default 10).
+	Complexity int
+	// JitterMin and JitterMax bound each leg's adaptive playout delay
+	// (defaults 40 ms and 200 ms). The target in between is one frame plus
+	// four times the RFC 3550 interarrival jitter.
+	JitterMin, JitterMax time.Duration
+	// ActiveLevel is the RFC 6464 level (−dBov) at or below which a leg's
+	// smoothed level makes it a talker candidate (default 60). A talker stays
+	// one until its level is 10 dB quieter than that for Hangover.
+	ActiveLevel int
+	// Hangover keeps a talker in the mix through short pauses (default
+	// 300 ms).
+	Hangover time.Duration
+	// MaxCatchUp is how many missed frames a late tick mixes at once
+	// (default 5, i.e. 100 ms); beyond that the mixer skips ahead.
+	MaxCatchUp int
+}
+
+// Params holds the Mixer's dependencies.
+type Params struct {
+	// Clock drives the 20 ms tick; nil means SystemClock.
+	Clock Clock
+	// Log receives the Mixer's structured logs; nil discards them.
+	Log *slog.Logger
+}
+
+// withDefaults returns c with zero fields set to their defaults, validated.
+func (c Config) withDefaults() (Config, error) {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&c.TopN, 3)
+	def(&c.Bitrate, 32000)
+	def(&c.Complexity, 10)
+	def(&c.ActiveLevel, 60)
+	def(&c.MaxCatchUp, 5)
+	if c.JitterMin == 0 {
+		c.JitterMin = 40 * time.Millisecond
+	}
+	if c.JitterMax == 0 {
+		c.JitterMax = 200 * time.Millisecond
+	}
+	if c.Hangover == 0 {
+		c.Hangover = 300 * time.Millisecond
+	}
+	return c, c.validate()
+}
+
+func (c Config) validate() error {
+	bad := func(field string, v any, want string) error {
+		return fmt.Errorf("%w: %s = %v, want %s", ErrInvalidConfig, field, v, want)
+	}
+	switch {
+	case c.TopN < 1 || c.TopN > 16:
+		return bad("TopN", c.TopN, "1–16")
+	case c.Bitrate < 6000 || c.Bitrate > 64000:
+		return bad("Bitrate", c.Bitrate, "6000–64000")
+	case c.Complexity < 1 || c.Complexity > 10:
+		return bad("Complexity", c.Complexity, "1–10")
+	case c.JitterMin < frameDur || c.JitterMin > time.Second:
+		return bad("JitterMin", c.JitterMin, "20ms–1s")
+	case c.JitterMax < c.JitterMin || c.JitterMax > time.Second:
+		return bad("JitterMax", c.JitterMax, "JitterMin–1s")
+	case c.ActiveLevel < 1 || c.ActiveLevel > 126:
+		return bad("ActiveLevel", c.ActiveLevel, "1–126")
+	case c.Hangover < 0 || c.Hangover > 5*time.Second:
+		return bad("Hangover", c.Hangover, "0–5s")
+	case c.MaxCatchUp < 1 || c.MaxCatchUp > 50:
+		return bad("MaxCatchUp", c.MaxCatchUp, "1–50")
+	}
+	return nil
+}

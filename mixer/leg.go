@@ -1,0 +1,108 @@
+package mixer
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gopkg.in/hraban/opus.v2"
+)
+
+// LegID names a leg within its Mixer (an attendee ID, a call ID, ...).
+type LegID string
+
+// Sink receives a leg's output: one Opus payload per 20 ms and its 48 kHz
+// timestamp, which starts at 0 and advances by 960 per frame, also across
+// skipped frames, so the transport can stamp its own SSRC, sequence number
+// and timestamp offset. The sink runs on the mixing goroutine: it must be
+// quick, must not retain payload after it returns, and must not call
+// RemoveLeg or Close (that would deadlock); the same bytes go to other legs.
+type Sink func(payload []byte, ts uint32)
+
+// Leg is one participant's audio in a Mixer: its input (Push) and its output
+// (the Sink given to AddLeg).
+type Leg struct {
+	id LegID
+	m  *Mixer
+
+	muted   atomic.Bool
+	removed atomic.Bool
+	level   atomic.Int32 // smoothed RFC 6464 level for Levels
+	talking atomic.Bool  // in the mix this tick, for Levels
+
+	mu sync.Mutex // guards jb
+	jb *jitterBuffer
+
+	sinkMu sync.Mutex // guards sink; nil once removed
+	sink   Sink
+
+	// Mixing-step state, guarded by Mixer.stepMu.
+	dec       *opus.Decoder
+	in        jbOut   // this tick's frame
+	pkt       []byte  // this tick's payload (in.payload points here)
+	pcm       []int16 // this tick's decoded audio when decoded is set
+	decoded   bool
+	mixed     bool   // pcm is part of this tick's mix
+	lastDec   uint64 // tick of the last decoder call, to avoid stale concealment
+	smooth    int32  // smoothed loudness (127 − level) × 16
+	talker    bool
+	talkTicks int // ticks since it became a talker
+	quiet     int // consecutive ticks below the exit threshold
+	slot      int // encoder slot index, or -1
+	outTS     uint32
+}
+
+// ID returns the leg's ID.
+func (l *Leg) ID() LegID { return l.id }
+
+// Push buffers one received packet. It copies f.Payload, does not allocate in
+// steady state and is safe to call from the leg's read goroutine while the
+// mixer runs. Late and duplicate packets are counted in Stats and dropped
+// silently; a payload that is not one 20 ms Opus packet yields
+// ErrInvalidFrame, a removed leg ErrLegRemoved.
+func (l *Leg) Push(f Frame) error {
+	if l.removed.Load() {
+		return ErrLegRemoved
+	}
+	if len(f.Payload) > maxPayload || opusSamples(f.Payload) != frameSamples {
+		l.m.stats.invalid.Add(1)
+		return ErrInvalidFrame
+	}
+	at := f.Arrival
+	if at.IsZero() {
+		at = l.m.clock.Now()
+	}
+	level := f.Level
+	if level < 0 {
+		level = LevelUnknown
+	}
+	l.mu.Lock()
+	l.jb.push(f.Payload, f.Timestamp, level, at)
+	l.mu.Unlock()
+	return nil
+}
+
+// SetMuted mutes or unmutes the leg: a muted leg is never a talker (its
+// packets are not decoded) but still receives the mix.
+func (l *Leg) SetMuted(muted bool) { l.muted.Store(muted) }
+
+// Muted reports whether the leg is muted.
+func (l *Leg) Muted() bool { return l.muted.Load() }
+
+// pull takes this tick's frame out of the jitter buffer.
+func (l *Leg) pull(now time.Time) {
+	l.mu.Lock()
+	l.in = l.jb.pop(now, l.pkt[:0])
+	l.mu.Unlock()
+	l.decoded, l.mixed = false, false
+}
+
+// deliver hands the leg its payload for this tick and advances its timestamp.
+func (l *Leg) deliver(payload []byte) {
+	l.sinkMu.Lock()
+	if l.sink != nil && len(payload) > 0 {
+		l.sink(payload, l.outTS)
+	}
+	l.sinkMu.Unlock()
+	l.outTS += frameSamples
+}
