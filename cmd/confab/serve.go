@@ -23,6 +23,7 @@ import (
 	"github.com/confab-media/confab/signaling/api"
 	"github.com/confab-media/confab/signaling/events"
 	"github.com/confab-media/confab/signaling/meeting"
+	"github.com/confab-media/confab/signaling/session"
 	"github.com/confab-media/confab/signaling/sigv4"
 	"github.com/confab-media/confab/signaling/store"
 )
@@ -53,6 +54,7 @@ func serve(cfg config.Config, stderr io.Writer) error {
 		return fmt.Errorf("public url: %w", err)
 	}
 	ctx := context.Background()
+	bus := events.NewBus(events.LogSink{Log: log.With("subsystem", "events")})
 	svc, err := meeting.New(ctx, meeting.Config{
 		AccountID:               cfg.AccountID,
 		Regions:                 cfg.MediaRegions,
@@ -64,7 +66,7 @@ func serve(cfg config.Config, stderr io.Writer) error {
 	}, meeting.Params{
 		Store:    st,
 		Placer:   meeting.NewLocalPlacer(meeting.MediaGroup{ID: "local", PublicURL: publicURL}, cfg.Quotas.ActiveMeetingsPerMediaGroup),
-		Events:   events.NewBus(events.LogSink{Log: log.With("subsystem", "events")}),
+		Events:   bus,
 		Clock:    meeting.SystemClock{},
 		Log:      log.With("subsystem", "meeting"),
 		TokenKey: tokenKey,
@@ -75,7 +77,19 @@ func serve(cfg config.Config, stderr io.Writer) error {
 	svc.Start()
 	defer svc.Close()
 
-	handler := newHTTPHandler(cfg, creds, svc, log)
+	// Client signaling: the WebSocket the browser SDK joins at SignalingUrl.
+	// It hears DeleteAttendee and meeting end on the bus. Media (the SFU) is
+	// not wired yet, so SUBSCRIBE is answered 503.
+	signaling, err := session.New(session.Config{AccountID: cfg.AccountID}, session.Params{
+		Auth: svc, Presence: svc, Events: bus, Log: log.With("subsystem", "session"),
+	})
+	if err != nil {
+		return err
+	}
+	bus.Subscribe(signaling)
+	defer signaling.Close()
+
+	handler := newHTTPHandler(cfg, creds, svc, signaling, log)
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
 		return err
@@ -113,8 +127,9 @@ func serve(cfg config.Config, stderr io.Writer) error {
 	return nil
 }
 
-// newHTTPHandler mounts the API, /healthz, /metrics and (when enabled) pprof.
-func newHTTPHandler(cfg config.Config, creds []config.Credential, svc *meeting.Service, log *slog.Logger) http.Handler {
+// newHTTPHandler mounts the API, the signaling WebSocket, /healthz, /metrics
+// and (when enabled) pprof.
+func newHTTPHandler(cfg config.Config, creds []config.Credential, svc *meeting.Service, signaling http.Handler, log *slog.Logger) http.Handler {
 	keys := make(map[string]string, len(creds))
 	for _, c := range creds {
 		keys[c.AccessKeyID] = c.SecretAccessKey
@@ -152,6 +167,7 @@ func newHTTPHandler(cfg config.Config, creds []config.Credential, svc *meeting.S
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	}
+	mux.Handle("GET /control/{meetingID}", signaling)
 	mux.Handle("/", apiHandler)
 	return mux
 }

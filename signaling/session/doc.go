@@ -1,0 +1,21 @@
+// Package session is Confab's client-signaling WebSocket server: the
+// endpoint the unmodified amazon-chime-sdk-js 3.x browser client opens at
+// MediaPlacement.SignalingUrl (fact sheet /work/shared/docs/chime-signaling.md,
+// sections 2, 4, 6, 7 and 9).
+//
+// A [Handler] serves GET /control/{meetingID}. It authenticates the join
+// token carried in Sec-WebSocket-Protocol ("_aws_wt_session, <token>"),
+// answers with the subprotocol "_aws_wt_session", and runs one [Session] per
+// WebSocket: one reader goroutine, one writer goroutine fed by a bounded,
+// ordered queue, both owned by the session and waited for when it ends.
+// Sessions of one meeting share a room (room.go) that keeps presence
+// (AUDIO_STREAM_ID_INFO), mute state, volumes (AUDIO_METADATA) and data
+// messages (relay, retention, throttling).
+//
+// Media (SUBSCRIBE and the video control frames) is delegated to a [Media]
+// implementation, the SFU; without one, SUBSCRIBE is answered with error
+// status 503.
+//
+// Close codes and AUDIO_STATUS values are chosen from how the SDK maps them
+// to MeetingSessionStatusCode; see codes.go.
+package session

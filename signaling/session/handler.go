@@ -1,0 +1,297 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/coder/websocket"
+
+	"github.com/confab-media/confab/signaling/events"
+	"github.com/confab-media/confab/signaling/meeting"
+	"github.com/confab-media/confab/signaling/protocol"
+)
+
+// Subprotocol is the WebSocket subprotocol the SDK offers next to its join
+// token; the server must select it or the browser fails the connection.
+const Subprotocol = "_aws_wt_session"
+
+// Handler serves the signaling WebSocket. Mount it on GET
+// /control/{meetingID} and subscribe it to the meeting service's event bus
+// (it is an events.Sink) so it learns of DeleteAttendee and meeting ends:
+//
+//	mux.Handle("GET /control/{meetingID}", h)
+//	bus.Subscribe(h)
+//
+// Close closes every session and waits for all of their goroutines.
+type Handler struct {
+	cfg    Config
+	p      Params
+	accept websocket.AcceptOptions
+	done   chan struct{} // closed by Close
+
+	// mu guards rooms, closed and nextID. Lock order: h.mu, then room.mu.
+	mu     sync.Mutex
+	rooms  map[string]*room
+	closed bool
+	nextID uint64
+
+	wg sync.WaitGroup // one per running ServeHTTP
+}
+
+var _ http.Handler = (*Handler)(nil)
+var _ events.Sink = (*Handler)(nil)
+
+// New returns a Handler.
+func New(cfg Config, p Params) (*Handler, error) {
+	p, err := p.validate()
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{
+		cfg:   cfg.withDefaults(),
+		p:     p,
+		done:  make(chan struct{}),
+		rooms: map[string]*room{},
+	}
+	h.accept = websocket.AcceptOptions{
+		Subprotocols:       []string{Subprotocol},
+		OriginPatterns:     cfg.OriginPatterns,
+		InsecureSkipVerify: len(cfg.OriginPatterns) == 0,
+		CompressionMode:    websocket.CompressionDisabled,
+	}
+	return h, nil
+}
+
+// ServeHTTP upgrades the request and runs the session until it ends.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	h.wg.Add(1)
+	h.mu.Unlock()
+	defer h.wg.Done()
+
+	meetingID := pathMeetingID(r)
+	id, token, code, reason := h.authenticate(r, meetingID)
+	c, err := websocket.Accept(w, r, &h.accept)
+	if err != nil {
+		h.p.Log.Debug("websocket upgrade failed", "err", err)
+		return // Accept wrote the HTTP error
+	}
+	c.SetReadLimit(protocol.MaxFrameSize)
+	if code != 0 {
+		h.p.Log.Info("signaling connection refused", "meeting", meetingID, "code", int(code), "reason", reason)
+		h.reject(c, code, reason)
+		return
+	}
+	s := newSession(h, c, id, token)
+	if err := h.attach(s); err != nil {
+		code, reason := CloseServerShutdown, "server shutting down"
+		if !errors.Is(err, ErrClosed) {
+			code, reason = CloseMeetingEnded, "meeting ended"
+		}
+		h.reject(c, code, reason)
+		return
+	}
+	// The meeting may have ended between Verify and attach, before this
+	// session could be evicted: check again now that it can be.
+	if _, err := h.p.Auth.Verify(s.token); err != nil {
+		code, reason := verifyCloseCode(err)
+		s.terminate(closeReq{kind: departLeft, code: code, reason: reason}, nil)
+	}
+	s.run()
+}
+
+// authenticate returns the caller's identity, or a close code and reason.
+func (h *Handler) authenticate(r *http.Request, meetingID string) (id meeting.Identity, token string, code websocket.StatusCode, reason string) {
+	token, ok := joinToken(r.Header)
+	if !ok {
+		return id, "", CloseAuthRejected, "missing join token"
+	}
+	id, err := h.p.Auth.Verify(token)
+	if err != nil {
+		code, reason := verifyCloseCode(err)
+		return id, "", code, reason
+	}
+	if !strings.EqualFold(id.MeetingID, meetingID) {
+		return id, "", CloseForbidden, "join token is for another meeting"
+	}
+	id.MeetingID = strings.ToLower(id.MeetingID)
+	return id, token, 0, ""
+}
+
+func verifyCloseCode(err error) (websocket.StatusCode, string) {
+	switch {
+	case errors.Is(err, meeting.ErrMeetingEnded):
+		return CloseMeetingEnded, "meeting ended"
+	case errors.Is(err, meeting.ErrTokenRevoked):
+		return CloseAuthRejected, "join token revoked"
+	default:
+		return CloseAuthRejected, "invalid join token"
+	}
+}
+
+// joinToken finds the token offered next to Subprotocol in
+// Sec-WebSocket-Protocol.
+func joinToken(hdr http.Header) (string, bool) {
+	var token string
+	var hasProto bool
+	for _, v := range hdr.Values("Sec-WebSocket-Protocol") {
+		for _, p := range strings.Split(v, ",") {
+			p = strings.TrimSpace(p)
+			switch {
+			case p == Subprotocol:
+				hasProto = true
+			case p != "" && token == "":
+				token = p
+			}
+		}
+	}
+	return token, hasProto && token != ""
+}
+
+// pathMeetingID is the {meetingID} path value, or the last path segment
+// when the handler is mounted without a pattern.
+func pathMeetingID(r *http.Request) string {
+	if v := r.PathValue("meetingID"); v != "" {
+		return v
+	}
+	p := strings.TrimSuffix(r.URL.Path, "/")
+	return p[strings.LastIndexByte(p, '/')+1:]
+}
+
+// attach registers s with its meeting's room.
+func (h *Handler) attach(s *Session) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return ErrClosed
+	}
+	h.nextID++
+	s.id = h.nextID
+	rm := h.rooms[s.ident.MeetingID]
+	if rm == nil {
+		rm = newRoom(h, s.ident.MeetingID)
+		h.rooms[rm.id] = rm
+	}
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	if rm.ended {
+		return meeting.ErrMeetingEnded
+	}
+	rm.all[s] = struct{}{}
+	s.room = rm
+	return nil
+}
+
+// detach unregisters s and forgets an idle room.
+func (h *Handler) detach(s *Session) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	rm := s.room
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	delete(rm.all, s)
+	if len(rm.all) == 0 && !rm.data.keepsLocked(h.p.Clock.Now()) && h.rooms[rm.id] == rm {
+		delete(h.rooms, rm.id)
+	}
+}
+
+func (h *Handler) room(meetingID string) *room {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.rooms[strings.ToLower(meetingID)]
+}
+
+// Deliver receives the meeting service's events (events.Sink): DeleteAttendee
+// closes that attendee's sessions (and its content share) with AUDIO_STATUS
+// 411; a meeting's end closes all of its sessions with AUDIO_STATUS 410 and
+// close code 4410. It does not block.
+func (h *Handler) Deliver(_ context.Context, e events.Event) {
+	switch e.Detail.EventType {
+	case events.AttendeeDeleted:
+		rm := h.room(e.Detail.MeetingID)
+		if rm == nil {
+			return
+		}
+		att := strings.ToLower(e.Detail.AttendeeID)
+		rm.evict(func(s *Session) bool {
+			a := strings.ToLower(s.ident.AttendeeID)
+			return a == att || a == att+meeting.ContentSuffix
+		}, closeReq{kind: departLeft, code: CloseAuthRejected, reason: "attendee removed"}, audioStatusAttendeeRemoved)
+	case events.MeetingEnded:
+		h.mu.Lock()
+		id := strings.ToLower(e.Detail.MeetingID)
+		rm := h.rooms[id]
+		delete(h.rooms, id)
+		h.mu.Unlock()
+		if rm == nil {
+			return
+		}
+		rm.end()
+		rm.evict(func(*Session) bool { return true },
+			closeReq{kind: departLeft, code: CloseMeetingEnded, reason: "meeting ended"}, audioStatusMeetingEnded)
+	}
+}
+
+// Volume is one attendee's audio level for BroadcastVolumes.
+type Volume struct {
+	AttendeeID string
+	// Volume is attenuation in positive dB (−dBov): the SDK maps 14 to
+	// loudest and 42 to silent.
+	Volume uint32
+	// SignalStrength is 0–2.
+	SignalStrength uint32
+}
+
+// BroadcastVolumes sends one AUDIO_METADATA frame with the given levels to
+// every joined session of the meeting (the mixer calls it every ~200 ms).
+// Attendees not joined are skipped; attendees not listed read as silent.
+func (h *Handler) BroadcastVolumes(meetingID string, vols []Volume) {
+	if rm := h.room(meetingID); rm != nil {
+		rm.broadcastVolumes(vols)
+	}
+}
+
+// Close closes every session (close code 4503, so SDK clients reconnect)
+// and waits for all of their goroutines. Later upgrades get HTTP 503.
+func (h *Handler) Close() {
+	h.mu.Lock()
+	if !h.closed {
+		h.closed = true
+		close(h.done)
+	}
+	rooms := make([]*room, 0, len(h.rooms))
+	for _, rm := range h.rooms {
+		rooms = append(rooms, rm)
+	}
+	h.mu.Unlock()
+	for _, rm := range rooms {
+		rm.evict(func(*Session) bool { return true },
+			closeReq{kind: departDropped, code: CloseServerShutdown, reason: "server shutting down"}, 0)
+	}
+	h.wg.Wait()
+}
+
+// event builds an attendee event about id.
+func (h *Handler) event(t events.Type, id meeting.Identity) events.Event {
+	e := events.New(t, h.p.Clock.Now(), h.cfg.AccountID, id.MediaRegion)
+	e.Detail.MeetingID = id.MeetingID
+	e.Detail.ExternalMeetingID = id.ExternalMeetingID
+	e.Detail.AttendeeID = id.AttendeeID
+	e.Detail.ExternalUserID = id.ExternalUserID
+	if t != events.AttendeeAuthorized {
+		e.Detail.NetworkType = "Voip"
+	}
+	return e
+}

@@ -1,0 +1,249 @@
+package session
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"sync"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/confab-media/confab/signaling/events"
+	"github.com/confab-media/confab/signaling/meeting"
+	"github.com/confab-media/confab/signaling/protocol"
+)
+
+// room is one meeting's set of sessions: presence (AUDIO_STREAM_ID_INFO,
+// fact sheet section 6), mute, volumes and data messages. Frames that must
+// be ordered across sessions are queued under mu; queueing never blocks.
+type room struct {
+	h  *Handler
+	id string // meeting ID, lower case
+
+	// emitMu serialises publishing, so events leave in the order they
+	// were queued under mu; it is held without mu while publishing.
+	emitMu sync.Mutex
+
+	mu           sync.Mutex            // guards everything below
+	pending      []events.Event        // attendee events to publish, in order
+	all          map[*Session]struct{} // every connected session
+	joined       map[string]*Session   // current session by attendee ID
+	nextStreamID uint32                // last audio_stream_id given out
+	ended        bool                  // the meeting ended: no more joins
+	data         dataState
+}
+
+func newRoom(h *Handler, id string) *room {
+	return &room{h: h, id: id, all: map[*Session]struct{}{}, joined: map[string]*Session{}, data: newDataState(h.cfg)}
+}
+
+// join makes s its attendee's current session (queueing AttendeeJoined,
+// or AttendeeAuthorized for a rejoin; see flushEvents) and queues, in order, to s:
+// JOIN_ACK, INDEX, the full presence list (itself included) and the
+// retained data messages; to the others: s's presence entry (and the
+// replaced session's departure). A previous session of the same attendee
+// is told AUDIO_STATUS 301 and closed.
+func (r *room) join(s *Session) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case r.ended:
+		return meeting.ErrMeetingEnded
+	case s.departed || s.isClosing():
+		return ErrClosed
+	}
+	att := s.ident.AttendeeID
+	old := r.joined[att]
+	r.nextStreamID++
+	s.streamID.Store(r.nextStreamID)
+	r.joined[att] = s
+	s.joined.Store(true)
+	r.h.p.Presence.SetConnected(s.ident.MeetingID, att, true) // paired in leave, under mu
+
+	ack := s.frame(protocol.SdkSignalFrame_JOIN_ACK)
+	ack.Joinack = &protocol.SdkJoinAckFrame{}
+	idx := s.frame(protocol.SdkSignalFrame_INDEX)
+	idx.Index = &protocol.SdkIndexFrame{NumParticipants: proto.Uint32(uint32(len(r.joined)))}
+	all := make([]*protocol.SdkAudioStreamIdInfo, 0, len(r.joined))
+	for _, o := range r.sortedLocked() {
+		all = append(all, presentEntry(o))
+	}
+	info := s.frame(protocol.SdkSignalFrame_AUDIO_STREAM_ID_INFO)
+	info.AudioStreamIdInfo = &protocol.SdkAudioStreamIdInfoFrame{Streams: all}
+	for _, f := range []*protocol.SdkSignalFrame{ack, idx, info} {
+		s.enqueueFrame(f)
+	}
+
+	entries := []*protocol.SdkAudioStreamIdInfo{presentEntry(s)}
+	if old != nil {
+		// A higher audio_stream_id supersedes the old one; the old one's
+		// departure then raises no "left" in the clients.
+		entries = append(entries, &protocol.SdkAudioStreamIdInfo{AudioStreamId: proto.Uint32(old.AudioStreamID())})
+	}
+	up := s.frame(protocol.SdkSignalFrame_AUDIO_STREAM_ID_INFO)
+	up.AudioStreamIdInfo = &protocol.SdkAudioStreamIdInfoFrame{Streams: entries}
+	r.broadcastLocked(up, s)
+
+	r.pending = append(r.pending, r.h.event(s.joinEvent(old != nil), s.ident))
+	if old != nil {
+		st := s.frame(protocol.SdkSignalFrame_AUDIO_STATUS)
+		st.AudioStatus = &protocol.SdkAudioStatusFrame{AudioStatus: proto.Uint32(audioStatusJoinedFromAnotherDevice)}
+		old.terminate(closeReq{kind: departLeft, code: CloseReplaced, reason: "joined from another device"}, mustEncode(st))
+	}
+	if msgs := r.data.replayLocked(r.h.p.Clock.Now(), att); len(msgs) > 0 {
+		f := s.frame(protocol.SdkSignalFrame_DATA_MESSAGE)
+		f.DataMessage = &protocol.SdkDataMessageFrame{Messages: msgs}
+		s.enqueueFrame(f)
+	}
+	return nil
+}
+
+// leave takes s out of the room for good. It reports whether s had joined
+// and whether it was still its attendee's current session, in which case
+// its departure is broadcast (dropped marks a drop) and its Left or Dropped
+// event queued.
+func (r *room) leave(s *Session, dropped bool) (wasJoined, current bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s.departed = true
+	if !s.joined.Load() {
+		return false, false
+	}
+	r.h.p.Presence.SetConnected(s.ident.MeetingID, s.ident.AttendeeID, false)
+	if r.joined[s.ident.AttendeeID] != s {
+		return true, false
+	}
+	delete(r.joined, s.ident.AttendeeID)
+	r.pending = append(r.pending, r.h.event(s.departEvent(), s.ident))
+	e := &protocol.SdkAudioStreamIdInfo{AudioStreamId: proto.Uint32(s.AudioStreamID())}
+	if dropped {
+		e.Dropped = proto.Bool(true)
+	}
+	f := s.frame(protocol.SdkSignalFrame_AUDIO_STREAM_ID_INFO)
+	f.AudioStreamIdInfo = &protocol.SdkAudioStreamIdInfoFrame{Streams: []*protocol.SdkAudioStreamIdInfo{e}}
+	r.broadcastLocked(f, nil)
+	return true, true
+}
+
+// flushEvents publishes the queued attendee events, in order. Call it
+// without holding mu.
+func (r *room) flushEvents() {
+	r.emitMu.Lock()
+	defer r.emitMu.Unlock()
+	r.mu.Lock()
+	evs := r.pending
+	r.pending = nil
+	r.mu.Unlock()
+	for _, e := range evs {
+		r.h.p.Events.Publish(context.Background(), e)
+	}
+}
+
+// setMuted records s's mute state and, if it changed while s is the
+// current session, broadcasts it to every session, s included.
+func (r *room) setMuted(s *Session, muted bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s.muted == muted {
+		return
+	}
+	s.muted = muted
+	if r.joined[s.ident.AttendeeID] != s {
+		return // announced with the presence entry at join
+	}
+	f := s.frame(protocol.SdkSignalFrame_AUDIO_STREAM_ID_INFO)
+	f.AudioStreamIdInfo = &protocol.SdkAudioStreamIdInfoFrame{Streams: []*protocol.SdkAudioStreamIdInfo{{
+		AudioStreamId: proto.Uint32(s.AudioStreamID()), Muted: proto.Bool(muted),
+	}}}
+	r.broadcastLocked(f, nil)
+}
+
+// broadcastVolumes sends one AUDIO_METADATA frame to every joined session.
+func (r *room) broadcastVolumes(vols []Volume) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	states := make([]*protocol.SdkAudioAttendeeState, 0, len(vols))
+	for _, v := range vols {
+		s := r.joined[v.AttendeeID]
+		if s == nil {
+			continue
+		}
+		states = append(states, &protocol.SdkAudioAttendeeState{
+			AudioStreamId:  proto.Uint32(s.AudioStreamID()),
+			Volume:         proto.Uint32(v.Volume),
+			SignalStrength: proto.Uint32(v.SignalStrength),
+		})
+	}
+	f := protocol.NewFrame(protocol.SdkSignalFrame_AUDIO_METADATA, r.h.p.Clock.Now())
+	f.AudioMetadata = &protocol.SdkAudioMetadataFrame{AttendeeStates: states}
+	r.broadcastLocked(f, nil)
+}
+
+// end marks the room ended: no session joins it any more.
+func (r *room) end() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ended = true
+}
+
+// evict closes every session match selects; joined ones are first told
+// audioStatus (if not 0).
+func (r *room) evict(match func(*Session) bool, req closeReq, audioStatus uint32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for s := range r.all {
+		if !match(s) {
+			continue
+		}
+		var final []byte
+		if audioStatus != 0 && s.joined.Load() {
+			f := s.frame(protocol.SdkSignalFrame_AUDIO_STATUS)
+			f.AudioStatus = &protocol.SdkAudioStatusFrame{AudioStatus: proto.Uint32(audioStatus)}
+			final = mustEncode(f)
+		}
+		s.terminate(req, final)
+	}
+}
+
+// broadcastLocked queues f to every joined session but except.
+func (r *room) broadcastLocked(f *protocol.SdkSignalFrame, except *Session) {
+	b := mustEncode(f)
+	for _, s := range r.joined {
+		if s != except {
+			_ = s.enqueue(b) // a full queue drops that session, not the meeting
+		}
+	}
+}
+
+// sortedLocked returns the joined sessions in audio_stream_id order.
+func (r *room) sortedLocked() []*Session {
+	ss := make([]*Session, 0, len(r.joined))
+	for _, s := range r.joined {
+		ss = append(ss, s)
+	}
+	slices.SortFunc(ss, func(a, b *Session) int { return cmp.Compare(a.AudioStreamID(), b.AudioStreamID()) })
+	return ss
+}
+
+// presentEntry is s's presence entry: stream, attendee, external user and
+// mute state. The caller holds the room's mu.
+func presentEntry(s *Session) *protocol.SdkAudioStreamIdInfo {
+	return &protocol.SdkAudioStreamIdInfo{
+		AudioStreamId:  proto.Uint32(s.AudioStreamID()),
+		AttendeeId:     proto.String(s.ident.AttendeeID),
+		ExternalUserId: proto.String(s.ident.ExternalUserID),
+		Muted:          proto.Bool(s.muted),
+	}
+}
+
+func (s *Session) enqueueFrame(f *protocol.SdkSignalFrame) { _ = s.enqueue(mustEncode(f)) }
+
+// mustEncode encodes a frame built here; every such frame has its required
+// fields, so failing is a bug.
+func mustEncode(f *protocol.SdkSignalFrame) []byte {
+	b, err := protocol.Encode(f)
+	if err != nil {
+		panic("session: " + err.Error())
+	}
+	return b
+}
