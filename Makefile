@@ -4,6 +4,7 @@
 GO        ?= go
 BIN       := bin/confab
 JSTEST    := signaling/api/jstest
+BROWSER   := cmd/confab/browsertest
 GOFLAGS   ?=
 APT_PKGS  := libopus-dev libopusfile-dev pkg-config gcc
 
@@ -37,11 +38,15 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-## test-deps: Node.js and the npm packages of the JavaScript client tests.
+## test-deps: Node.js, Debian's Chromium, and the npm packages of the JavaScript
+## client tests and the browser tests (stock amazon-chime-sdk-js, esbuild, playwright-core).
 test-deps:
 	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm; }
+	@test -x /usr/lib/chromium/chromium || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 	cd $(JSTEST) && npm ci --no-audit --no-fund --loglevel=error
+	cd $(BROWSER) && npm ci --no-audit --no-fund --loglevel=error
 
 ## bench: the control-plane benchmarks quoted in the README.
 bench:

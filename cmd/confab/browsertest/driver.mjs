@@ -1,0 +1,422 @@
+// Real-browser end-to-end test of Confab with the UNMODIFIED amazon-chime-sdk-js.
+//
+//   node cmd/confab/browsertest/driver.mjs
+//
+// Env:
+//   CONFAB_ENDPOINT           http://127.0.0.1:PORT of a running `confab serve` (required)
+//   CONFAB_ACCESS_KEY_ID, CONFAB_SECRET_ACCESS_KEY   control-plane credentials (required)
+//   CONFAB_BROWSER_STAGE      "full" (default) or "signaling" (what works before the SFU lands)
+//   CONFAB_CHROMIUM           default /usr/lib/chromium/chromium
+//   CONFAB_BROWSER_VERBOSE=1  print every page console line (default: signaling-relevant ones)
+//   CONFAB_BROWSER_KEEP=1     keep the temp dir (bundle, WAVs, full page logs)
+//
+// The driver bundles page.js with esbuild (same options as
+// `npx esbuild page.js --bundle --format=iife --main-fields=browser,module,main
+// --define:global=globalThis`) into a temp dir, writes three 48 kHz mono
+// 16-bit tone WAVs (440/660/880 Hz), serves the page on http://127.0.0.1,
+// creates a meeting and three attendees with @aws-sdk/client-chime-sdk-meetings,
+// launches one Chromium per attendee (fresh user-data-dir, fake microphone =
+// its WAV) and asserts. It prints one JSON report line prefixed "REPORT " and
+// exits 0 only if every check passed.
+import { ChimeSDKMeetingsClient, CreateAttendeeCommand, CreateMeetingCommand, DeleteMeetingCommand } from '@aws-sdk/client-chime-sdk-meetings';
+import * as esbuild from 'esbuild';
+import { chromium } from 'playwright-core';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const stage = process.env.CONFAB_BROWSER_STAGE || 'full';
+const endpoint = process.env.CONFAB_ENDPOINT;
+const chromePath = process.env.CONFAB_CHROMIUM || '/usr/lib/chromium/chromium';
+const verbose = process.env.CONFAB_BROWSER_VERBOSE === '1';
+const t0 = Date.now();
+const since = () => ((Date.now() - t0) / 1000).toFixed(2) + 's';
+const log = (...a) => console.log(`[driver ${since()}]`, ...a);
+
+const TONES = [
+  { name: 'alice', freq: 440 },
+  { name: 'bob', freq: 660 },
+  { name: 'carol', freq: 880 },
+];
+const OFF_FREQ = 550; // a frequency no one sends: the noise floor of the mix
+const HEAR_MARGIN_DB = 20; // another attendee's tone must stand this far above the floor
+const OWN_ATTENUATION_DB = 20; // own tone must be at least this much weaker than the others
+
+if (!['full', 'signaling'].includes(stage)) fail(`unknown CONFAB_BROWSER_STAGE ${stage}`);
+if (!endpoint) fail('CONFAB_ENDPOINT is not set');
+if (!fs.existsSync(chromePath)) fail(`${chromePath} not found: run \`make test-deps\``);
+
+const checks = []; // {name, ok, detail}
+function check(name, ok, detail) {
+  checks.push({ name, ok: !!ok, ...(detail === undefined ? {} : { detail }) });
+  log(`${ok ? 'PASS' : 'FAIL'} ${name}${detail === undefined ? '' : ' ' + JSON.stringify(detail)}`);
+  return !!ok;
+}
+function fail(msg) {
+  console.error(`driver: ${msg}`);
+  process.exit(2);
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function until(what, fn, timeoutMs, stepMs = 200) {
+  const end = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < end) {
+    last = await fn();
+    if (last) return last;
+    await sleep(stepMs);
+  }
+  log(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  return last;
+}
+
+// 48 kHz mono 16-bit PCM WAV, seconds long, sine at freq, -12 dBFS.
+function toneWav(freq, seconds = 10, rate = 48000) {
+  const n = seconds * rate;
+  const buf = Buffer.alloc(44 + n * 2);
+  buf.write('RIFF', 0);
+  buf.writeUInt32LE(36 + n * 2, 4);
+  buf.write('WAVE', 8);
+  buf.write('fmt ', 12);
+  buf.writeUInt32LE(16, 16);
+  buf.writeUInt16LE(1, 20); // PCM
+  buf.writeUInt16LE(1, 22); // mono
+  buf.writeUInt32LE(rate, 24);
+  buf.writeUInt32LE(rate * 2, 28);
+  buf.writeUInt16LE(2, 32);
+  buf.writeUInt16LE(16, 34);
+  buf.write('data', 36);
+  buf.writeUInt32LE(n * 2, 40);
+  const amp = 0.25 * 32767;
+  for (let i = 0; i < n; i++) buf.writeInt16LE(Math.round(amp * Math.sin((2 * Math.PI * freq * i) / rate)), 44 + i * 2);
+  return buf;
+}
+
+// Top-level protobuf field 2 (SdkSignalFrame.type) of a 0x05-prefixed frame.
+const FRAME_TYPES = { 1: 'JOIN', 2: 'JOIN_ACK', 3: 'SUBSCRIBE', 4: 'SUBSCRIBE_ACK', 5: 'INDEX', 7: 'PAUSE', 8: 'RESUME', 9: 'LEAVE', 10: 'LEAVE_ACK', 13: 'BITRATES', 16: 'AUDIO_CONTROL', 17: 'AUDIO_METADATA', 18: 'AUDIO_STREAM_ID_INFO', 19: 'PING_PONG', 20: 'AUDIO_STATUS', 21: 'CLIENT_METRIC', 22: 'DATA_MESSAGE', 24: 'REMOTE_VIDEO_UPDATE', 34: 'NOTIFICATION', 43: 'MEETING_SESSION_TIMING' };
+function frameType(payload) {
+  if (typeof payload === 'string') return `text:${payload.slice(0, 40)}`;
+  const b = Buffer.from(payload);
+  if (b.length === 0) return 'empty';
+  let i = 1;
+  const varint = () => {
+    let v = 0, s = 0, c;
+    do { c = b[i++]; v += (c & 0x7f) * 2 ** s; s += 7; } while (c & 0x80 && i < b.length);
+    return v;
+  };
+  try {
+    while (i < b.length) {
+      const key = varint(), field = Math.floor(key / 8), wt = key & 7;
+      if (wt === 0) { const v = varint(); if (field === 2) return FRAME_TYPES[v] || `type${v}`; }
+      else if (wt === 2) i += varint();
+      else if (wt === 1) i += 8;
+      else if (wt === 5) i += 4;
+      else return 'undecodable';
+    }
+  } catch (_) {}
+  return 'untyped';
+}
+
+// Console lines worth showing by default: the signaling frames the SDK
+// sends/receives (minus periodic noise), its warnings/errors and a few
+// milestones. CONFAB_BROWSER_VERBOSE=1 prints everything; CONFAB_BROWSER_KEEP=1
+// keeps the full per-page logs (<name>.console.log in the temp dir).
+function interesting(line) {
+  if (verbose) return true;
+  if (/(sending|received): /.test(line)) return !/"type":"(PING_PONG|CLIENT_METRIC|AUDIO_METADATA|MEETING_SESSION_TIMING)"/.test(line);
+  if (/\[(WARN|ERROR)\]/.test(line)) return true;
+  return /opening connection to|got subscribe ack|Start failed|audio\/red set as preferred|attendeePresenceReceived|transitioning from|got leave ack|audioVideoDidStart|audioVideoDidStop/.test(line);
+}
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'confab-browsertest-'));
+const contexts = [];
+let server;
+let report = { stage, endpoint };
+const chime = new ChimeSDKMeetingsClient({
+  region: 'us-east-1',
+  endpoint,
+  credentials: { accessKeyId: process.env.CONFAB_ACCESS_KEY_ID || '', secretAccessKey: process.env.CONFAB_SECRET_ACCESS_KEY || '' },
+  maxAttempts: 1,
+});
+let meetingId;
+
+async function main() {
+  // 1. Bundle the page and write the WAVs.
+  const b0 = Date.now();
+  await esbuild.build({
+    entryPoints: [path.join(here, 'page.js')],
+    bundle: true,
+    format: 'iife',
+    mainFields: ['browser', 'module', 'main'],
+    define: { global: 'globalThis' },
+    outfile: path.join(tmp, 'bundle.js'),
+    logLevel: 'warning',
+  });
+  fs.copyFileSync(path.join(here, 'index.html'), path.join(tmp, 'index.html'));
+  for (const t of TONES) fs.writeFileSync(path.join(tmp, `${t.name}.wav`), toneWav(t.freq));
+  log(`bundled page in ${Date.now() - b0} ms into ${tmp}`);
+
+  // 2. Serve it on 127.0.0.1.
+  server = http.createServer((req, res) => {
+    const p = new URL(req.url, 'http://x').pathname;
+    const f = { '/': 'index.html', '/index.html': 'index.html', '/bundle.js': 'bundle.js' }[p];
+    if (!f) { res.writeHead(404).end(); return; }
+    res.writeHead(200, { 'Content-Type': f.endsWith('.js') ? 'text/javascript' : 'text/html', 'Cache-Control': 'no-store' });
+    fs.createReadStream(path.join(tmp, f)).pipe(res);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const pageOrigin = `http://127.0.0.1:${server.address().port}`;
+
+  // 3. Meeting and attendees through the stock AWS SDK.
+  const cm = await chime.send(new CreateMeetingCommand({ ClientRequestToken: randomUUID(), MediaRegion: 'us-east-1', ExternalMeetingId: `browsertest-${Date.now()}` }));
+  const meeting = cm.Meeting;
+  meetingId = meeting.MeetingId;
+  const attendees = [];
+  for (const t of TONES) {
+    const ca = await chime.send(new CreateAttendeeCommand({ MeetingId: meetingId, ExternalUserId: t.name }));
+    attendees.push({ ...t, attendee: ca.Attendee });
+  }
+  log(`meeting ${meetingId} SignalingUrl ${meeting.MediaPlacement.SignalingUrl}; attendees ${attendees.map((a) => `${a.name}=${a.attendee.AttendeeId}`).join(' ')}`);
+
+  // 4. One Chromium per attendee.
+  const l0 = Date.now();
+  const peers = await Promise.all(attendees.map((a) => launch(a, meeting, pageOrigin)));
+  log(`launched ${peers.length} Chromium in ${Date.now() - l0} ms`);
+
+  if (stage === 'signaling') await signalingStage(peers, meeting);
+  else await fullStage(peers);
+
+  await memory(peers);
+  // 5. Stop every session and end the meeting.
+  const stops = await Promise.all(peers.map((p) => p.page.evaluate(() => window.confab.stop()).catch((e) => ({ error: String(e) }))));
+  await chime.send(new DeleteMeetingCommand({ MeetingId: meetingId }));
+  meetingId = null;
+  // Full stage: a clean leave is MeetingSessionStatusCode.Left. In the
+  // signaling stage the SDK is inside its reconnect loop (each 503 makes it
+  // retry with SignalingInternalServerError/TaskFailed), and stop() then
+  // reports that last status: accept it, but the observer must fire.
+  const clean = stage === 'full' ? ['Left'] : ['Left', 'OK', 'SignalingInternalServerError', 'TaskFailed'];
+  peers.forEach((p, i) => check(`${p.name}: stop() ends with audioVideoDidStop ${clean.join('|')}`, stops[i] && clean.includes(stops[i].name), stops[i]));
+
+  await sleep(500); // let late frames/logs arrive for the report
+  report.peers = await Promise.all(peers.map(async (p) => {
+    const s = await p.page.evaluate(() => window.confab.snapshot()).catch((e) => ({ error: String(e) }));
+    return {
+      name: p.name, attendeeId: p.attendeeId, phase: s.phase, starts: s.starts, stops: s.stops, presence: s.presence,
+      volumes: s.volumes, dataMessages: s.dataMessages, error: s.error,
+      websockets: p.websockets.map((w) => ({ url: w.url, closed: w.closed, sent: summarize(w.sent), received: summarize(w.received) })),
+      pageErrors: p.pageErrors, consoleLines: p.lines.length,
+    };
+  }));
+}
+
+function summarize(types) {
+  const out = {};
+  for (const t of types) out[t] = (out[t] || 0) + 1;
+  return out;
+}
+
+async function memory(peers) {
+  // PSS of every process of each Chromium (found by its user-data-dir):
+  // the cost of one real client.
+  const pss = (pid) => { try { return Number(/Pss:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))[1]); } catch { return 0; } };
+  const procs = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map((pid) => {
+    try { return { pid, cmd: fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8') }; } catch { return null; }
+  }).filter(Boolean);
+  report.memoryMB = Object.fromEntries(peers.map((p) => {
+    const mine = procs.filter((q) => q.cmd.includes(p.userDataDir) || q.cmd.includes(`--user-data-dir=${p.userDataDir}`));
+    // renderer/utility children do not carry --user-data-dir; add children of the browser process
+    const pids = new Set(mine.map((q) => q.pid));
+    for (let grew = true; grew;) {
+      grew = false;
+      for (const q of procs) {
+        if (pids.has(q.pid)) continue;
+        try {
+          const ppid = /PPid:\s+(\d+)/.exec(fs.readFileSync(`/proc/${q.pid}/status`, 'utf8'))[1];
+          if (pids.has(ppid)) { pids.add(q.pid); grew = true; }
+        } catch {}
+      }
+    }
+    return [p.name, { processes: pids.size, pssMB: Math.round([...pids].reduce((s, q) => s + pss(q), 0) / 1024) }];
+  }));
+  log(`memory ${JSON.stringify(report.memoryMB)}`);
+}
+
+async function launch(a, meeting, origin) {
+  const userDataDir = fs.mkdtempSync(path.join(tmp, `profile-${a.name}-`));
+  const wav = path.join(tmp, `${a.name}.wav`);
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: chromePath,
+    headless: true,
+    args: [
+      '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+      `--use-file-for-fake-audio-capture=${wav}`, '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
+  contexts.push(context);
+  const page = context.pages()[0] || (await context.newPage());
+  const peer = { userDataDir, name: a.name, freq: a.freq, attendeeId: a.attendee.AttendeeId, joinToken: a.attendee.JoinToken, context, page, lines: [], pageErrors: [], websockets: [], wsCtor: null };
+  const logFile = fs.createWriteStream(path.join(tmp, `${a.name}.console.log`));
+  page.on('console', (m) => {
+    const line = `${since()} ${m.type()} ${m.text()}`;
+    peer.lines.push(line);
+    logFile.write(line + '\n');
+    if (interesting(m.text())) console.log(`[${a.name}] ${line.length > 600 ? line.slice(0, 600) + '…' : line}`);
+  });
+  page.on('pageerror', (e) => { peer.pageErrors.push(String(e)); console.log(`[${a.name}] pageerror ${e}`); });
+  page.on('websocket', (ws) => {
+    const w = { url: ws.url(), sent: [], received: [], closed: false };
+    peer.websockets.push(w);
+    ws.on('framesent', (f) => w.sent.push(frameType(f.payload)));
+    ws.on('framereceived', (f) => w.received.push(frameType(f.payload)));
+    ws.on('close', () => { w.closed = true; });
+  });
+  // Observe (not change) what the SDK asks of WebSocket: the subprotocols it
+  // offers and the one the server accepted.
+  await page.addInitScript(() => {
+    const Orig = window.WebSocket;
+    window.__confabWS = [];
+    window.WebSocket = class extends Orig {
+      constructor(url, protocols) {
+        super(url, protocols);
+        const rec = { url: String(url), protocols: [].concat(protocols || []), accepted: null, closeCode: null };
+        window.__confabWS.push(rec);
+        this.addEventListener('open', () => { rec.accepted = this.protocol; });
+        this.addEventListener('close', (e) => { rec.closeCode = e.code; rec.closeReason = e.reason; });
+      }
+    };
+  });
+  const payload = { meeting: { Meeting: meeting }, attendee: { Attendee: a.attendee }, options: { logLevel: 'DEBUG' } };
+  const hash = Buffer.from(JSON.stringify(payload)).toString('base64url');
+  await page.goto(`${origin}/index.html#${hash}`);
+  return peer;
+}
+
+const recv = (p, type) => p.lines.filter((l) => l.includes(`received: {`) && l.includes(`"type":"${type}"`));
+const sent = (p, type) => p.lines.filter((l) => l.includes(`sending: {`) && l.includes(`"type":"${type}"`));
+const snap = (p) => p.page.evaluate(() => window.confab.snapshot());
+
+async function checkWebSocket(p, meeting) {
+  const recs = await p.page.evaluate(() => window.__confabWS);
+  const ws = recs[0];
+  check(`${p.name}: SDK opened the signaling WebSocket`, ws, recs);
+  if (!ws) return;
+  const u = new URL(ws.url);
+  const base = meeting.MediaPlacement.SignalingUrl;
+  check(`${p.name}: WebSocket URL is SignalingUrl + SDK query`, ws.url.startsWith(base + '?') && u.searchParams.get('X-Chime-Control-Protocol-Version') === '3', ws.url);
+  check(`${p.name}: subprotocols offered are [_aws_wt_session, JoinToken]`, ws.protocols.length === 2 && ws.protocols[0] === '_aws_wt_session' && ws.protocols[1] === p.joinToken, ws.protocols.map((x) => (x.length > 24 ? x.slice(0, 24) + '…' : x)));
+  check(`${p.name}: server accepted subprotocol _aws_wt_session`, ws.accepted === '_aws_wt_session', ws.accepted);
+}
+
+async function signalingStage(peers, meeting) {
+  for (const p of peers) {
+    await until(`${p.name} JOIN_ACK/INDEX`, () => recv(p, 'INDEX').length > 0, 20000);
+    await checkWebSocket(p, meeting);
+    check(`${p.name}: SDK sent JOIN (logger)`, sent(p, 'JOIN').length > 0);
+    check(`${p.name}: SDK received JOIN_ACK before INDEX (logger)`, recv(p, 'JOIN_ACK').length > 0 && p.lines.findIndex((l) => l.includes('"type":"JOIN_ACK"')) < p.lines.findIndex((l) => l.includes('received: {') && l.includes('"type":"INDEX"')), recv(p, 'JOIN_ACK')[0]?.slice(0, 300));
+    check(`${p.name}: SDK received INDEX (logger)`, recv(p, 'INDEX').length > 0, recv(p, 'INDEX')[0]?.slice(0, 300));
+    const ws = p.websockets[0];
+    check(`${p.name}: binary frames are 0x05+SdkSignalFrame (wire)`, ws && ws.received.includes('JOIN_ACK') && ws.received.includes('INDEX') && !ws.received.some((t) => t.startsWith('text:')), ws && summarize(ws.received));
+  }
+  // Presence rides AUDIO_STREAM_ID_INFO, which is independent of media: each
+  // page should see all three (including itself) while it is joined.
+  for (const p of peers) {
+    const seen = await until(`${p.name} presence of all three`, async () => {
+      const s = await snap(p);
+      return peers.every((q) => s.events.some((e) => e.kind === 'presence' && e.attendeeId === q.attendeeId && e.present)) && s;
+    }, 20000);
+    const s = seen || (await snap(p));
+    const who = peers.filter((q) => s.events.some((e) => e.kind === 'presence' && e.attendeeId === q.attendeeId && e.present)).map((q) => q.name);
+    check(`${p.name}: presence reported all three attendees including self (at least once)`, who.length === 3, who);
+  }
+  // SUBSCRIBE is answered with error 503 until the SFU lands.
+  for (const p of peers) {
+    const got = await until(`${p.name} SUBSCRIBE_ACK`, () => recv(p, 'SUBSCRIBE_ACK').length > 0, 20000);
+    check(`${p.name}: SDK reached SUBSCRIBE (sent it)`, sent(p, 'SUBSCRIBE').length > 0 || p.lines.some((l) => l.includes('sending subscribe:')));
+    const ack = recv(p, 'SUBSCRIBE_ACK')[0] || '';
+    check(`${p.name}: SUBSCRIBE_ACK carries error status 503 (media not yet available)`, got && /"error":\{"status":503/.test(ack), ack.slice(0, 300));
+  }
+}
+
+async function fullStage(peers) {
+  // All three reach audioVideoDidStart (waited for in parallel). If any does
+  // not, media checks cannot mean anything: fail them without waiting.
+  const started = await Promise.all(peers.map((p) => until(`${p.name} audioVideoDidStart`, async () => { const s = await snap(p); return s.starts > 0; }, 30000)));
+  for (const [i, p] of peers.entries()) check(`${p.name}: audioVideoDidStart`, started[i], started[i] ? undefined : (await snap(p)).stops.slice(-3));
+  const allStarted = started.every(Boolean);
+  // Presence: all three including self, on each page.
+  for (const p of peers) {
+    const s = await until(`${p.name} presence`, async () => { const s = await snap(p); return peers.every((q) => s.presence[q.attendeeId]?.present) && s; }, 15000);
+    const cur = s || (await snap(p));
+    check(`${p.name}: presence shows all three including self`, !!s, Object.fromEntries(Object.entries(cur.presence).map(([k, v]) => [peers.find((q) => q.attendeeId === k)?.name || k, v.present])));
+  }
+  if (!allStarted) {
+    check('media checks (mix-minus spectrum, volume indicators, data messages)', false, 'not run: not every session reached audioVideoDidStart');
+    return;
+  }
+  // Mixed audio: every attendee hears both others, and itself >= 20 dB weaker.
+  const freqs = [...TONES.map((t) => t.freq), OFF_FREQ];
+  await sleep(3000); // let jitter buffers and the mix settle, fill the ring
+  report.spectra = {};
+  for (const p of peers) {
+    let m;
+    const good = await until(`${p.name} spectrum`, async () => {
+      m = await p.page.evaluate(([f]) => window.confab.measure(f, 2000), [freqs]);
+      if (!m.ok) return false;
+      const others = TONES.filter((t) => t.freq !== p.freq);
+      return others.every((t) => m.db[t.freq] - m.db[OFF_FREQ] >= HEAR_MARGIN_DB) && m;
+    }, 10000, 500);
+    report.spectra[p.name] = m;
+    const others = TONES.filter((t) => t.freq !== p.freq);
+    const detail = m && m.ok ? Object.fromEntries(Object.entries(m.db).map(([k, v]) => [k, +v.toFixed(1)])) : m;
+    check(`${p.name}: hears ${others.map((t) => t.freq).join(' and ')} Hz (>= ${HEAR_MARGIN_DB} dB over ${OFF_FREQ} Hz floor)`, !!good, detail);
+    if (m && m.ok) {
+      const weakest = Math.min(...others.map((t) => m.db[t.freq]));
+      check(`${p.name}: own ${p.freq} Hz is >= ${OWN_ATTENUATION_DB} dB below the others (mix-minus)`, weakest - m.db[p.freq] >= OWN_ATTENUATION_DB, { own: +m.db[p.freq].toFixed(1), weakestOther: +weakest.toFixed(1) });
+    } else {
+      check(`${p.name}: own ${p.freq} Hz is >= ${OWN_ATTENUATION_DB} dB below the others (mix-minus)`, false, 'no spectrum');
+    }
+  }
+  // Volume indicators fire for the talkers (everyone talks).
+  for (const p of peers) {
+    const s = await snap(p);
+    const talking = peers.filter((q) => q !== p).map((q) => ({ name: q.name, v: s.volumes[q.attendeeId] }));
+    check(`${p.name}: volume indicators fired (volume > 0) for both other talkers`, talking.every((x) => x.v && x.v.nonZero > 0), talking);
+  }
+  // Data message A -> B, C; not echoed to A.
+  const [A, B, C] = peers;
+  const text = `hello-from-${A.name}-${Date.now()}`;
+  await A.page.evaluate(([t]) => window.confab.send('confab-test', t), [text]);
+  for (const p of [B, C]) {
+    const s = await until(`${p.name} data message`, async () => { const s = await snap(p); return s.dataMessages.some((d) => d.text === text) && s; }, 5000);
+    const d = s && s.dataMessages.find((d) => d.text === text);
+    check(`${p.name}: received A's data message with sender stamped`, d && d.senderAttendeeId === A.attendeeId && d.senderExternalUserId === A.name && !d.throttled, d);
+  }
+  await sleep(500);
+  const sa = await snap(A);
+  check(`${A.name}: own data message not echoed`, !sa.dataMessages.some((d) => d.text === text), sa.dataMessages);
+}
+
+let exitCode = 1;
+try {
+  await main();
+  exitCode = checks.length > 0 && checks.every((c) => c.ok) ? 0 : 1;
+} catch (e) {
+  check('driver ran to completion', false, String((e && e.stack) || e));
+} finally {
+  if (meetingId) await chime.send(new DeleteMeetingCommand({ MeetingId: meetingId })).catch(() => {});
+  await Promise.all(contexts.map((c) => c.close().catch(() => {})));
+  if (server) server.close();
+  report.checks = checks;
+  report.failed = checks.filter((c) => !c.ok).map((c) => c.name);
+  report.wallSeconds = (Date.now() - t0) / 1000;
+  console.log('REPORT ' + JSON.stringify(report, null, 2));
+  if (process.env.CONFAB_BROWSER_KEEP === '1') log(`kept ${tmp}`);
+  else fs.rmSync(tmp, { recursive: true, force: true });
+  process.exit(exitCode);
+}
