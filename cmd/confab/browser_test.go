@@ -23,22 +23,13 @@ const chromiumPath = "/usr/lib/chromium/chromium"
 // by playwright-core (cmd/confab/browsertest/driver.mjs). Each attendee's
 // fake microphone plays its own tone (440/660/880 Hz).
 //
-// Stages (env CONFAB_BROWSER_STAGE of the driver):
-//   - full: all three reach audioVideoDidStart; presence shows all three
-//     (including self) on every page; each hears both other tones and its own
-//     at least 20 dB weaker (mix-minus, Goertzel on the received stream);
-//     volume indicators fire; a data message from A reaches B and C but not A;
-//     stop() ends each session with Left; DeleteMeeting.
-//   - signaling: what works before the SFU lands: the WebSocket URL,
-//     subprotocol offer/answer, JOIN -> JOIN_ACK -> INDEX (read from the SDK's
-//     own logger via the page console), presence of all three including self,
-//     SUBSCRIBE reached and answered with error status 503, and a stop()
-//     that fires audioVideoDidStop.
-//
-// FOR NOW the full stage runs only when CONFAB_BROWSER_FULL=1 is set,
-// because it cannot pass until the SFU (sfu/) answers SUBSCRIBE; without it
-// this test runs the signaling stage. When media lands, flip the default to
-// the full stage (and drop the signaling stage from CI if desired).
+// It runs the driver's full stage: all three reach audioVideoDidStart;
+// presence shows all three (including self) on every page; each hears both
+// other tones and its own at least 20 dB weaker (mix-minus, Goertzel on the
+// received stream); volume indicators fire; a data message from A reaches B
+// and C but not A; stop() ends each session with Left; DeleteMeeting.
+// (The driver's older "signaling" stage expected SUBSCRIBE to fail with 503,
+// from before the SFU existed; it is kept only for debugging signaling.)
 //
 // Chromium, node and the npm packages are test dependencies: their absence
 // fails the test instead of skipping it.
@@ -58,11 +49,7 @@ func TestBrowserStockSDK(t *testing.T) {
 		t.Fatalf("%s/node_modules is missing: run `make test-deps`", browserTestDir)
 	}
 
-	stage := "signaling"
-	if os.Getenv("CONFAB_BROWSER_FULL") == "1" {
-		stage = "full"
-	}
-	t.Logf("browser stage: %s (set CONFAB_BROWSER_FULL=1 for the full media stage)", stage)
+	stage := "full"
 
 	s := startServer(t, "", noThrottle())
 

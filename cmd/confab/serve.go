@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -20,6 +21,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/confab-media/confab/cmd/confab/internal/config"
+	"github.com/confab-media/confab/mixer"
+	"github.com/confab-media/confab/sfu"
 	"github.com/confab-media/confab/signaling/api"
 	"github.com/confab-media/confab/signaling/events"
 	"github.com/confab-media/confab/signaling/meeting"
@@ -77,15 +80,33 @@ func serve(cfg config.Config, stderr io.Writer) error {
 	svc.Start()
 	defer svc.Close()
 
+	// Media: one UDP socket for every WebRTC peer, a room and a mixer per
+	// meeting. Its volume reports go to the signaling sessions, which are
+	// built next and themselves call media, hence the relay.
+	volumes := &volumeRelay{}
+	media, err := sfu.New(sfu.Config{
+		ListenUDP: cfg.Media.UDPListen,
+		PublicIPs: cfg.Media.PublicIPs,
+		Mixer: mixer.Config{
+			TopN:       cfg.Media.TopTalkers,
+			Bitrate:    cfg.Media.OpusBitrate,
+			Complexity: cfg.Media.OpusComplexity,
+		},
+	}, sfu.Params{Log: log.With("subsystem", "sfu"), Clock: mixer.SystemClock{}, Volumes: volumes})
+	if err != nil {
+		return err
+	}
+	defer media.Close()
+
 	// Client signaling: the WebSocket the browser SDK joins at SignalingUrl.
-	// It hears DeleteAttendee and meeting end on the bus. Media (the SFU) is
-	// not wired yet, so SUBSCRIBE is answered 503.
+	// It hears DeleteAttendee and meeting end on the bus.
 	signaling, err := session.New(session.Config{AccountID: cfg.AccountID}, session.Params{
-		Auth: svc, Presence: svc, Events: bus, Log: log.With("subsystem", "session"),
+		Auth: svc, Presence: svc, Events: bus, Media: media, Log: log.With("subsystem", "session"),
 	})
 	if err != nil {
 		return err
 	}
+	volumes.set(signaling)
 	bus.Subscribe(signaling)
 	defer signaling.Close()
 
@@ -178,4 +199,19 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// volumeRelay hands the SFU's volume reports to the signaling handler, which
+// is created after the SFU.
+type volumeRelay struct {
+	h atomic.Pointer[session.Handler]
+}
+
+func (r *volumeRelay) set(h *session.Handler) { r.h.Store(h) }
+
+// BroadcastVolumes forwards to the handler once it is set.
+func (r *volumeRelay) BroadcastVolumes(meetingID string, vols []session.Volume) {
+	if h := r.h.Load(); h != nil {
+		h.BroadcastVolumes(meetingID, vols)
+	}
 }

@@ -49,8 +49,8 @@ type Media interface {
 	// renegotiation). ctx ends when the session closes. Wrap ErrBadRequest
 	// or ErrMediaUnavailable to choose the error status (else 500).
 	Subscribe(ctx context.Context, s *Session, sub *protocol.SdkSubscribeFrame) (*protocol.SdkSubscribeAckFrame, error)
-	// Control receives the video control frames of a joined session:
-	// PAUSE, RESUME, REMOTE_VIDEO_UPDATE and BITRATES.
+	// Control receives the control frames of a joined session:
+	// AUDIO_CONTROL (mute), PAUSE, RESUME, REMOTE_VIDEO_UPDATE and BITRATES.
 	Control(s *Session, f *protocol.SdkSignalFrame)
 	// Leave is called once when a joined session has ended (for any
 	// reason, including replacement by a newer session of the same

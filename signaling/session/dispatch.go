@@ -38,6 +38,9 @@ func (s *Session) handleMessage(typ websocket.MessageType, b []byte) (stop bool)
 	case protocol.SdkSignalFrame_AUDIO_CONTROL:
 		if ac := f.GetAudioControl(); ac != nil && ac.Muted != nil {
 			s.room.setMuted(s, ac.GetMuted())
+			if m := s.h.p.Media; m != nil && s.joined.Load() {
+				m.Control(s, f) // the mixer stops treating a muted leg as a talker
+			}
 		}
 	case protocol.SdkSignalFrame_DATA_MESSAGE:
 		if s.joined.Load() { // before JOIN there is nobody to relay to yet

@@ -44,6 +44,9 @@ type Config struct {
 	// Meetings configures meeting lifetimes.
 	Meetings MeetingsConfig `yaml:"meetings"`
 
+	// Media configures the WebRTC media plane and the audio mixer.
+	Media MediaConfig `yaml:"media"`
+
 	// Log configures the process log.
 	Log LogConfig `yaml:"log"`
 
@@ -140,6 +143,26 @@ type LogConfig struct {
 	Format string `yaml:"format"`
 }
 
+// MediaConfig configures the WebRTC media plane (sfu) and the mixer.
+type MediaConfig struct {
+	// UDPListen is the host:port of the one UDP socket every WebRTC peer
+	// uses (ICE-lite, single-port mux). Port 0 picks a free port at start;
+	// set a fixed one for firewalls. Default "127.0.0.1:0".
+	// Environment: CONFAB_MEDIA_UDP_LISTEN.
+	UDPListen string `yaml:"udp_listen"`
+	// PublicIPs replace the socket's address in ICE host candidates (1:1
+	// NAT); empty advertises the listen address itself.
+	// Environment: CONFAB_MEDIA_PUBLIC_IPS (comma-separated).
+	PublicIPs []string `yaml:"public_ips"`
+	// TopTalkers is how many of the loudest attendees are mixed. Default 3.
+	TopTalkers int `yaml:"top_talkers"`
+	// OpusBitrate is the mixed stream's bitrate in bit/s, 16000 to 64000.
+	// Default 32000.
+	OpusBitrate int `yaml:"opus_bitrate"`
+	// OpusComplexity is the Opus encoder complexity, 0 to 10. Default 10.
+	OpusComplexity int `yaml:"opus_complexity"`
+}
+
 // DebugConfig configures debugging aids.
 type DebugConfig struct {
 	// Pprof enables the net/http/pprof handlers under /debug/pprof/.
@@ -170,6 +193,13 @@ func Defaults() Config {
 			MaxDuration:   Duration(24 * time.Hour),
 			IdleTimeout:   Duration(5 * time.Minute),
 			SweepInterval: Duration(10 * time.Second),
+		},
+		Media: MediaConfig{
+			UDPListen:      "127.0.0.1:0",
+			PublicIPs:      []string{},
+			TopTalkers:     3,
+			OpusBitrate:    32000,
+			OpusComplexity: 10,
 		},
 		Log: LogConfig{
 			Level:  "info",

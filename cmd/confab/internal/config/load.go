@@ -70,6 +70,8 @@ Environment:
   CONFAB_MEDIA_REGIONS      media_regions, comma-separated
   CONFAB_LOG_LEVEL          log.level
   CONFAB_LOG_FORMAT         log.format
+  CONFAB_MEDIA_UDP_LISTEN   media.udp_listen
+  CONFAB_MEDIA_PUBLIC_IPS   media.public_ips, comma-separated
   CONFAB_ACCESS_KEY_ID      with CONFAB_SECRET_ACCESS_KEY: an extra credential,
   CONFAB_SECRET_ACCESS_KEY  listed first
 `)
@@ -154,6 +156,7 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 		{"CONFAB_ACCOUNT_ID", &cfg.AccountID},
 		{"CONFAB_LOG_LEVEL", &cfg.Log.Level},
 		{"CONFAB_LOG_FORMAT", &cfg.Log.Format},
+		{"CONFAB_MEDIA_UDP_LISTEN", &cfg.Media.UDPListen},
 	} {
 		if v := getenv(e.name); v != "" {
 			*e.dst = v
@@ -161,6 +164,9 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 	}
 
 	var errs []error
+	if v := getenv("CONFAB_MEDIA_PUBLIC_IPS"); v != "" {
+		cfg.Media.PublicIPs = strings.Split(v, ",")
+	}
 	if v := getenv("CONFAB_MEDIA_REGIONS"); v != "" {
 		var regions []string
 		for r := range strings.SplitSeq(v, ",") {

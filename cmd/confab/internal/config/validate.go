@@ -91,6 +91,30 @@ func (c Config) Validate() error {
 		v.add("meetings.sweep_interval", "must be ≤ meetings.idle_timeout (%s > %s)", m.SweepInterval, m.IdleTimeout)
 	}
 
+	// media
+	md := c.Media
+	if host, port, err := net.SplitHostPort(md.UDPListen); err != nil {
+		v.add("media.udp_listen", "must be host:port (%v)", err)
+	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		v.add("media.udp_listen", "port must be a number 0-65535 (got %q)", port)
+	} else if host != "" && net.ParseIP(host) == nil {
+		v.add("media.udp_listen", "host must be an IP address (got %q)", host)
+	}
+	for i, ip := range md.PublicIPs {
+		if net.ParseIP(strings.TrimSpace(ip)) == nil {
+			v.add(fmt.Sprintf("media.public_ips[%d]", i), "must be an IP address (got %q)", ip)
+		}
+	}
+	if md.TopTalkers < 1 || md.TopTalkers > 16 {
+		v.add("media.top_talkers", "must be 1 to 16 (got %d)", md.TopTalkers)
+	}
+	if md.OpusBitrate < 16000 || md.OpusBitrate > 64000 {
+		v.add("media.opus_bitrate", "must be 16000 to 64000 (got %d)", md.OpusBitrate)
+	}
+	if md.OpusComplexity < 0 || md.OpusComplexity > 10 {
+		v.add("media.opus_complexity", "must be 0 to 10 (got %d)", md.OpusComplexity)
+	}
+
 	// log
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
 		v.add("log.level", "must be one of debug, info, warn, error (got %q)", c.Log.Level)

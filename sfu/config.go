@@ -1,0 +1,74 @@
+package sfu
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/pion/transport/v4"
+
+	"github.com/confab-media/confab/mixer"
+	"github.com/confab-media/confab/signaling/session"
+)
+
+// Config holds the Server's tunables; zero values take the defaults.
+type Config struct {
+	// ListenUDP is the address of the single UDP socket every peer's ICE
+	// runs on (ICE UDP mux). Default "127.0.0.1:0". Prefer a specific
+	// address: the advertised host candidate is that address, or PublicIPs.
+	ListenUDP string
+	// PublicIPs, if set, replace the local address in the host candidates
+	// (1:1 NAT, e.g. a cloud instance's public IPv4).
+	PublicIPs []string
+	// Mixer configures each meeting's mixer.
+	Mixer mixer.Config
+	// VolumeInterval is how often a room reports levels to the VolumeSink.
+	// Default 200 ms.
+	VolumeInterval time.Duration
+	// NegotiateTimeout bounds one SUBSCRIBE's renegotiation, ICE gathering
+	// included. Default 5 s.
+	NegotiateTimeout time.Duration
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.ListenUDP == "" {
+		c.ListenUDP = "127.0.0.1:0"
+	}
+	if c.VolumeInterval <= 0 {
+		c.VolumeInterval = 200 * time.Millisecond
+	}
+	if c.NegotiateTimeout <= 0 {
+		c.NegotiateTimeout = 5 * time.Second
+	}
+	if _, err := net.ResolveUDPAddr("udp4", c.ListenUDP); err != nil {
+		return c, fmt.Errorf("%w: ListenUDP %q: %v", ErrInvalidConfig, c.ListenUDP, err)
+	}
+	for _, ip := range c.PublicIPs {
+		if a, err := netip.ParseAddr(ip); err != nil || !a.Is4() {
+			return c, fmt.Errorf("%w: PublicIPs: %q is not an IPv4 address", ErrInvalidConfig, ip)
+		}
+	}
+	return c, nil
+}
+
+// VolumeSink receives a meeting's audio levels every Config.VolumeInterval
+// (a *session.Handler). It must not block for long.
+type VolumeSink interface {
+	BroadcastVolumes(meetingID string, vols []session.Volume)
+}
+
+// Params holds the Server's dependencies; all are optional.
+type Params struct {
+	// Log receives structured logs; nil discards them.
+	Log *slog.Logger
+	// Clock drives the mixers and the volume reports; nil is the system
+	// clock.
+	Clock mixer.Clock
+	// Net is the network ICE runs on (pion's vnet in tests); nil is the
+	// real one.
+	Net transport.Net
+	// Volumes receives AUDIO_METADATA levels; nil skips them.
+	Volumes VolumeSink
+}

@@ -1,0 +1,104 @@
+package sfu
+
+import (
+	"fmt"
+	"net"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/transport/v4"
+	"github.com/pion/webrtc/v4"
+)
+
+// Payload types and codec parameters offered by Chrome and expected by the
+// Chime SDK.
+const (
+	ptOpus = 111
+	ptVP8  = 96
+	ptH264 = 102
+
+	opusFmtp = "minptime=10;useinbandfec=1"
+	h264Fmtp = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+)
+
+// opusCodec is the capability of the mixed audio track.
+var opusCodec = webrtc.RTPCodecCapability{
+	MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: opusFmtp,
+}
+
+// newMediaEngine registers Opus with the RFC 6464 audio-level extension
+// for audio, and VP8 and H.264 for video so video m-lines get a valid
+// answer.
+func newMediaEngine() (*webrtc.MediaEngine, error) {
+	me := &webrtc.MediaEngine{}
+	videoFB := []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}}
+	codecs := []struct {
+		p webrtc.RTPCodecParameters
+		k webrtc.RTPCodecType
+	}{
+		{webrtc.RTPCodecParameters{RTPCodecCapability: opusCodec, PayloadType: ptOpus}, webrtc.RTPCodecTypeAudio},
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFB,
+		}, PayloadType: ptVP8}, webrtc.RTPCodecTypeVideo},
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: h264Fmtp, RTCPFeedback: videoFB,
+		}, PayloadType: ptH264}, webrtc.RTPCodecTypeVideo},
+	}
+	for _, c := range codecs {
+		if err := me.RegisterCodec(c.p, c.k); err != nil {
+			return nil, fmt.Errorf("sfu: register %s: %w", c.p.MimeType, err)
+		}
+	}
+	// https://www.rfc-editor.org/rfc/rfc6464
+	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI},
+		webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, fmt.Errorf("sfu: register audio level extension: %w", err)
+	}
+	return me, nil
+}
+
+// newAPI builds the one API all peers share: ICE-lite on the UDP mux,
+// answering DTLS as server (a=setup:passive), no mDNS, RTCP reports.
+func newAPI(cfg Config, nw transport.Net, mux ice.UDPMux) (*webrtc.API, error) {
+	me, err := newMediaEngine()
+	if err != nil {
+		return nil, err
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		return nil, err
+	}
+	var se webrtc.SettingEngine
+	se.SetLite(true)
+	se.SetICEUDPMux(mux)
+	se.SetNet(nw)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetIncludeLoopbackCandidate(true) // the mux's address decides
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	if err := se.SetAnsweringDTLSRole(webrtc.DTLSRoleServer); err != nil {
+		return nil, err
+	}
+	if len(cfg.PublicIPs) > 0 {
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External: cfg.PublicIPs, AsCandidateType: webrtc.ICECandidateTypeHost,
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir),
+		webrtc.WithSettingEngine(se)), nil
+}
+
+// listenMux opens the shared ICE UDP socket.
+func listenMux(cfg Config, nw transport.Net) (ice.UDPMux, net.Addr, error) {
+	addr, err := nw.ResolveUDPAddr("udp4", cfg.ListenUDP)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sfu: resolve %q: %w", cfg.ListenUDP, err)
+	}
+	conn, err := nw.ListenUDP("udp4", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sfu: listen %q: %w", cfg.ListenUDP, err)
+	}
+	return ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn, Net: nw}), conn.LocalAddr(), nil
+}

@@ -1,0 +1,86 @@
+package sfu
+
+import (
+	"log/slog"
+	"sync"
+
+	"github.com/confab-media/confab/mixer"
+	"github.com/confab-media/confab/signaling/session"
+)
+
+// Room is one meeting's media: its mixer and its peers. The Server creates
+// it with the meeting's first peer and closes it after the last one left.
+type Room struct {
+	meetingID string
+	mix       *mixer.Mixer
+	log       *slog.Logger
+
+	mu    sync.Mutex // guards peers
+	peers map[uint64]*Peer
+
+	done chan struct{} // closed by close: stops the volume loop
+	wg   sync.WaitGroup
+}
+
+func newRoom(meetingID string, cfg Config, p Params) (*Room, error) {
+	m, err := mixer.New(cfg.Mixer, mixer.Params{Clock: p.Clock, Log: p.Log.With("meeting", meetingID)})
+	if err != nil {
+		return nil, err
+	}
+	rm := &Room{
+		meetingID: meetingID, mix: m, log: p.Log.With("meeting", meetingID),
+		peers: map[uint64]*Peer{}, done: make(chan struct{}),
+	}
+	m.Start()
+	if p.Volumes != nil {
+		rm.wg.Add(1)
+		go rm.volumeLoop(p.Clock, cfg.VolumeInterval, p.Volumes)
+	}
+	return rm, nil
+}
+
+func (rm *Room) add(p *Peer) {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	rm.peers[p.sessionID] = p
+}
+
+func (rm *Room) remove(p *Peer) {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	delete(rm.peers, p.sessionID)
+}
+
+// close stops the volume loop and the mixer. Its peers are closed already.
+func (rm *Room) close() {
+	close(rm.done)
+	rm.wg.Wait()
+	rm.mix.Close()
+}
+
+// volumeSource is what volumes needs of a peer.
+type volumeSource struct {
+	attendeeID string
+	sessionID  uint64
+	rx         uint64
+}
+
+// snapshot fills dst with, for each leg ID, the peer's attendee and packet
+// counter.
+func (rm *Room) snapshot(dst map[mixer.LegID]volumeSource) {
+	clear(dst)
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	for id, p := range rm.peers {
+		dst[legID(id)] = volumeSource{attendeeID: p.attendeeID, sessionID: id, rx: p.rxPackets.Load()}
+	}
+}
+
+// Peers returns the number of peers in the room.
+func (rm *Room) Peers() int {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	return len(rm.peers)
+}
+
+var _ VolumeSink = (*session.Handler)(nil)

@@ -1,0 +1,194 @@
+package sfu
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/transport/v4/stdnet"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/confab-media/confab/mixer"
+	"github.com/confab-media/confab/signaling/protocol"
+	"github.com/confab-media/confab/signaling/session"
+)
+
+// Server is the media side of every meeting on this host: it implements
+// session.Media. It owns the shared ICE UDP socket, one Room per meeting
+// and one Peer per subscribed session. Close closes everything and waits
+// for every goroutine.
+type Server struct {
+	cfg  Config
+	p    Params
+	api  *webrtc.API
+	mux  ice.UDPMux
+	addr net.Addr
+
+	// mu guards rooms, peers and closed. It is never held while a
+	// PeerConnection or mixer is closed or negotiated.
+	mu     sync.Mutex
+	rooms  map[string]*Room
+	peers  map[uint64]*Peer
+	closed bool
+}
+
+var _ session.Media = (*Server)(nil)
+
+// New opens the ICE UDP socket and returns a Server.
+func New(cfg Config, p Params) (*Server, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if p.Log == nil {
+		p.Log = slog.New(slog.DiscardHandler)
+	}
+	if p.Clock == nil {
+		p.Clock = mixer.SystemClock{}
+	}
+	if p.Net == nil {
+		if p.Net, err = stdnet.NewNet(); err != nil {
+			return nil, fmt.Errorf("sfu: network: %w", err)
+		}
+	}
+	mux, addr, err := listenMux(cfg, p.Net)
+	if err != nil {
+		return nil, err
+	}
+	api, err := newAPI(cfg, p.Net, mux)
+	if err != nil {
+		_ = mux.Close()
+		return nil, err
+	}
+	p.Log.Info("sfu: listening", "udp", addr.String())
+	return &Server{
+		cfg: cfg, p: p, api: api, mux: mux, addr: addr,
+		rooms: map[string]*Room{}, peers: map[uint64]*Peer{},
+	}, nil
+}
+
+// Addr is the address of the ICE UDP socket.
+func (sv *Server) Addr() net.Addr { return sv.addr }
+
+// Subscribe answers a SUBSCRIBE: the first creates the session's Peer, and
+// every one renegotiates its full offer on that Peer's PeerConnection.
+func (sv *Server) Subscribe(ctx context.Context, s *session.Session, sub *protocol.SdkSubscribeFrame) (*protocol.SdkSubscribeAckFrame, error) {
+	offer := sub.GetSdpOffer()
+	if offer == "" {
+		// compressed_sdp_offer only comes if JOIN_ACK asked for it.
+		return nil, fmt.Errorf("%w: SUBSCRIBE without sdp_offer", session.ErrBadRequest)
+	}
+	p, created, err := sv.peer(s)
+	if err != nil {
+		return nil, err
+	}
+	if sub.AudioMuted != nil {
+		p.leg.SetMuted(sub.GetAudioMuted())
+	}
+	ctx, cancel := context.WithTimeout(ctx, sv.cfg.NegotiateTimeout)
+	defer cancel()
+	answer, err := p.negotiate(ctx, offer)
+	if err != nil {
+		if created {
+			sv.Leave(s) // a failed first offer leaves nothing behind
+		}
+		return nil, err
+	}
+	return &protocol.SdkSubscribeAckFrame{Duplex: sub.Duplex, SdpAnswer: &answer}, nil
+}
+
+// peer returns s's Peer, creating it (and its Room) on first use.
+func (sv *Server) peer(s *session.Session) (p *Peer, created bool, err error) {
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	if sv.closed {
+		return nil, false, fmt.Errorf("%w: %w", session.ErrMediaUnavailable, ErrClosed)
+	}
+	if p := sv.peers[s.ID()]; p != nil {
+		return p, false, nil
+	}
+	mid := s.Identity().MeetingID
+	rm := sv.rooms[mid]
+	if rm == nil {
+		if rm, err = newRoom(mid, sv.cfg, sv.p); err != nil {
+			return nil, false, fmt.Errorf("%w: %w", session.ErrMediaUnavailable, err)
+		}
+		sv.rooms[mid] = rm
+	}
+	// Creating a PeerConnection is local work (certificate, ICE agent), so
+	// it is done under mu: a Room never sits empty in the map.
+	if p, err = newPeer(sv.api, rm, s, sv.p.Log); err != nil {
+		if rm.Peers() == 0 {
+			delete(sv.rooms, mid)
+			rm.close() // takes no Server lock
+		}
+		return nil, false, fmt.Errorf("%w: %w", session.ErrMediaUnavailable, err)
+	}
+	rm.add(p)
+	sv.peers[s.ID()] = p
+	return p, true, nil
+}
+
+// Control takes a joined session's control frames: AUDIO_CONTROL mutes or
+// unmutes its mixer leg (a muted leg is never a talker); the video frames
+// (PAUSE, RESUME, REMOTE_VIDEO_UPDATE, BITRATES) are ignored until video is
+// forwarded.
+func (sv *Server) Control(s *session.Session, f *protocol.SdkSignalFrame) {
+	if f.GetType() != protocol.SdkSignalFrame_AUDIO_CONTROL || f.GetAudioControl().Muted == nil {
+		return
+	}
+	sv.mu.Lock()
+	p := sv.peers[s.ID()]
+	sv.mu.Unlock()
+	if p != nil {
+		p.leg.SetMuted(f.GetAudioControl().GetMuted())
+	}
+}
+
+// Leave closes the session's Peer and, with its last peer, the Room.
+func (sv *Server) Leave(s *session.Session) {
+	sv.mu.Lock()
+	p := sv.peers[s.ID()]
+	if p == nil {
+		sv.mu.Unlock()
+		return
+	}
+	delete(sv.peers, s.ID())
+	rm := p.room
+	rm.remove(p)
+	last := rm.Peers() == 0 && sv.rooms[rm.meetingID] == rm
+	if last {
+		delete(sv.rooms, rm.meetingID)
+	}
+	sv.mu.Unlock()
+	p.close()
+	if last {
+		rm.close()
+	}
+}
+
+// Close closes every Peer and Room and the UDP socket, and waits for all
+// their goroutines. Later Subscribes fail with ErrMediaUnavailable.
+func (sv *Server) Close() error {
+	sv.mu.Lock()
+	if sv.closed {
+		sv.mu.Unlock()
+		return nil
+	}
+	sv.closed = true
+	peers, rooms := sv.peers, sv.rooms
+	sv.peers, sv.rooms = map[uint64]*Peer{}, map[string]*Room{}
+	sv.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, p := range peers {
+		wg.Go(p.close)
+	}
+	wg.Wait()
+	for _, rm := range rooms {
+		rm.close()
+	}
+	return sv.mux.Close()
+}
