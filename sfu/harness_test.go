@@ -9,13 +9,11 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
-
+	"github.com/confab-media/confab/bench/attendee"
 	"github.com/confab-media/confab/signaling/events"
 	"github.com/confab-media/confab/signaling/meeting"
 	"github.com/confab-media/confab/signaling/protocol"
@@ -137,130 +135,76 @@ func (f *fixture) attendee(meetingID, user string) meeting.Attendee {
 	return a
 }
 
-// wsClient is a signaling WebSocket client; a goroutine records every
-// frame.
-type wsClient struct {
-	t    *testing.T
-	c    *websocket.Conn
-	done chan struct{}
-
-	mu     sync.Mutex // guards frames and next
-	frames []*protocol.SdkSignalFrame
-	next   int // frames before next were consumed by nextOf
+// signalingURL is the meeting's signaling WebSocket URL.
+func (f *fixture) signalingURL(meetingID string) string {
+	return "ws" + strings.TrimPrefix(f.srv.URL, "http") + "/control/" + meetingID
 }
 
-func (f *fixture) dial(meetingID, token string) *wsClient {
+// within returns a context ending after wait (or with the test).
+func within(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), wait)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// dial opens a raw signaling WebSocket, closed when the test ends.
+func (f *fixture) dial(meetingID, token string) *attendee.Signaling {
 	f.t.Helper()
-	u := "ws" + strings.TrimPrefix(f.srv.URL, "http") + "/control/" + meetingID
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	c, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{Subprotocols: []string{session.Subprotocol, token}})
+	sig, err := attendee.DialSignaling(within(f.t), f.signalingURL(meetingID), token)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	c.SetReadLimit(protocol.MaxFrameSize)
-	cl := &wsClient{t: f.t, c: c, done: make(chan struct{})}
-	go cl.readLoop()
-	f.t.Cleanup(func() {
-		_ = c.CloseNow()
-		<-cl.done
+	f.t.Cleanup(func() { _ = sig.Close() })
+	return sig
+}
+
+// participant is one test attendee: its identity, its tone and its
+// synthetic client.
+type participant struct {
+	*attendee.Attendee
+	id   string
+	freq float64
+	ack  *protocol.SdkSubscribeAckFrame // the first SUBSCRIBE_ACK
+}
+
+// join creates an attendee and dials it in (JOIN, SUBSCRIBE, ICE
+// connected, tone at freq started), and checks its SUBSCRIBE_ACK. When the
+// test ends it is closed and must not have failed in the background.
+func (f *fixture) join(meetingID, user string, freq float64) *participant {
+	f.t.Helper()
+	a := f.attendee(meetingID, user)
+	at, err := attendee.Dial(within(f.t), attendee.Config{
+		SignalingURL: f.signalingURL(meetingID), JoinToken: a.JoinToken, Name: user,
+		ToneHz: freq, Loopback: true, Log: testLog(),
 	})
-	return cl
-}
-
-func (cl *wsClient) readLoop() {
-	defer close(cl.done)
-	for {
-		_, b, err := cl.c.Read(context.Background())
-		if err != nil {
-			return
-		}
-		fr, err := protocol.Decode(b)
-		if err != nil {
-			continue
-		}
-		cl.mu.Lock()
-		cl.frames = append(cl.frames, fr)
-		cl.mu.Unlock()
-	}
-}
-
-func (cl *wsClient) send(fr *protocol.SdkSignalFrame) {
-	cl.t.Helper()
-	b, err := protocol.Encode(fr)
 	if err != nil {
-		cl.t.Fatal(err)
+		f.t.Fatalf("%s: %v", user, err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	if err := cl.c.Write(ctx, websocket.MessageBinary, b); err != nil {
-		cl.t.Fatal(err)
-	}
-}
-
-// nextOf returns the first not yet consumed frame of type typ, consuming
-// every frame up to it.
-func (cl *wsClient) nextOf(typ protocol.SdkSignalFrame_Type) *protocol.SdkSignalFrame {
-	cl.t.Helper()
-	deadline := time.Now().Add(wait)
-	for time.Now().Before(deadline) {
-		cl.mu.Lock()
-		for i := cl.next; i < len(cl.frames); i++ {
-			if cl.frames[i].GetType() == typ {
-				cl.next = i + 1
-				fr := cl.frames[i]
-				cl.mu.Unlock()
-				return fr
-			}
+	f.t.Cleanup(func() {
+		if err := at.Err(); err != nil {
+			f.t.Errorf("%s: %v", user, err)
 		}
-		cl.mu.Unlock()
-		time.Sleep(5 * time.Millisecond)
-	}
-	cl.t.Fatalf("no %v frame", typ)
-	return nil
+	})
+	f.t.Cleanup(func() { _ = at.Close() }) // runs first
+	p := &participant{Attendee: at, id: a.AttendeeId, freq: freq, ack: at.SubscribeAck()}
+	checkAnswer(f.t, p.ack)
+	return p
 }
 
-// all returns every frame of type typ received so far.
-func (cl *wsClient) all(typ protocol.SdkSignalFrame_Type) []*protocol.SdkSignalFrame {
-	cl.mu.Lock()
-	defer cl.mu.Unlock()
-	var out []*protocol.SdkSignalFrame
-	for _, fr := range cl.frames {
-		if fr.GetType() == typ {
-			out = append(out, fr)
-		}
+// send sends a raw frame on sig.
+func send(t *testing.T, sig *attendee.Signaling, fr *protocol.SdkSignalFrame) {
+	t.Helper()
+	if err := sig.Send(within(t), fr); err != nil {
+		t.Fatal(err)
 	}
-	return out
 }
 
-func (cl *wsClient) join() {
-	cl.t.Helper()
-	fr := protocol.NewFrame(protocol.SdkSignalFrame_JOIN, time.Now())
-	v, flags := uint32(2), uint32(protocol.SdkJoinFlags_HAS_STREAM_UPDATE)
-	fr.Join = &protocol.SdkJoinFrame{ProtocolVersion: &v, Flags: &flags}
-	cl.send(fr)
-	cl.nextOf(protocol.SdkSignalFrame_INDEX)
-}
-
-// subscribe sends a SUBSCRIBE the way the SDK does (audio send stream, one
-// receive_stream_ids entry per video m-line) and returns the ack.
-func (cl *wsClient) subscribe(offer string, videoLines int) *protocol.SdkSubscribeAckFrame {
-	cl.t.Helper()
-	fr := protocol.NewFrame(protocol.SdkSignalFrame_SUBSCRIBE, time.Now())
-	label, id, gid := "AmazonChimeExpressAudio", uint32(1), uint32(1)
-	fr.Sub = &protocol.SdkSubscribeFrame{
-		Duplex:           protocol.SdkStreamServiceType_DUPLEX.Enum(),
-		SdpOffer:         &offer,
-		AudioMuted:       new(bool),
-		ReceiveStreamIds: make([]uint32, videoLines),
-		SendStreams: []*protocol.SdkStreamDescriptor{{
-			StreamId: &id, GroupId: &gid, TrackLabel: &label, MediaType: protocol.SdkStreamMediaType_AUDIO.Enum(),
-		}},
+// nextOf returns the next not yet consumed frame of type typ on sig.
+func nextOf(t *testing.T, sig *attendee.Signaling, typ protocol.SdkSignalFrame_Type) *protocol.SdkSignalFrame {
+	t.Helper()
+	fr, err := sig.Next(within(t), typ)
+	if err != nil {
+		t.Fatal(err)
 	}
-	cl.send(fr)
-	ack := cl.nextOf(protocol.SdkSignalFrame_SUBSCRIBE_ACK)
-	if ack.GetError() != nil {
-		cl.t.Fatalf("SUBSCRIBE_ACK error: %v", ack.GetError())
-	}
-	return ack.GetSuback()
+	return fr
 }

@@ -8,28 +8,9 @@ import (
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/confab-media/confab/bench/attendee"
 	"github.com/confab-media/confab/signaling/protocol"
 )
-
-// attendee is one test participant: its signaling client and its browser.
-type attendee struct {
-	id   string
-	ws   *wsClient
-	br   *browser
-	freq float64
-	ack  *protocol.SdkSubscribeAckFrame
-}
-
-func (f *fixture) join(meetingID, user string, freq float64) *attendee {
-	f.t.Helper()
-	a := f.attendee(meetingID, user)
-	at := &attendee{id: a.AttendeeId, ws: f.dial(meetingID, a.JoinToken), br: newBrowser(f.t, freq), freq: freq}
-	at.ws.join()
-	at.ack = at.ws.subscribe(at.br.offer(), 1)
-	checkAnswer(f.t, at.ack)
-	at.br.answer(at.ack.GetSdpAnswer())
-	return at
-}
 
 // checkAnswer checks the SUBSCRIBE_ACK against fact sheet §6.
 func checkAnswer(t *testing.T, ack *protocol.SdkSubscribeAckFrame) {
@@ -110,13 +91,13 @@ func checkAnswer(t *testing.T, ack *protocol.SdkSubscribeAckFrame) {
 	}
 }
 
-// checkHearing asserts b receives ≈50 packets/s and hears the others'
+// checkHearing asserts a receives ≈50 packets/s and hears the others'
 // tones ≥ 20 dB over its own.
-func checkHearing(t *testing.T, name string, b *browser, own float64, others ...float64) {
+func checkHearing(t *testing.T, name string, a *attendee.Attendee, own float64, others ...float64) {
 	t.Helper()
 	// ≈50 packets/s; the lower bound leaves room for a mixer that skipped
 	// frames on a starved machine (it catches up at most 100 ms).
-	pkts, _ := b.received(2 * time.Second)
+	pkts := a.RecentPackets(2 * time.Second)
 	if pkts < 70 || pkts > 115 {
 		t.Errorf("%s: %d packets in the last 2 s, want ≈100", name, pkts)
 	} else if pkts < 90 {
@@ -124,19 +105,16 @@ func checkHearing(t *testing.T, name string, b *browser, own float64, others ...
 	} else {
 		t.Logf("%s: %d packets in the last 2 s", name, pkts)
 	}
-	b.mu.Lock()
-	gaps := b.seqGaps
-	b.mu.Unlock()
-	if gaps != 0 {
-		t.Errorf("%s: %d sequence gaps: the stream is not continuous", name, gaps)
+	if st := a.Stats(); st.SeqGaps != 0 || st.DecodeErrors != 0 {
+		t.Errorf("%s: %d sequence gaps, %d undecodable packets: the stream is not continuous", name, st.SeqGaps, st.DecodeErrors)
 	}
-	_, pcm := b.received(time.Second)
-	if len(pcm) < sampleRate {
+	pcm := a.Audio(nil, time.Second)
+	if len(pcm) < attendee.SampleRate {
 		t.Fatalf("%s: only %d samples decoded", name, len(pcm))
 	}
-	self := db(goertzel(pcm, own))
+	self := attendee.DB(attendee.Goertzel(pcm, own))
 	for _, f := range others {
-		if o := db(goertzel(pcm, f)); o-self < 20 {
+		if o := attendee.DB(attendee.Goertzel(pcm, f)); o-self < 20 {
 			t.Errorf("%s: %v Hz at %.1f dB, own %v Hz at %.1f dB: want ≥ 20 dB apart", name, f, o, own, self)
 		} else {
 			t.Logf("%s: hears %v Hz at %.1f dB, own %v Hz at %.1f dB", name, f, o, own, self)
@@ -176,14 +154,11 @@ func TestAudioPath(t *testing.T) {
 	checkNoLeaks(t)
 	f := newFixture(t)
 	mid := f.meeting()
-	ats := []*attendee{
+	// Each is connected and sending its tone once joined.
+	ats := []*participant{
 		f.join(mid, "alice", 400),
 		f.join(mid, "bob", 700),
 		f.join(mid, "carol", 1100),
-	}
-	for _, a := range ats {
-		a.br.waitConnected()
-		a.br.startTone()
 	}
 	time.Sleep(3 * time.Second)
 
@@ -194,35 +169,34 @@ func TestAudioPath(t *testing.T) {
 				others = append(others, o.freq)
 			}
 		}
-		checkHearing(t, a.id, a.br, a.freq, others...)
-		a.br.mu.Lock()
-		if a.br.streamID != audioStreamID || a.br.trackID != audioTrackID {
-			t.Errorf("%s: received track msid %q %q", a.id, a.br.streamID, a.br.trackID)
+		checkHearing(t, a.id, a.Attendee, a.freq, others...)
+		if st := a.Stats(); st.StreamID != audioStreamID || st.TrackID != audioTrackID {
+			t.Errorf("%s: received track msid %q %q", a.id, st.StreamID, st.TrackID)
 		}
-		a.br.mu.Unlock()
 	}
 
 	// AUDIO_METADATA: every attendee listed, talking.
-	md := ats[0].ws.all(protocol.SdkSignalFrame_AUDIO_METADATA)
-	if len(md) < 5 {
-		t.Fatalf("%d AUDIO_METADATA frames in ~3 s, want ≥ 5", len(md))
+	if n := ats[0].Signaling().Count(protocol.SdkSignalFrame_AUDIO_METADATA); n < 5 {
+		t.Fatalf("%d AUDIO_METADATA frames in ~3 s, want ≥ 5", n)
 	}
-	last := md[len(md)-1].GetAudioMetadata().GetAttendeeStates()
+	last := ats[0].Volumes()
 	if len(last) != 3 {
-		t.Errorf("AUDIO_METADATA lists %d attendees, want 3: %v", len(last), last)
+		t.Errorf("AUDIO_METADATA lists %d attendees, want 3: %+v", len(last), last)
 	}
 	for _, s := range last {
-		if s.GetVolume() < volumeLoudest || s.GetVolume() >= volumeSilent || s.GetSignalStrength() == 0 {
-			t.Errorf("AUDIO_METADATA state %v: want a talking volume and a signal", s)
+		if s.Volume < volumeLoudest || s.Volume >= volumeSilent || s.SignalStrength == 0 {
+			t.Errorf("AUDIO_METADATA state %+v: want a talking volume and a signal", s)
 		}
 	}
 
 	// Re-SUBSCRIBE renegotiates on the same PeerConnection.
 	alice := ats[0]
 	before := f.sv.peerOf(alice.id)
-	ack := alice.ws.subscribe(alice.br.offer(), 1)
+	ack, err := alice.Resubscribe(within(t))
+	if err != nil {
+		t.Fatal(err)
+	}
 	checkAnswer(t, ack)
-	alice.br.answer(ack.GetSdpAnswer())
 	if after := f.sv.peerOf(alice.id); after != before || after.pc != before.pc {
 		t.Error("re-SUBSCRIBE replaced the peer")
 	}
@@ -233,18 +207,19 @@ func TestAudioPath(t *testing.T) {
 	if ufrag(ack.GetSdpAnswer()) != ufrag(alice.ack.GetSdpAnswer()) {
 		t.Error("re-SUBSCRIBE answer has new ICE credentials")
 	}
-	n := alice.br.total()
+	n := alice.Stats().Packets
 	time.Sleep(time.Second)
-	if got := alice.br.total() - n; got < 25 {
+	if got := alice.Stats().Packets - n; got < 25 {
 		t.Errorf("after re-SUBSCRIBE: %d packets in 1 s (mixer stats %+v)", got, before.room.mix.Stats())
 	}
-	checkHearing(t, alice.id+" (renegotiated)", alice.br, alice.freq, 700, 1100)
+	checkHearing(t, alice.id+" (renegotiated)", alice.Attendee, alice.freq, 700, 1100)
 
-	// LEAVE removes carol's leg and closes her PeerConnection.
+	// LEAVE removes carol's leg and closes her PeerConnection; her client
+	// keeps its own open (and sending) meanwhile.
 	carol := ats[2]
 	cp := f.sv.peerOf(carol.id)
-	carol.ws.send(protocol.NewFrame(protocol.SdkSignalFrame_LEAVE, time.Now()))
-	carol.ws.nextOf(protocol.SdkSignalFrame_LEAVE_ACK)
+	send(t, carol.Signaling(), protocol.NewFrame(protocol.SdkSignalFrame_LEAVE, time.Now()))
+	nextOf(t, carol.Signaling(), protocol.SdkSignalFrame_LEAVE_ACK)
 	eventually(t, "carol's peer to go", func() bool { return f.sv.peerOf(carol.id) == nil })
 	eventually(t, "carol's leg to go and her peer connection to close", func() bool {
 		return cp.room.mix.Leg(legID(cp.sessionID)) == nil && cp.pc.ConnectionState() == webrtc.PeerConnectionStateClosed
@@ -252,17 +227,20 @@ func TestAudioPath(t *testing.T) {
 	if rooms, peers := f.sv.counts(); rooms != 1 || peers != 2 {
 		t.Errorf("rooms %d, peers %d; want 1, 2", rooms, peers)
 	}
-	carol.br.close()
+	if err := carol.Close(); err != nil {
+		t.Error(err)
+	}
 	time.Sleep(time.Second)
-	_, pcm := alice.br.received(500 * time.Millisecond)
-	if c, b := db(goertzel(pcm, 1100)), db(goertzel(pcm, 700)); b-c < 20 {
+	pcm := alice.Audio(nil, 500*time.Millisecond)
+	if c, b := attendee.DB(attendee.Goertzel(pcm, 1100)), attendee.DB(attendee.Goertzel(pcm, 700)); b-c < 20 {
 		t.Errorf("alice after carol left: 700 Hz %.1f dB, 1100 Hz %.1f dB", b, c)
 	}
 
 	// The last LEAVE closes the room.
 	for _, a := range ats[:2] {
-		a.ws.send(protocol.NewFrame(protocol.SdkSignalFrame_LEAVE, time.Now()))
-		a.ws.nextOf(protocol.SdkSignalFrame_LEAVE_ACK)
+		if err := a.Leave(within(t)); err != nil {
+			t.Fatalf("%s: %v", a.id, err)
+		}
 	}
 	eventually(t, "the room to close", func() bool { r, p := f.sv.counts(); return r == 0 && p == 0 })
 }
@@ -273,12 +251,14 @@ func TestSubscribeBadOffer(t *testing.T) {
 	mid := f.meeting()
 	a := f.attendee(mid, "dave")
 	ws := f.dial(mid, a.JoinToken)
-	ws.join()
+	if _, err := ws.Join(within(t)); err != nil {
+		t.Fatal(err)
+	}
 	fr := protocol.NewFrame(protocol.SdkSignalFrame_SUBSCRIBE, time.Now())
 	bad := "v=0\r\nnot sdp\r\n"
 	fr.Sub = &protocol.SdkSubscribeFrame{Duplex: protocol.SdkStreamServiceType_DUPLEX.Enum(), SdpOffer: &bad}
-	ws.send(fr)
-	ack := ws.nextOf(protocol.SdkSignalFrame_SUBSCRIBE_ACK)
+	send(t, ws, fr)
+	ack := nextOf(t, ws, protocol.SdkSignalFrame_SUBSCRIBE_ACK)
 	if ack.GetError().GetStatus() != 400 {
 		t.Errorf("error %v, want status 400", ack.GetError())
 	}
@@ -292,9 +272,7 @@ func TestServerCloseWithPeers(t *testing.T) {
 	f := newFixture(t)
 	mid := f.meeting()
 	a := f.join(mid, "erin", 500)
-	a.br.waitConnected()
-	a.br.startTone()
-	eventually(t, "audio", func() bool { return a.br.total() > 10 })
+	eventually(t, "audio", func() bool { return a.Stats().Packets > 10 })
 	if err := f.sv.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -302,17 +280,86 @@ func TestServerCloseWithPeers(t *testing.T) {
 		t.Errorf("after Close: rooms %d, peers %d", r, p)
 	}
 	// A later SUBSCRIBE is refused with 503.
-	ack := a.ws.subscribe2("v=0\r\n") // refused before the offer is parsed
+	fr := protocol.NewFrame(protocol.SdkSignalFrame_SUBSCRIBE, time.Now())
+	offer := "v=0\r\n" // refused before the offer is parsed
+	fr.Sub = &protocol.SdkSubscribeFrame{Duplex: protocol.SdkStreamServiceType_DUPLEX.Enum(), SdpOffer: &offer}
+	send(t, a.Signaling(), fr)
+	ack := nextOf(t, a.Signaling(), protocol.SdkSignalFrame_SUBSCRIBE_ACK)
 	if ack.GetError().GetStatus() != 503 {
 		t.Errorf("SUBSCRIBE after Close: %v, want 503", ack.GetError())
 	}
 }
 
-// subscribe2 sends a SUBSCRIBE and returns the raw ack frame, error or not.
-func (cl *wsClient) subscribe2(offer string) *protocol.SdkSignalFrame {
-	cl.t.Helper()
-	fr := protocol.NewFrame(protocol.SdkSignalFrame_SUBSCRIBE, time.Now())
-	fr.Sub = &protocol.SdkSubscribeFrame{Duplex: protocol.SdkStreamServiceType_DUPLEX.Enum(), SdpOffer: &offer}
-	cl.send(fr)
-	return cl.nextOf(protocol.SdkSignalFrame_SUBSCRIBE_ACK)
+// TestSyntheticAttendee runs the bench attendee's signaling state against
+// the real stack: presence and mute from AUDIO_STREAM_ID_INFO, data
+// messages, LEAVE.
+func TestSyntheticAttendee(t *testing.T) {
+	checkNoLeaks(t)
+	f := newFixture(t)
+	mid := f.meeting()
+	alice := f.join(mid, "alice", 400)
+	ba := f.attendee(mid, "bob")
+	bob, err := attendee.Dial(within(t), attendee.Config{
+		SignalingURL: f.signalingURL(mid), JoinToken: ba.JoinToken, Name: "bob", Muted: true, Loopback: true, Log: testLog(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = bob.Close() })
+	presence := func(a *attendee.Attendee) map[string]bool {
+		m := map[string]bool{}
+		for _, p := range a.Presence() {
+			m[p.AttendeeID] = p.Muted
+		}
+		return m
+	}
+	eventually(t, "alice to see bob, muted", func() bool {
+		m := presence(alice.Attendee)
+		return len(m) == 2 && !m[alice.id] && m[ba.AttendeeId]
+	})
+	if m := presence(bob); len(m) != 2 || m[alice.id] || !m[ba.AttendeeId] {
+		t.Errorf("bob sees %v", m)
+	}
+	if err := bob.SetMuted(within(t), false); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "alice to see bob unmuted", func() bool {
+		m := presence(alice.Attendee)
+		muted, ok := m[ba.AttendeeId]
+		return ok && !muted
+	})
+
+	if err := alice.SendData(within(t), "chat", []byte("hi"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "bob to get alice's message", func() bool { return len(bob.DataMessages()) == 1 })
+	if m := bob.DataMessages()[0]; m.Topic != "chat" || string(m.Data) != "hi" || m.SenderAttendeeID != alice.id ||
+		m.SenderExternalUserID != "alice" || m.IngestTimeNs == 0 || m.Lifetime != time.Minute {
+		t.Errorf("bob got %+v", m)
+	}
+	if len(alice.DataMessages()) != 0 || alice.DataErrors() != 0 {
+		t.Errorf("alice got %+v, %d errors", alice.DataMessages(), alice.DataErrors())
+	}
+	if err := alice.SendData(within(t), "bad topic!", nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the bad topic refused", func() bool { return alice.DataErrors() == 1 })
+
+	// Bob, silent then unmuted with no tone, still sends 50 packets/s;
+	// alice's tone reaches him.
+	eventually(t, "bob to hear alice", func() bool { return bob.Stats().Packets > 50 })
+	if st := bob.Stats(); st.Sent == 0 || st.SeqGaps != 0 {
+		t.Errorf("bob stats %+v", st)
+	}
+	if p, n := bob.Power(500*time.Millisecond, 400); n < attendee.SampleRate/2 || attendee.DB(p[0]) < 60 {
+		t.Errorf("bob hears 400 Hz at %.1f dB over %d samples", attendee.DB(p[0]), n)
+	}
+
+	if err := bob.Leave(within(t)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "alice to see bob go", func() bool { return len(alice.Presence()) == 1 })
+	if err := bob.Err(); err != nil {
+		t.Error(err)
+	}
 }
