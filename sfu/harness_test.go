@@ -7,13 +7,13 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/confab-media/confab/bench/attendee"
+	"github.com/confab-media/confab/bench/leakcheck"
 	"github.com/confab-media/confab/signaling/events"
 	"github.com/confab-media/confab/signaling/meeting"
 	"github.com/confab-media/confab/signaling/protocol"
@@ -32,21 +32,7 @@ func testLog() *slog.Logger {
 
 // checkNoLeaks fails the test if goroutines started during it outlive it.
 // Register it first: cleanups run last-in first-out.
-func checkNoLeaks(t *testing.T) {
-	t.Helper()
-	base := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(wait)
-		for runtime.NumGoroutine() > base {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				t.Errorf("goroutines: %d, want ≤ %d\n%s", runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
-}
+func checkNoLeaks(t *testing.T) { leakcheck.Check(t, wait) }
 
 // lateVolumes forwards to the Handler, which is built after the Server.
 type lateVolumes struct {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,7 +74,7 @@ func TestPCMRing(t *testing.T) {
 		for _, k := range []int{0, 1, 5, 10, 20} {
 			got := r.appendLast([]int16{-1}, k)
 			want := append([]int16{-1}, all[len(all)-min(k, len(all), 10):]...)
-			if !slicesEqual(got, want) {
+			if !slices.Equal(got, want) {
 				t.Fatalf("after %d samples, last %d: %v, want %v", len(all), k, got, want)
 			}
 		}
@@ -81,18 +82,6 @@ func TestPCMRing(t *testing.T) {
 	if (&pcmRing{}).appendLast(nil, 5) != nil {
 		t.Error("empty ring returned samples")
 	}
-}
-
-func slicesEqual(a, b []int16) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestTimeRing(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/confab-media/confab/bench/leakcheck"
 	"github.com/confab-media/confab/signaling/events"
 	"github.com/confab-media/confab/signaling/internal/fakeclock"
 	"github.com/confab-media/confab/signaling/meeting"
@@ -162,21 +162,8 @@ func newFixture(t *testing.T, mod func(*Config, *Params)) *fixture {
 }
 
 // checkNoLeaks fails the test if goroutines started during it outlive it.
-func checkNoLeaks(t *testing.T) {
-	t.Helper()
-	base := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(wait)
-		for runtime.NumGoroutine() > base {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				t.Errorf("goroutines: %d, want ≤ %d\n%s", runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
-}
+// Register it first: cleanups run last-in first-out.
+func checkNoLeaks(t *testing.T) { leakcheck.Check(t, wait) }
 
 func (f *fixture) meeting(token string) meeting.Meeting {
 	f.t.Helper()
