@@ -30,6 +30,20 @@ type Config struct {
 	// NegotiateTimeout bounds one SUBSCRIBE's renegotiation, ICE gathering
 	// included. Default 5 s.
 	NegotiateTimeout time.Duration
+	// MaxVideos is the number of cameras that may publish in one meeting
+	// (Chime's documented default, 16). Past it INDEX says at_capacity and
+	// a further camera is not forwarded.
+	MaxVideos int
+	// MaxContentShares is the number of content shares per meeting
+	// (default 2).
+	MaxContentShares int
+	// KeyframeInterval is the least time between two keyframe requests
+	// (PLI) for one layer. Default 500 ms.
+	KeyframeInterval time.Duration
+	// StatsInterval is how often layer bitrates are measured, INDEX
+	// refreshed if the available layers changed, BITRATES sent and
+	// forwarded layers fitted to each subscriber's bandwidth. Default 1 s.
+	StatsInterval time.Duration
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -41,6 +55,18 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.NegotiateTimeout <= 0 {
 		c.NegotiateTimeout = 5 * time.Second
+	}
+	if c.MaxVideos <= 0 {
+		c.MaxVideos = 16
+	}
+	if c.MaxContentShares <= 0 {
+		c.MaxContentShares = 2
+	}
+	if c.KeyframeInterval <= 0 {
+		c.KeyframeInterval = 500 * time.Millisecond
+	}
+	if c.StatsInterval <= 0 {
+		c.StatsInterval = time.Second
 	}
 	if _, err := net.ResolveUDPAddr("udp4", c.ListenUDP); err != nil {
 		return c, fmt.Errorf("%w: ListenUDP %q: %v", ErrInvalidConfig, c.ListenUDP, err)
@@ -71,4 +97,9 @@ type Params struct {
 	Net transport.Net
 	// Volumes receives AUDIO_METADATA levels; nil skips them.
 	Volumes VolumeSink
+	// Events receives the video and content events
+	// (chime:AttendeeVideoStarted, …); nil drops them.
+	Events session.Publisher
+	// AccountID goes into emitted events.
+	AccountID string
 }

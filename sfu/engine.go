@@ -19,7 +19,10 @@ const (
 	ptH264 = 102
 
 	opusFmtp = "minptime=10;useinbandfec=1"
-	h264Fmtp = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+
+	// https://webrtc.googlesource.com/src/+/refs/heads/main/docs/native-code/rtp-hdrext/video-layers-allocation00
+	videoLayersAllocationURI = "http://www.webrtc.org/experiments/rtp-hdrext/video-layers-allocation00"
+	h264Fmtp                 = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
 )
 
 // opusCodec is the capability of the mixed audio track.
@@ -65,8 +68,34 @@ func newAPI(cfg Config, nw transport.Net, mux ice.UDPMux) (*webrtc.API, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The mid, rid and repaired-rid extensions let pion demultiplex RID
+	// simulcast (RFC 8852, RFC 8853), so the browser sends every layer.
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(me); err != nil {
+		return nil, err
+	}
+	// With the video-layers-allocation extension negotiated, the SDK turns
+	// its own simulcast layers on and off without renegotiating; the SFU
+	// learns which layers flow from the packets themselves.
+	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: videoLayersAllocationURI},
+		webrtc.RTPCodecTypeVideo); err != nil {
+		return nil, err
+	}
 	ir := &interceptor.Registry{}
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		return nil, err
+	}
+	// NACK: ask publishers to resend what was lost on their uplink, and
+	// answer subscribers' NACKs from a buffer of what was sent to them
+	// (RFC 4585 §6.2.1).
+	if err := webrtc.ConfigureNack(me, ir); err != nil {
+		return nil, err
+	}
+	// Transport-wide congestion control feedback for what publishers send
+	// (draft-holmer-rmcat-transport-wide-cc-extensions), so their
+	// bandwidth estimate, and the layers they enable, can grow. Forwarded
+	// video carries no transport-wide sequence numbers, so subscribers
+	// report their downlink with REMB, which fitLayers uses.
+	if err := webrtc.ConfigureTWCCSender(me, ir); err != nil {
 		return nil, err
 	}
 	var se webrtc.SettingEngine

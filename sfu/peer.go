@@ -12,6 +12,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/confab-media/confab/mixer"
+	"github.com/confab-media/confab/signaling/protocol"
 	"github.com/confab-media/confab/signaling/session"
 )
 
@@ -22,13 +23,27 @@ import (
 type Peer struct {
 	sessionID  uint64
 	attendeeID string
+	externalID string
+	content    bool // a content-share session (<attendee>#content)
+	sess       *session.Session
 	room       *Room
+	api        *webrtc.API
 	pc         *webrtc.PeerConnection
 	leg        *mixer.Leg
 	out        *mixSender
+	clock      mixer.Clock
 	log        *slog.Logger
 
 	rxPackets atomic.Uint64 // RTP packets received, for signal strength
+
+	pub  atomic.Pointer[source] // the video this peer publishes, if any
+	remb atomic.Uint64          // the subscriber's last REMB estimate, bits/s (0: none)
+
+	// downs are the forwarded videos by mid. Written by negotiate and
+	// Control (the session's reader goroutine); read by the room's stats
+	// loop, hence the lock.
+	downsMu sync.Mutex
+	downs   map[string]*downTrack
 
 	mu     sync.Mutex // guards closed and readers.Add against close
 	closed bool
@@ -42,7 +57,7 @@ type Peer struct {
 func legID(sessionID uint64) mixer.LegID { return mixer.LegID(strconv.FormatUint(sessionID, 10)) }
 
 // newPeer creates the PeerConnection and the mixer leg of s in rm.
-func newPeer(api *webrtc.API, rm *Room, s *session.Session, log *slog.Logger) (*Peer, error) {
+func newPeer(api *webrtc.API, rm *Room, s *session.Session, clock mixer.Clock, log *slog.Logger) (*Peer, error) {
 	out, err := newMixSender()
 	if err != nil {
 		return nil, err
@@ -54,9 +69,12 @@ func newPeer(api *webrtc.API, rm *Room, s *session.Session, log *slog.Logger) (*
 	if err != nil {
 		return nil, fmt.Errorf("sfu: new peer connection: %w", err)
 	}
+	id := s.Identity()
 	p := &Peer{
-		sessionID: s.ID(), attendeeID: s.Identity().AttendeeID, room: rm, pc: pc, out: out,
-		log: log.With("session", s.ID(), "attendee", s.Identity().AttendeeID),
+		sessionID: s.ID(), attendeeID: id.AttendeeID, externalID: id.ExternalUserID, content: id.Content,
+		sess: s, room: rm, api: api, pc: pc, out: out, clock: clock,
+		log:   log.With("session", s.ID(), "attendee", id.AttendeeID),
+		downs: map[string]*downTrack{},
 	}
 	leg, err := rm.mix.AddLeg(legID(p.sessionID), out.sink)
 	if err != nil {
@@ -71,12 +89,9 @@ func newPeer(api *webrtc.API, rm *Room, s *session.Session, log *slog.Logger) (*
 	return p, nil
 }
 
-// onTrack runs on a goroutine of its own per remote track: for audio it
-// becomes the track's reader; video is not forwarded yet.
+// onTrack runs on a goroutine of its own per remote track (per simulcast
+// layer for video) and becomes the track's reader.
 func (p *Peer) onTrack(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
-	if t.Kind() != webrtc.RTPCodecTypeAudio {
-		return // pion discards what nobody reads
-	}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -85,35 +100,62 @@ func (p *Peer) onTrack(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 	p.readers.Add(1)
 	p.mu.Unlock()
 	defer p.readers.Done()
+	if t.Kind() == webrtc.RTPCodecTypeVideo {
+		p.readVideo(t)
+		return
+	}
 	p.readAudio(t, r)
 }
 
-// negotiate applies a full offer to the PeerConnection and returns the full
-// local answer once ICE gathering is complete (no trickle).
-func (p *Peer) negotiate(ctx context.Context, offer string) (string, error) {
-	err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer})
+// negotiation is what one SUBSCRIBE produced besides the answer.
+type negotiation struct {
+	answer      string
+	allocations []*protocol.SdkStreamAllocation
+	tracks      []*protocol.SdkTrackMapping
+	published   publishResult
+}
+
+// negotiate applies a SUBSCRIBE's full offer to the PeerConnection: the
+// camera m-line publishes (or stops publishing) the described layers, each
+// recvonly video m-line is bound to the stream receive_stream_ids names
+// for it, and the full local answer comes back once ICE gathering is
+// complete (no trickle).
+func (p *Peer) negotiate(ctx context.Context, sub *protocol.SdkSubscribeFrame) (negotiation, error) {
+	var n negotiation
+	offer := sub.GetSdpOffer()
+	lines, err := videoLines(offer)
 	if err != nil {
-		return "", fmt.Errorf("%w: offer: %v", session.ErrBadRequest, err)
+		return n, fmt.Errorf("%w: offer: %v", session.ErrBadRequest, err)
+	}
+	err = p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer})
+	if err != nil {
+		return n, fmt.Errorf("%w: offer: %v", session.ErrBadRequest, err)
 	}
 	if !p.added {
 		if err := p.attachTrack(); err != nil {
-			return "", err
+			return n, err
 		}
+	}
+	sending := len(lines) > 0 && lines[0].sends()
+	n.allocations, n.published = p.room.video.publish(p, videoDescriptors(sub), sending)
+	if n.tracks, err = p.subscribeVideo(lines, sub.GetReceiveStreamIds()); err != nil {
+		return n, err
 	}
 	answer, err := p.pc.CreateAnswer(nil)
 	if err != nil {
-		return "", fmt.Errorf("%w: answer: %v", session.ErrBadRequest, err)
+		return n, fmt.Errorf("%w: answer: %v", session.ErrBadRequest, err)
 	}
 	gathered := webrtc.GatheringCompletePromise(p.pc)
 	if err := p.pc.SetLocalDescription(answer); err != nil {
-		return "", fmt.Errorf("sfu: set local description: %w", err)
+		return n, fmt.Errorf("sfu: set local description: %w", err)
 	}
 	select {
 	case <-gathered:
 	case <-ctx.Done():
-		return "", fmt.Errorf("%w: ICE gathering: %v", session.ErrMediaUnavailable, ctx.Err())
+		return n, fmt.Errorf("%w: ICE gathering: %v", session.ErrMediaUnavailable, ctx.Err())
 	}
-	return p.pc.LocalDescription().SDP, nil
+	n.answer = p.pc.LocalDescription().SDP
+	return n, nil
 }
 
 // attachTrack adds the mixed audio track. After SetRemoteDescription the
@@ -162,6 +204,12 @@ func (p *Peer) close() {
 	p.closed = true
 	p.mu.Unlock()
 	p.room.mix.RemoveLeg(legID(p.sessionID))
+	p.room.video.unpublish(p)
+	p.downsMu.Lock()
+	for _, d := range p.downs {
+		p.room.video.unbind(d)
+	}
+	p.downsMu.Unlock()
 	if err := p.pc.Close(); err != nil && !errors.Is(err, webrtc.ErrConnectionClosed) {
 		p.log.Debug("sfu: close peer connection", "err", err)
 	}

@@ -13,6 +13,8 @@ import (
 type Room struct {
 	meetingID string
 	mix       *mixer.Mixer
+	video     *videoRoom
+	clock     mixer.Clock
 	log       *slog.Logger
 
 	mu    sync.Mutex // guards peers
@@ -28,10 +30,13 @@ func newRoom(meetingID string, cfg Config, p Params) (*Room, error) {
 		return nil, err
 	}
 	rm := &Room{
-		meetingID: meetingID, mix: m, log: p.Log.With("meeting", meetingID),
+		meetingID: meetingID, mix: m, video: newVideoRoom(cfg), clock: p.Clock,
+		log:   p.Log.With("meeting", meetingID),
 		peers: map[uint64]*Peer{}, done: make(chan struct{}),
 	}
 	m.Start()
+	rm.wg.Add(1)
+	go rm.statsLoop(cfg.StatsInterval)
 	if p.Volumes != nil {
 		rm.wg.Add(1)
 		go rm.volumeLoop(p.Clock, cfg.VolumeInterval, p.Volumes)

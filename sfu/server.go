@@ -12,6 +12,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/confab-media/confab/mixer"
+	"github.com/confab-media/confab/signaling/events"
 	"github.com/confab-media/confab/signaling/protocol"
 	"github.com/confab-media/confab/signaling/session"
 )
@@ -35,7 +36,10 @@ type Server struct {
 	closed bool
 }
 
-var _ session.Media = (*Server)(nil)
+var (
+	_ session.Media   = (*Server)(nil)
+	_ session.Indexer = (*Server)(nil)
+)
 
 // New opens the ICE UDP socket and returns a Server.
 func New(cfg Config, p Params) (*Server, error) {
@@ -76,8 +80,7 @@ func (sv *Server) Addr() net.Addr { return sv.addr }
 // Subscribe answers a SUBSCRIBE: the first creates the session's Peer, and
 // every one renegotiates its full offer on that Peer's PeerConnection.
 func (sv *Server) Subscribe(ctx context.Context, s *session.Session, sub *protocol.SdkSubscribeFrame) (*protocol.SdkSubscribeAckFrame, error) {
-	offer := sub.GetSdpOffer()
-	if offer == "" {
+	if sub.GetSdpOffer() == "" {
 		// compressed_sdp_offer only comes if JOIN_ACK asked for it.
 		return nil, fmt.Errorf("%w: SUBSCRIBE without sdp_offer", session.ErrBadRequest)
 	}
@@ -90,14 +93,44 @@ func (sv *Server) Subscribe(ctx context.Context, s *session.Session, sub *protoc
 	}
 	ctx, cancel := context.WithTimeout(ctx, sv.cfg.NegotiateTimeout)
 	defer cancel()
-	answer, err := p.negotiate(ctx, offer)
+	n, err := p.negotiate(ctx, sub)
 	if err != nil {
 		if created {
 			sv.Leave(s) // a failed first offer leaves nothing behind
 		}
 		return nil, err
 	}
-	return &protocol.SdkSubscribeAckFrame{Duplex: sub.Duplex, SdpAnswer: &answer}, nil
+	if created {
+		if p.content {
+			sv.event(events.AttendeeContentJoined, s)
+		}
+		p.room.broadcastIndex() // num_participants, and anything missed since JOIN
+	}
+	switch n.published {
+	case publishStarted:
+		sv.event(videoStarted(p.content), s)
+		p.room.broadcastIndex() // at_capacity may have changed
+	case publishStopped:
+		sv.event(videoStopped(p.content), s)
+		p.room.broadcastIndex()
+	case publishRefused:
+		p.log.Info("sfu: video refused: meeting at its video cap", "cap", sv.cfg.MaxVideos)
+	}
+	return &protocol.SdkSubscribeAckFrame{
+		Duplex: sub.Duplex, SdpAnswer: &n.answer, Allocations: n.allocations, Tracks: n.tracks,
+	}, nil
+}
+
+// Index is the INDEX a session gets right after JOIN_ACK
+// (session.Indexer): the meeting's current video sources.
+func (sv *Server) Index(s *session.Session) *protocol.SdkIndexFrame {
+	sv.mu.Lock()
+	rm := sv.rooms[s.Identity().MeetingID]
+	sv.mu.Unlock()
+	if rm == nil {
+		return &protocol.SdkIndexFrame{}
+	}
+	return rm.video.index(s.ID(), s.Identity().AttendeeID)
 }
 
 // peer returns s's Peer, creating it (and its Room) on first use.
@@ -120,7 +153,7 @@ func (sv *Server) peer(s *session.Session) (p *Peer, created bool, err error) {
 	}
 	// Creating a PeerConnection is local work (certificate, ICE agent), so
 	// it is done under mu: a Room never sits empty in the map.
-	if p, err = newPeer(sv.api, rm, s, sv.p.Log); err != nil {
+	if p, err = newPeer(sv.api, rm, s, sv.p.Clock, sv.p.Log); err != nil {
 		if rm.Peers() == 0 {
 			delete(sv.rooms, mid)
 			rm.close() // takes no Server lock
@@ -133,18 +166,28 @@ func (sv *Server) peer(s *session.Session) (p *Peer, created bool, err error) {
 }
 
 // Control takes a joined session's control frames: AUDIO_CONTROL mutes or
-// unmutes its mixer leg (a muted leg is never a talker); the video frames
-// (PAUSE, RESUME, REMOTE_VIDEO_UPDATE, BITRATES) are ignored until video is
-// forwarded.
+// unmutes its mixer leg (a muted leg is never a talker); REMOTE_VIDEO_UPDATE
+// switches forwarded layers without renegotiation; PAUSE and RESUME stop
+// and restart forwarding streams. BITRATES from clients carry nothing the
+// server needs.
 func (sv *Server) Control(s *session.Session, f *protocol.SdkSignalFrame) {
-	if f.GetType() != protocol.SdkSignalFrame_AUDIO_CONTROL || f.GetAudioControl().Muted == nil {
-		return
-	}
 	sv.mu.Lock()
 	p := sv.peers[s.ID()]
 	sv.mu.Unlock()
-	if p != nil {
-		p.leg.SetMuted(f.GetAudioControl().GetMuted())
+	if p == nil {
+		return
+	}
+	switch f.GetType() {
+	case protocol.SdkSignalFrame_AUDIO_CONTROL:
+		if f.GetAudioControl().Muted != nil {
+			p.leg.SetMuted(f.GetAudioControl().GetMuted())
+		}
+	case protocol.SdkSignalFrame_REMOTE_VIDEO_UPDATE:
+		p.remoteVideoUpdate(f.GetRemoteVideoUpdate())
+	case protocol.SdkSignalFrame_PAUSE:
+		p.pauseStreams(f.GetPause().GetStreamIds(), true)
+	case protocol.SdkSignalFrame_RESUME:
+		p.pauseStreams(f.GetPause().GetStreamIds(), false)
 	}
 }
 
@@ -164,10 +207,46 @@ func (sv *Server) Leave(s *session.Session) {
 		delete(sv.rooms, rm.meetingID)
 	}
 	sv.mu.Unlock()
+	if p.pub.Load() != nil {
+		sv.event(videoStopped(p.content), s)
+	}
 	p.close()
+	if p.content {
+		sv.event(events.AttendeeContentLeft, s)
+	}
 	if last {
 		rm.close()
+	} else {
+		rm.broadcastIndex()
 	}
+}
+
+// event publishes a video or content event about s.
+func (sv *Server) event(t events.Type, s *session.Session) {
+	if sv.p.Events == nil {
+		return
+	}
+	id := s.Identity()
+	e := events.New(t, sv.p.Clock.Now(), sv.p.AccountID, id.MediaRegion)
+	e.Detail.MeetingID = id.MeetingID
+	e.Detail.ExternalMeetingID = id.ExternalMeetingID
+	e.Detail.AttendeeID = id.AttendeeID
+	e.Detail.ExternalUserID = id.ExternalUserID
+	sv.p.Events.Publish(context.Background(), e)
+}
+
+func videoStarted(content bool) events.Type {
+	if content {
+		return events.AttendeeContentVideoStarted
+	}
+	return events.AttendeeVideoStarted
+}
+
+func videoStopped(content bool) events.Type {
+	if content {
+		return events.AttendeeContentVideoStopped
+	}
+	return events.AttendeeVideoStopped
 }
 
 // Close closes every Peer and Room and the UDP socket, and waits for all

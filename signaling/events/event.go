@@ -33,6 +33,13 @@ const (
 	AttendeeLeft                Type = "chime:AttendeeLeft"
 	AttendeeDropped             Type = "chime:AttendeeDropped"
 	AttendeeCapabilitiesUpdated Type = "chime:AttendeeCapabilitiesUpdated"
+	AttendeeVideoStarted        Type = "chime:AttendeeVideoStarted"
+	AttendeeVideoStopped        Type = "chime:AttendeeVideoStopped"
+	AttendeeContentJoined       Type = "chime:AttendeeContentJoined"
+	AttendeeContentLeft         Type = "chime:AttendeeContentLeft"
+	AttendeeContentDropped      Type = "chime:AttendeeContentDropped"
+	AttendeeContentVideoStarted Type = "chime:AttendeeContentVideoStarted"
+	AttendeeContentVideoStopped Type = "chime:AttendeeContentVideoStopped"
 )
 
 // Envelope constants of every Chime meeting event.

@@ -58,6 +58,14 @@ type Media interface {
 	Leave(s *Session)
 }
 
+// Indexer is implemented by a Media that forwards video: the INDEX a
+// session gets right after JOIN_ACK lists its video sources (fact sheet
+// §6). Later INDEX frames come from the Media itself, through
+// Session.Send.
+type Indexer interface {
+	Index(s *Session) *protocol.SdkIndexFrame
+}
+
 // Config holds the tunables; zero values take the defaults.
 type Config struct {
 	// AccountID goes into emitted events.

@@ -63,7 +63,11 @@ func (r *room) join(s *Session) error {
 	ack := s.frame(protocol.SdkSignalFrame_JOIN_ACK)
 	ack.Joinack = &protocol.SdkJoinAckFrame{}
 	idx := s.frame(protocol.SdkSignalFrame_INDEX)
-	idx.Index = &protocol.SdkIndexFrame{NumParticipants: proto.Uint32(uint32(len(r.joined)))}
+	idx.Index = &protocol.SdkIndexFrame{}
+	if ix, ok := r.h.p.Media.(Indexer); ok {
+		idx.Index = ix.Index(s)
+	}
+	idx.Index.NumParticipants = proto.Uint32(uint32(len(r.joined)))
 	all := make([]*protocol.SdkAudioStreamIdInfo, 0, len(r.joined))
 	for _, o := range r.sortedLocked() {
 		all = append(all, presentEntry(o))

@@ -1,0 +1,86 @@
+package sfu
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/confab-media/confab/signaling/protocol"
+)
+
+const contentSuffix = "#content"
+
+// statsLoop measures the layers every interval: when the set of available
+// layers changed it sends everyone a new INDEX; it sends BITRATES, and fits
+// each subscriber's forwarded layers to its bandwidth.
+func (rm *Room) statsLoop(interval time.Duration) {
+	defer rm.wg.Done()
+	ticks, stop := rm.clock.Tick(interval)
+	defer stop()
+	last := rm.clock.Now()
+	for {
+		select {
+		case <-rm.done:
+			return
+		case <-ticks:
+		}
+		now := rm.clock.Now()
+		changed := rm.video.measure(now.Sub(last))
+		last = now
+		if changed {
+			rm.broadcastIndex()
+		}
+		rates := rm.video.bitrates()
+		for _, p := range rm.peerList() {
+			if len(rates) > 0 {
+				f := protocol.NewFrame(protocol.SdkSignalFrame_BITRATES, now)
+				f.Bitrates = &protocol.SdkBitrateFrame{Bitrates: rates}
+				_ = p.sess.Send(f)
+			}
+			p.fitLayers(now)
+		}
+	}
+}
+
+// peerList returns the room's peers in session order.
+func (rm *Room) peerList() []*Peer {
+	rm.mu.Lock()
+	out := make([]*Peer, 0, len(rm.peers))
+	for _, p := range rm.peers {
+		out = append(out, p)
+	}
+	rm.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].sessionID < out[j].sessionID })
+	return out
+}
+
+// participants counts the attendees with a peer, content shares aside.
+func (rm *Room) participants() uint32 {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	seen := make(map[string]bool, len(rm.peers))
+	for _, p := range rm.peers {
+		if !strings.HasSuffix(p.attendeeID, contentSuffix) {
+			seen[p.attendeeID] = true
+		}
+	}
+	return uint32(len(seen))
+}
+
+// indexFor builds the INDEX frame for one session of the room.
+func (rm *Room) indexFor(sessionID uint64, attendeeID string, now time.Time) *protocol.SdkSignalFrame {
+	f := protocol.NewFrame(protocol.SdkSignalFrame_INDEX, now)
+	f.Index = rm.video.index(sessionID, attendeeID)
+	f.Index.NumParticipants = proto.Uint32(rm.participants())
+	return f
+}
+
+// broadcastIndex sends every peer its INDEX.
+func (rm *Room) broadcastIndex() {
+	now := rm.clock.Now()
+	for _, p := range rm.peerList() {
+		_ = p.sess.Send(rm.indexFor(p.sessionID, p.attendeeID, now))
+	}
+}
