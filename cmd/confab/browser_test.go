@@ -22,7 +22,14 @@ const chromiumPath = "/usr/lib/chromium/chromium"
 // presence shows all three (including self) on every page; each hears both
 // other tones and its own at least 20 dB weaker (mix-minus, Goertzel on the
 // received stream); volume indicators fire; a data message from A reaches B
-// and C but not A; stop() ends each session with Left; DeleteMeeting.
+// and C but not A. Then video (RID simulcast uplink, an application
+// downlink policy in browsertest/policy.js): every attendee starts its fake
+// camera and gets two decoding remote tiles bound to the other two
+// attendees; A switches both from the highest to the lowest layer, which
+// the SDK sends as REMOTE_VIDEO_UPDATE with no new SUBSCRIBE, and the same
+// tiles keep decoding at the smaller size; B shares a canvas as content and
+// A and C get a decoding content tile bound to B#content. Last, stop()
+// ends each session with Left, and DeleteMeeting.
 // (The driver's older "signaling" stage expected SUBSCRIBE to fail with 503,
 // from before the SFU existed; it is kept only for debugging signaling.)
 //

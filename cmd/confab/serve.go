@@ -92,7 +92,12 @@ func serve(cfg config.Config, stderr io.Writer) error {
 			Bitrate:    cfg.Media.OpusBitrate,
 			Complexity: cfg.Media.OpusComplexity,
 		},
-	}, sfu.Params{Log: log.With("subsystem", "sfu"), Clock: mixer.SystemClock{}, Volumes: volumes})
+		MaxVideos:        cfg.Media.MaxVideos,
+		MaxContentShares: cfg.Media.MaxContentShares,
+	}, sfu.Params{
+		Log: log.With("subsystem", "sfu"), Clock: mixer.SystemClock{}, Volumes: volumes,
+		Events: bus, AccountID: cfg.AccountID,
+	})
 	if err != nil {
 		return err
 	}

@@ -291,7 +291,7 @@ async function launch(a, meeting, origin) {
       }
     };
   });
-  const payload = { meeting: { Meeting: meeting }, attendee: { Attendee: a.attendee }, options: { logLevel: 'DEBUG' } };
+  const payload = { meeting: { Meeting: meeting }, attendee: { Attendee: a.attendee }, options: { logLevel: 'DEBUG', video: stage === 'full' } };
   const hash = Buffer.from(JSON.stringify(payload)).toString('base64url');
   await page.goto(`${origin}/index.html#${hash}`);
   return peer;
@@ -400,6 +400,70 @@ async function fullStage(peers) {
   await sleep(500);
   const sa = await snap(A);
   check(`${A.name}: own data message not echoed`, !sa.dataMessages.some((d) => d.text === text), sa.dataMessages);
+  await videoStage(peers);
+}
+
+const stats = (p) => p.page.evaluate(() => window.confab.videoStats());
+const wireCount = (p, type) => p.websockets.reduce((n, w) => n + w.sent.filter((t) => t === type).length, 0);
+
+// Remote tiles of p that decode: frames advance between two looks.
+async function decodingTiles(p, ms = 1500) {
+  const a = await stats(p);
+  await sleep(ms);
+  const b = await stats(p);
+  return Object.entries(b).filter(([id, t]) => a[id] && t.frames > a[id].frames && t.width > 0).map(([id, t]) => ({ tileId: id, ...t, fps: ((t.frames - a[id].frames) * 1000) / ms }));
+}
+
+async function videoStage(peers) {
+  // 1. Every attendee starts its fake camera (RID simulcast, SDK policy).
+  await Promise.all(peers.map((p) => p.page.evaluate(() => window.confab.startVideo())));
+  // 2. Each sees two remote camera tiles, bound to the other two attendees, decoding.
+  report.video = {};
+  for (const p of peers) {
+    const others = peers.filter((q) => q !== p).map((q) => q.attendeeId).sort();
+    let tiles = [];
+    const ok = await until(`${p.name} two decoding remote tiles`, async () => {
+      tiles = (await decodingTiles(p, 1000)).filter((t) => !t.isContent);
+      const ids = tiles.map((t) => t.attendeeId).sort();
+      return ids.length === 2 && ids[0] === others[0] && ids[1] === others[1];
+    }, 40000, 500);
+    report.video[p.name] = tiles;
+    check(`${p.name}: two remote video tiles bound to the other attendees, decoding frames`, ok, tiles.map((t) => ({ who: peers.find((q) => q.attendeeId === t.attendeeId)?.name || t.attendeeId, w: t.width, h: t.height, fps: +t.fps.toFixed(1), streamId: t.streamId })));
+  }
+  // 3. A switches both remote videos from the highest to the lowest layer
+  //    (its own downlink policy): the SDK sends REMOTE_VIDEO_UPDATE, no new
+  //    SUBSCRIBE, and the same tiles keep decoding, now smaller.
+  const [A, B, C] = peers;
+  let high = [];
+  await until(`${A.name} high layers`, async () => {
+    high = await decodingTiles(A, 1000);
+    return high.length === 2 && high.every((t) => t.width >= 320);
+  }, 30000, 500);
+  const subsBefore = await A.page.evaluate(() => window.confab.subscriptions());
+  const subscribes = wireCount(A, 'SUBSCRIBE');
+  await A.page.evaluate(() => window.confab.preferLayer('low'));
+  let low = [];
+  const switched = await until(`${A.name} lower layers`, async () => {
+    low = await decodingTiles(A, 1000);
+    return low.length === 2 && low.every((t) => { const h = high.find((x) => x.tileId === t.tileId); return h && t.width < h.width; });
+  }, 30000, 500);
+  const subsAfter = await A.page.evaluate(() => window.confab.subscriptions());
+  const rvu = wireCount(A, 'REMOTE_VIDEO_UPDATE');
+  report.layerSwitch = { high: high.map((t) => [t.width, t.height]), low: low.map((t) => [t.width, t.height]), subsBefore, subsAfter, remoteVideoUpdates: rvu };
+  check(`${A.name}: layer switch high -> low sent REMOTE_VIDEO_UPDATE`, rvu > 0, { rvu, subsBefore, subsAfter });
+  check(`${A.name}: layer switch kept the same tiles decoding at a smaller size`, switched, report.layerSwitch);
+  check(`${A.name}: layer switch needed no new SUBSCRIBE`, wireCount(A, 'SUBSCRIBE') === subscribes, { before: subscribes, after: wireCount(A, 'SUBSCRIBE') });
+  // 4. B shares content (a canvas stream): A and C get a content tile bound to B#content.
+  await B.page.evaluate(() => window.confab.startContent());
+  for (const p of [A, C]) {
+    let tiles = [];
+    const ok = await until(`${p.name} content tile`, async () => {
+      tiles = (await decodingTiles(p, 1000)).filter((t) => t.isContent);
+      return tiles.length === 1 && tiles[0].attendeeId === `${B.attendeeId}#content`;
+    }, 30000, 500);
+    check(`${p.name}: content share of ${B.name} shows as a decoding content tile`, ok, tiles);
+  }
+  await B.page.evaluate(() => window.confab.stopContent());
 }
 
 let exitCode = 1;

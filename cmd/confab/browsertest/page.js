@@ -7,10 +7,12 @@ import {
   ConsoleLogger,
   DefaultDeviceController,
   DefaultMeetingSession,
+  DefaultVideoStreamIdSet,
   LogLevel,
   MeetingSessionConfiguration,
   MeetingSessionStatusCode,
 } from 'amazon-chime-sdk-js';
+import { LayerChoicePolicy } from './policy.js';
 
 const state = {
   phase: 'idle', // idle | starting | started | stopped | failed
@@ -22,7 +24,11 @@ const state = {
   dataMessages: [], // received: {topic, text, senderAttendeeId, senderExternalUserId, timestampMs, throttled}
   selfAttendeeId: null,
   error: null,
+  tiles: {}, // tileId -> {attendeeId, isContent, local, streamId, removed}
+  videoAvailability: null, // {canStartLocalVideo, remoteVideoAvailable}
 };
+let policy = null; // LayerChoicePolicy when options.video
+const videoElements = {}; // tileId -> <video>
 let session = null;
 let stopWaiters = [];
 const volumeSubscribed = new Set();
@@ -56,6 +62,13 @@ async function start({ meeting, attendee, options = {} }) {
   if (options.attendeePresenceTimeoutMs !== undefined) {
     config.attendeePresenceTimeoutMs = options.attendeePresenceTimeoutMs;
   }
+  if (options.video) {
+    // Application-level settings of the stock SDK: RID simulcast uplink,
+    // and a downlink policy the test can steer between layers.
+    config.enableSimulcastForUnifiedPlanChromiumBasedBrowsers = true;
+    policy = new LayerChoicePolicy(config.credentials.attendeeId, DefaultVideoStreamIdSet);
+    config.videoDownlinkBandwidthPolicy = policy;
+  }
   const deviceController = new DefaultDeviceController(logger, { enableWebAudio: false });
   session = new DefaultMeetingSession(config, logger, deviceController);
   const av = session.audioVideo;
@@ -81,6 +94,34 @@ async function start({ meeting, attendee, options = {} }) {
       w.forEach((f) => f(info));
     },
     connectionDidBecomePoor() { ev('connectionDidBecomePoor'); },
+    videoTileDidUpdate(ts) {
+      const t = state.tiles[ts.tileId] || {};
+      Object.assign(t, { attendeeId: ts.boundAttendeeId, isContent: ts.isContent, local: ts.localTile, streamId: ts.streamId, removed: false });
+      state.tiles[ts.tileId] = t;
+      if (!ts.localTile && ts.boundAttendeeId && !videoElements[ts.tileId]) {
+        const el = document.createElement('video');
+        el.autoplay = true;
+        el.muted = true;
+        el.playsInline = true;
+        el.width = 320;
+        document.body.appendChild(el);
+        videoElements[ts.tileId] = el;
+        session.audioVideo.bindVideoElement(ts.tileId, el);
+        ev('remoteTile', { tileId: ts.tileId, attendeeId: ts.boundAttendeeId, isContent: ts.isContent });
+      }
+    },
+    videoTileWasRemoved(tileId) {
+      if (state.tiles[tileId]) state.tiles[tileId].removed = true;
+      const el = videoElements[tileId];
+      if (el) { el.remove(); delete videoElements[tileId]; }
+      ev('tileRemoved', { tileId });
+    },
+    videoAvailabilityDidChange(a) {
+      state.videoAvailability = { canStartLocalVideo: a.canStartLocalVideo, remoteVideoAvailable: a.remoteVideoAvailable };
+      ev('videoAvailability', state.videoAvailability);
+    },
+    contentShareDidStart() { ev('contentShareDidStart'); },
+    contentShareDidStop() { ev('contentShareDidStop'); },
     connectionDidSuggestStopVideo() { ev('connectionDidSuggestStopVideo'); },
     audioVideoWasDemotedFromPrimaryMeeting(s) { ev('demoted', statusInfo(s)); },
   });
@@ -150,6 +191,65 @@ function stop() {
     stopWaiters.push(resolve);
     session.audioVideo.stop();
   });
+}
+
+// --- video -----------------------------------------------------------------
+// The fake camera (--use-fake-device-for-media-stream) is the first video
+// input.
+async function startVideo() {
+  const av = session.audioVideo;
+  const inputs = await av.listVideoInputDevices();
+  if (inputs.length === 0) throw new Error('no video input device');
+  await av.startVideoInput(inputs[0].deviceId);
+  av.startLocalVideoTile();
+  ev('localVideoStarted', { deviceId: inputs[0].deviceId });
+}
+
+// Content share from a canvas that keeps changing (captureStream only emits
+// frames when the canvas is drawn).
+let contentTimer = null;
+async function startContent() {
+  const canvas = document.createElement('canvas');
+  canvas.width = 640;
+  canvas.height = 360;
+  const g = canvas.getContext('2d');
+  let n = 0;
+  contentTimer = setInterval(() => {
+    n++;
+    g.fillStyle = `hsl(${(n * 7) % 360} 70% 50%)`;
+    g.fillRect(0, 0, canvas.width, canvas.height);
+    g.fillStyle = '#fff';
+    g.font = '48px sans-serif';
+    g.fillText(`content ${n}`, 40, 180);
+  }, 66);
+  await session.audioVideo.startContentShare(canvas.captureStream(15));
+  ev('contentStarted');
+}
+
+function stopContent() {
+  session.audioVideo.stopContentShare();
+  if (contentTimer) clearInterval(contentTimer);
+}
+
+function preferLayer(which) {
+  if (!policy) throw new Error('start with options.video');
+  policy.prefer(which);
+  ev('preferLayer', { which });
+}
+
+// What each remote tile shows now: decoded frames and size.
+function videoStats() {
+  const out = {};
+  for (const [id, el] of Object.entries(videoElements)) {
+    const t = state.tiles[id] || {};
+    const q = el.getVideoPlaybackQuality ? el.getVideoPlaybackQuality() : {};
+    out[id] = { attendeeId: t.attendeeId, isContent: t.isContent, streamId: t.streamId, width: el.videoWidth, height: el.videoHeight, frames: q.totalVideoFrames || 0, dropped: q.droppedVideoFrames || 0 };
+  }
+  return out;
+}
+
+function subscriptions() {
+  return policy ? policy.last() : null;
 }
 
 function send(topic, text, lifetimeMs = 0) {
@@ -235,7 +335,7 @@ function snapshot() {
   return JSON.parse(JSON.stringify(state));
 }
 
-window.confab = { start, stop, send, measure, snapshot, state };
+window.confab = { start, stop, send, measure, snapshot, state, startVideo, startContent, stopContent, preferLayer, videoStats, subscriptions };
 
 const hash = location.hash.slice(1);
 if (hash) {

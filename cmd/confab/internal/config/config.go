@@ -161,6 +161,12 @@ type MediaConfig struct {
 	OpusBitrate int `yaml:"opus_bitrate"`
 	// OpusComplexity is the Opus encoder complexity, 0 to 10. Default 10.
 	OpusComplexity int `yaml:"opus_complexity"`
+	// MaxVideos is how many cameras may publish in one meeting, 1 to 25.
+	// Default 16 (Chime's documented default).
+	MaxVideos int `yaml:"max_videos"`
+	// MaxContentShares is how many content shares one meeting may have at
+	// once, 1 to 4. Default 2.
+	MaxContentShares int `yaml:"max_content_shares"`
 }
 
 // DebugConfig configures debugging aids.
@@ -195,11 +201,13 @@ func Defaults() Config {
 			SweepInterval: Duration(10 * time.Second),
 		},
 		Media: MediaConfig{
-			UDPListen:      "127.0.0.1:0",
-			PublicIPs:      []string{},
-			TopTalkers:     3,
-			OpusBitrate:    32000,
-			OpusComplexity: 10,
+			UDPListen:        "127.0.0.1:0",
+			PublicIPs:        []string{},
+			TopTalkers:       3,
+			OpusBitrate:      32000,
+			OpusComplexity:   10,
+			MaxVideos:        16,
+			MaxContentShares: 2,
 		},
 		Log: LogConfig{
 			Level:  "info",

@@ -114,6 +114,12 @@ func (c Config) Validate() error {
 	if md.OpusComplexity < 0 || md.OpusComplexity > 10 {
 		v.add("media.opus_complexity", "must be 0 to 10 (got %d)", md.OpusComplexity)
 	}
+	if md.MaxVideos < 1 || md.MaxVideos > 25 {
+		v.add("media.max_videos", "must be 1 to 25 (got %d)", md.MaxVideos)
+	}
+	if md.MaxContentShares < 1 || md.MaxContentShares > 4 {
+		v.add("media.max_content_shares", "must be 1 to 4 (got %d)", md.MaxContentShares)
+	}
 
 	// log
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
