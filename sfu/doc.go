@@ -17,6 +17,21 @@
 // track: a continuous 50 packet/s stream. Every ~200 ms the room hands the
 // mixer's levels to a [VolumeSink] (AUDIO_METADATA).
 //
-// Video m-lines are answered (VP8 and H.264 are registered) but nothing is
-// forwarded yet.
+// Video path (fact sheet §6 and §8): a SUBSCRIBE whose camera m-line sends
+// publishes a source (video_room.go) with one layer per described send
+// stream: RID simulcast low/mid/hi (content: low/hi) or one stream; each
+// layer gets a stream id, all share a group id (SUBSCRIBE_ACK allocations).
+// Past Config.MaxVideos cameras (or MaxContentShares content shares) a new
+// source is refused and INDEX tells the others at_capacity. One reader
+// goroutine per layer (video_reader.go) hands each packet to the down
+// tracks bound to its source. A down track (downtrack.go) is one
+// subscriber's recvonly m-line: a local track whose msid is v_<mid>, listed
+// in SUBSCRIBE_ACK tracks[], with an rtpfwd.Forwarder that keeps one SSRC,
+// sequence and timestamp space while REMOTE_VIDEO_UPDATE, PAUSE/RESUME or
+// bandwidth move it between layers, switching on a keyframe it asks for by
+// PLI. Each room's stats loop (video_loop.go) measures layers every
+// Config.StatsInterval, re-sends INDEX when the available layers change,
+// sends BITRATES and fits subscribers' layers to their bandwidth
+// (adapt.go). NACKs are answered by pion's responder; publishers get
+// transport-cc feedback.
 package sfu

@@ -38,6 +38,9 @@ type Peer struct {
 
 	pub  atomic.Pointer[source] // the video this peer publishes, if any
 	remb atomic.Uint64          // the subscriber's last REMB estimate, bits/s (0: none)
+	// recvCodecs is the set of forwardable codecs its offers accept
+	// (a bit set over forwardable; 0 before the first offer).
+	recvCodecs atomic.Uint32
 
 	// downs are the forwarded videos by mid. Written by negotiate and
 	// Control (the session's reader goroutine); read by the room's stats
@@ -136,6 +139,7 @@ func (p *Peer) negotiate(ctx context.Context, sub *protocol.SdkSubscribeFrame) (
 			return n, err
 		}
 	}
+	p.recvCodecs.Store(uint32(receivableCodecs(lines)))
 	sending := len(lines) > 0 && lines[0].sends()
 	n.allocations, n.published = p.room.video.publish(p, videoDescriptors(sub), sending)
 	if n.tracks, err = p.subscribeVideo(lines, sub.GetReceiveStreamIds()); err != nil {

@@ -130,7 +130,9 @@ func (sv *Server) Index(s *session.Session) *protocol.SdkIndexFrame {
 	if rm == nil {
 		return &protocol.SdkIndexFrame{}
 	}
-	return rm.video.index(s.ID(), s.Identity().AttendeeID)
+	idx := rm.video.index(s.ID(), s.Identity().AttendeeID)
+	idx.SupportedReceiveCodecIntersection = rm.codecIntersection()
+	return idx
 }
 
 // peer returns s's Peer, creating it (and its Room) on first use.

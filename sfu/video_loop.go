@@ -74,6 +74,7 @@ func (rm *Room) indexFor(sessionID uint64, attendeeID string, now time.Time) *pr
 	f := protocol.NewFrame(protocol.SdkSignalFrame_INDEX, now)
 	f.Index = rm.video.index(sessionID, attendeeID)
 	f.Index.NumParticipants = proto.Uint32(rm.participants())
+	f.Index.SupportedReceiveCodecIntersection = rm.codecIntersection()
 	return f
 }
 
