@@ -437,6 +437,8 @@ async function videoStage(peers) {
   //    bandwidth estimate and CPU allow, so this waits until at least one
   //    remote video arrives at its top layer (≥ 320 wide).
   const [A, B, C] = peers;
+  report.uplink = Object.fromEntries(await Promise.all(peers.map(async (p) => [p.name, await p.page.evaluate(() => window.confab.uplinkStats()).catch((e) => String(e))])));
+  log(`uplink ${JSON.stringify(report.uplink)}`);
   let high = [];
   const gotHigh = await until(`${A.name} a high layer`, async () => {
     high = await decodingTiles(A, 1000);

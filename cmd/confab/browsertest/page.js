@@ -248,6 +248,24 @@ function videoStats() {
   return out;
 }
 
+// What this page's camera sends: per simulcast layer (rid) its size,
+// bitrate target and why Chromium limits it; and the estimated uplink.
+async function uplinkStats() {
+  const report = await session.audioVideo.getRTCPeerConnectionStats();
+  const out = { layers: [], availableOutgoingBitrate: null };
+  if (!report) return out;
+  report.forEach((r) => {
+    if (r.type === 'outbound-rtp' && r.kind === 'video') {
+      out.layers.push({ rid: r.rid, active: r.active, w: r.frameWidth, h: r.frameHeight, fps: r.framesPerSecond, targetBitrate: r.targetBitrate, limitation: r.qualityLimitationReason, bytesSent: r.bytesSent });
+    }
+    if (r.type === 'candidate-pair' && r.nominated && r.availableOutgoingBitrate !== undefined) {
+      out.availableOutgoingBitrate = r.availableOutgoingBitrate;
+    }
+  });
+  out.layers.sort((a, b) => String(a.rid).localeCompare(String(b.rid)));
+  return out;
+}
+
 function subscriptions() {
   return policy ? policy.last() : null;
 }
@@ -335,7 +353,7 @@ function snapshot() {
   return JSON.parse(JSON.stringify(state));
 }
 
-window.confab = { start, stop, send, measure, snapshot, state, startVideo, startContent, stopContent, preferLayer, videoStats, subscriptions };
+window.confab = { start, stop, send, measure, snapshot, state, startVideo, startContent, stopContent, preferLayer, videoStats, subscriptions, uplinkStats };
 
 const hash = location.hash.slice(1);
 if (hash) {
