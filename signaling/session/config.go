@@ -58,6 +58,13 @@ type Media interface {
 	Leave(s *Session)
 }
 
+// TURN mints the relay credentials JOIN_ACK carries (fact sheet §5). With
+// credentials the SDK forces iceTransportPolicy "relay": every packet then
+// goes through that relay. ok false sends none (host candidates only).
+type TURN interface {
+	Credentials(id meeting.Identity) (c *protocol.SdkTurnCredentials, ok bool)
+}
+
 // Indexer is implemented by a Media that forwards video: the INDEX a
 // session gets right after JOIN_ACK lists its video sources (fact sheet
 // §6). Later INDEX frames come from the Media itself, through
@@ -134,6 +141,7 @@ type Params struct {
 	Presence Presence
 	Events   Publisher
 	Media    Media
+	TURN     TURN         // nil: JOIN_ACK carries no TURN credentials
 	Clock    Clock        // default: the system clock
 	Log      *slog.Logger // default: discard
 }

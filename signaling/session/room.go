@@ -62,6 +62,11 @@ func (r *room) join(s *Session) error {
 
 	ack := s.frame(protocol.SdkSignalFrame_JOIN_ACK)
 	ack.Joinack = &protocol.SdkJoinAckFrame{}
+	if t := r.h.p.TURN; t != nil {
+		if c, ok := t.Credentials(s.ident); ok {
+			ack.Joinack.TurnCredentials = c
+		}
+	}
 	idx := s.frame(protocol.SdkSignalFrame_INDEX)
 	idx.Index = &protocol.SdkIndexFrame{}
 	if ix, ok := r.h.p.Media.(Indexer); ok {
