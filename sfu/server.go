@@ -101,9 +101,6 @@ func (sv *Server) Subscribe(ctx context.Context, s *session.Session, sub *protoc
 		return nil, err
 	}
 	if created {
-		if p.content {
-			sv.event(events.AttendeeContentJoined, s)
-		}
 		p.room.broadcastIndex() // num_participants, and anything missed since JOIN
 	}
 	switch n.published {
@@ -213,9 +210,6 @@ func (sv *Server) Leave(s *session.Session) {
 		sv.event(videoStopped(p.content), s)
 	}
 	p.close()
-	if p.content {
-		sv.event(events.AttendeeContentLeft, s)
-	}
 	if last {
 		rm.close()
 	} else {
@@ -223,7 +217,8 @@ func (sv *Server) Leave(s *session.Session) {
 	}
 }
 
-// event publishes a video or content event about s.
+// event publishes a video event about s. (Joined/Left/Dropped, content
+// share's included, come from the signaling session.)
 func (sv *Server) event(t events.Type, s *session.Session) {
 	if sv.p.Events == nil {
 		return

@@ -272,7 +272,9 @@ func describe(l *layer) *protocol.SdkStreamDescriptor {
 }
 
 // measure folds the byte counters of every layer into avg bitrates over
-// elapsed, and reports whether the set of active layers changed.
+// elapsed, and reports whether INDEX must be re-sent: the set of active
+// layers, or a layer's frame size (learned from a later keyframe, or a
+// camera changing resolution), changed.
 func (v *videoRoom) measure(elapsed time.Duration) (changed bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -287,6 +289,10 @@ func (v *videoRoom) measure(elapsed time.Duration) (changed bool) {
 		l.avgBps.Store(uint32(float64(delta*8) / secs))
 		if active := delta > 0; active != l.active.Load() {
 			l.active.Store(active)
+			changed = true
+		}
+		if size := l.width.Load()<<16 | l.height.Load(); size != l.listedSize {
+			l.listedSize = size
 			changed = true
 		}
 	}

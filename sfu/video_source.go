@@ -48,9 +48,10 @@ type layer struct {
 	height atomic.Uint32
 
 	// Written by the room's stats loop only.
-	lastBytes uint64
-	avgBps    atomic.Uint32
-	active    atomic.Bool // packets arrived in the last stats interval
+	lastBytes  uint64
+	listedSize uint32 // width<<16 | height as the last measure saw it
+	avgBps     atomic.Uint32
+	active     atomic.Bool // packets arrived in the last stats interval
 }
 
 // ridsFor returns the rids of n simulcast encodings as the SDK sends them

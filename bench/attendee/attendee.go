@@ -39,6 +39,9 @@ type Config struct {
 	// 0 means 5 s, a negative value turns decoding off (packets are still
 	// counted).
 	History time.Duration
+	// Video configures the camera (StartVideo); with Video.Layers > 0 Dial
+	// starts it once connected.
+	Video VideoConfig
 	// Log receives debug logs; nil discards them.
 	Log *slog.Logger
 }
@@ -95,15 +98,19 @@ type AudioStats struct {
 }
 
 // Attendee is a synthetic Chime SDK browser client: a signaling WebSocket
-// and a pion PeerConnection with one sendrecv Opus audio m-line and one
-// inactive video m-line. Its methods are safe for concurrent use.
+// and a pion PeerConnection with one sendrecv Opus audio m-line, the
+// camera m-line (inactive until StartVideo) and one recvonly video m-line
+// per subscribed remote stream. Its methods are safe for concurrent use.
 type Attendee struct {
-	cfg Config
-	log *slog.Logger
-	sig *Signaling
-	pc  *webrtc.PeerConnection
-	mic *webrtc.TrackLocalStaticRTP
-	tx  *webrtc.RTPSender
+	cfg    Config
+	log    *slog.Logger
+	sig    *Signaling
+	api    *webrtc.API
+	pc     *webrtc.PeerConnection
+	mic    *webrtc.TrackLocalStaticRTP
+	tx     *webrtc.RTPSender
+	camTr  *webrtc.RTPTransceiver // m-line 1
+	filter *rtpFilter             // drops early media (early.go)
 
 	connected chan struct{} // closed when ICE first connects
 	muted     atomic.Bool
@@ -118,11 +125,27 @@ type Attendee struct {
 	err    error          // the first background failure
 	ack    *protocol.SdkSubscribeAckFrame
 
-	sigMu    sync.Mutex // guards the signaling state below
-	presence map[uint32]Participant
-	volumes  []Volume
-	data     []DataMessage
-	dataErrs int
+	sigMu     sync.Mutex // guards the signaling state below
+	presence  map[uint32]Participant
+	volumes   []Volume
+	data      []DataMessage
+	dataErrs  int
+	index     *protocol.SdkIndexFrame
+	bitrates  *protocol.SdkBitrateFrame
+	pauses    []PauseResume
+	nBitrates int
+
+	// vidMu guards the video state below. Lock order: negMu, vidMu.
+	vidMu       sync.Mutex
+	cam         *camera                         // nil while the camera is off
+	allocs      []*protocol.SdkStreamAllocation // the camera's, from the last SUBSCRIBE_ACK
+	wanted      []uint32                        // stream per subscription line
+	subMids     []string                        // mid per subscription line, last offer
+	midStream   map[string]uint32               // subscribed stream by mid
+	labelStream map[string]uint32               // stream by track label (SUBSCRIBE_ACK tracks[])
+
+	vrxMu sync.Mutex          // guards vrx
+	vrx   map[string]*videoRx // received video by mid
 
 	rxMu     sync.Mutex // guards the receive state below
 	rx       AudioStats
@@ -134,7 +157,8 @@ type Attendee struct {
 // Dial joins a meeting as a browser does: it opens the signaling
 // WebSocket, sends JOIN and waits for JOIN_ACK and INDEX, sends SUBSCRIBE
 // with a full offer, applies the SUBSCRIBE_ACK answer, waits for ICE to
-// connect and starts sending audio. ctx bounds these steps only; the
+// connect and starts sending audio (and, if Config.Video.Layers > 0,
+// starts the camera with a re-SUBSCRIBE). ctx bounds these steps only; the
 // attendee stays until Leave or Close. On error everything is torn down.
 func Dial(ctx context.Context, cfg Config) (*Attendee, error) {
 	if cfg.SignalingURL == "" || cfg.JoinToken == "" {
@@ -150,7 +174,7 @@ func Dial(ctx context.Context, cfg Config) (*Attendee, error) {
 	a := &Attendee{
 		cfg: cfg, log: log.With("attendee", cfg.Name),
 		connected: make(chan struct{}), stop: make(chan struct{}),
-		presence: map[uint32]Participant{},
+		presence: map[uint32]Participant{}, vrx: map[string]*videoRx{}, filter: newRTPFilter(),
 		arrivals: timeRing{buf: make([]time.Time, arrivalsKept)},
 	}
 	a.muted.Store(cfg.Muted)
@@ -185,7 +209,13 @@ func (a *Attendee) dial(ctx context.Context) error {
 		return fmt.Errorf("attendee: ICE did not connect: %w", ctx.Err())
 	}
 	a.log.Debug("attendee: connected")
-	return a.startSending()
+	if err := a.startSending(); err != nil {
+		return err
+	}
+	if a.cfg.Video.Layers > 0 {
+		return a.StartVideo(ctx, a.cfg.Video.Layers)
+	}
+	return nil
 }
 
 // Signaling returns the attendee's signaling connection, for raw frames.
@@ -200,49 +230,6 @@ func (a *Attendee) SubscribeAck() *protocol.SdkSubscribeAckFrame {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.ack
-}
-
-// Resubscribe renegotiates as the SDK does on a media change: a new full
-// offer on the same PeerConnection in a SUBSCRIBE, and its answer
-// applied. It returns the SUBSCRIBE_ACK; an ack carrying an error is
-// returned with an error.
-func (a *Attendee) Resubscribe(ctx context.Context) (*protocol.SdkSubscribeAckFrame, error) {
-	a.negMu.Lock()
-	defer a.negMu.Unlock()
-	offer, err := a.offer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	fr := protocol.NewFrame(protocol.SdkSignalFrame_SUBSCRIBE, time.Now())
-	fr.Sub = &protocol.SdkSubscribeFrame{
-		Duplex:     protocol.SdkStreamServiceType_DUPLEX.Enum(),
-		SdpOffer:   &offer,
-		AudioMuted: proto.Bool(a.muted.Load()),
-		// One entry per video m-line, as the SDK sends.
-		ReceiveStreamIds: []uint32{0},
-		SendStreams: []*protocol.SdkStreamDescriptor{{
-			StreamId: proto.Uint32(1), GroupId: proto.Uint32(1), TrackLabel: proto.String("AmazonChimeExpressAudio"),
-			MediaType: protocol.SdkStreamMediaType_AUDIO.Enum(),
-		}},
-	}
-	if err := a.sig.Send(ctx, fr); err != nil {
-		return nil, err
-	}
-	ackFr, err := a.sig.Next(ctx, protocol.SdkSignalFrame_SUBSCRIBE_ACK)
-	if err != nil {
-		return nil, err
-	}
-	ack := ackFr.GetSuback()
-	if e := ackFr.GetError(); e != nil {
-		return ack, fmt.Errorf("attendee: SUBSCRIBE_ACK error %d: %s", e.GetStatus(), e.GetDescription())
-	}
-	if err := a.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: ack.GetSdpAnswer()}); err != nil {
-		return ack, fmt.Errorf("attendee: apply answer: %w", err)
-	}
-	a.mu.Lock()
-	a.ack = ack
-	a.mu.Unlock()
-	return ack, nil
 }
 
 // SetMuted sends AUDIO_CONTROL and, while muted, sends silence instead of
@@ -331,6 +318,9 @@ func (a *Attendee) goroutine(f func()) bool {
 // handleFrame keeps the signaling state; it runs on the reader goroutine.
 func (a *Attendee) handleFrame(fr *protocol.SdkSignalFrame) {
 	switch fr.GetType() {
+	case protocol.SdkSignalFrame_INDEX, protocol.SdkSignalFrame_BITRATES,
+		protocol.SdkSignalFrame_PAUSE, protocol.SdkSignalFrame_RESUME:
+		a.observeVideo(fr)
 	case protocol.SdkSignalFrame_AUDIO_STREAM_ID_INFO:
 		a.sigMu.Lock()
 		for _, s := range fr.GetAudioStreamIdInfo().GetStreams() {

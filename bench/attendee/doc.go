@@ -1,5 +1,5 @@
-// Package attendee is the first synthetic attendee, which the bench harness
-// will reuse: a Go client that joins a Confab meeting the way the stock
+// Package attendee is the synthetic attendee the bench harness reuses: a
+// Go client that joins a Confab meeting the way the stock
 // amazon-chime-sdk-js browser client does, through public protocols only.
 //
 // Signaling is the SDK's WebSocket (subprotocols "_aws_wt_session,
@@ -10,7 +10,38 @@
 // inactive camera, as Chrome offers before video starts), applies the
 // SUBSCRIBE_ACK answer, waits for ICE to connect and then sends 20 ms Opus
 // frames of a sine (Config.ToneHz) or of silence, at 50 packets/s, as a
-// browser's audio clock does.
+// browser's audio clock does. With Config.Video.Layers > 0 it then starts
+// the camera.
+//
+// Video, as the SDK drives it (every change is a re-SUBSCRIBE with a new
+// full offer on the same PeerConnection):
+//
+//   - publishing: [Attendee.StartVideo] turns the camera m-line sendrecv
+//     with one VP8 encoding per layer: 1 stream, or RID simulcast low/mid/hi
+//     (content shares, Config.Video.Content: low/hi), offered with
+//     a=simulcast:send and a=rid lines and sent with the mid and rid header
+//     extensions. send_streams lists the audio stream then one VIDEO
+//     descriptor per layer in rid order with its max_bitrate_kbps; the
+//     SUBSCRIBE_ACK allocations are kept ([Attendee.Allocations]) and sent
+//     back in later SUBSCRIBEs. [Attendee.StopVideo] turns the line inactive
+//     again. Frames are synthetic VP8 at Config.Video.FPS: RFC 7741
+//     payload descriptors with a 15-bit PictureID, keyframes (RFC 6386
+//     frame tag and start code, each layer its own size: 320x180, 640x360,
+//     1280x720) first, every KeyframeInterval and on every PLI or FIR for
+//     the layer's SSRC, interframes otherwise, sized for each layer's
+//     bitrate, the marker bit on each frame's last packet, 90 kHz wall-clock
+//     timestamps ([Attendee.VideoSent]);
+//   - subscribing: [Attendee.Subscribe] offers one recvonly video m-line
+//     per stream id after the audio and camera lines (receive_stream_ids
+//     [0, ids...]; lines no longer used are offered inactive) and maps each
+//     received track to its stream through SUBSCRIBE_ACK tracks[]
+//     (track_label = the track's msid stream id);
+//     [Attendee.RemoteVideoUpdate] switches a line to another stream
+//     without renegotiating; [Attendee.Pause] and [Attendee.Resume] send
+//     PAUSE and RESUME;
+//   - early media: RTP on an SSRC the applied answer does not declare yet is
+//     dropped below ICE and a track without a keyframe asks for one, as
+//     Chrome behaves (early.go explains why pion needs this).
 //
 // What the attendee hears and sees is recorded for assertions and
 // measurements:
@@ -19,21 +50,34 @@
 //     packets in the last d ([Attendee.RecentPackets]), and the last
 //     Config.History of decoded audio ([Attendee.Audio]), with tone
 //     detection by [Goertzel] power ([Attendee.Power]);
+//   - received video, per track by mid and by the stream it carries
+//     ([Attendee.VideoTracks], [Attendee.VideoTrack],
+//     [Attendee.VideoStream]): packets, bytes, frames, the SSRCs seen,
+//     sequence gaps and backward sequence numbers and timestamps (serial
+//     number arithmetic), keyframes with their VP8 frame size ([ParseVP8]);
 //   - presence from AUDIO_STREAM_ID_INFO ([Attendee.Presence]), volumes
-//     from the last AUDIO_METADATA ([Attendee.Volumes]) and data messages
-//     ([Attendee.DataMessages]).
+//     from the last AUDIO_METADATA ([Attendee.Volumes]), data messages
+//     ([Attendee.DataMessages]), the last INDEX ([Attendee.Index]) and
+//     BITRATES ([Attendee.Bitrates]), the server's PAUSE and RESUME
+//     ([Attendee.ServerPauses]).
 //
-// [Attendee.Resubscribe] renegotiates on the same PeerConnection,
+// [Attendee.Resubscribe] renegotiates the current state,
 // [Attendee.SetMuted] sends AUDIO_CONTROL, [Attendee.SendData] a data
 // message, [Attendee.Leave] LEAVE and waits for LEAVE_ACK. For protocol
 // tests the raw socket is at hand: [DialSignaling], or
 // [Attendee.Signaling], send any frame and wait for the next of a type.
 //
 // Goroutines: a [Signaling] runs one reader and one pinger (PING every
-// 10 s, as the SDK); an Attendee adds one sender and one reader per remote
-// audio track. [Attendee.Close] and [Signaling.Close] wait for all of them.
-// The sending and receiving loops reuse their buffers.
+// 10 s, as the SDK); an Attendee adds one audio sender, one reader per
+// remote track, and while the camera is on one video sender and one RTCP
+// reader per layer. [Attendee.Close] and [Signaling.Close] wait for all of
+// them; StopVideo waits for the camera's. The sending and receiving loops
+// reuse their buffers and do not allocate per packet.
 //
-// Not yet: video, TURN (ICE uses host candidates; Config.Loopback limits
-// them to 127.0.0.1), compressed SDP.
+// pion's default interceptors run on the PeerConnection (RTCP reports,
+// NACK and its responder, transport-wide congestion control feedback), as
+// a browser sends and answers them.
+//
+// Not yet: TURN (ICE uses host candidates; Config.Loopback limits them to
+// 127.0.0.1), compressed SDP, H.264.
 package attendee

@@ -1,19 +1,18 @@
 package attendee
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"net"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
+	"github.com/pion/transport/v4/stdnet"
 	"github.com/pion/webrtc/v4"
 	"gopkg.in/hraban/opus.v2"
 )
@@ -32,22 +31,29 @@ var opusCodec = webrtc.RTPCodecCapability{
 const toneAmplitude = 8000
 
 // newPeerConnection builds the browser side: m-line 0 audio sendrecv
-// (Opus with the RFC 6464 audio-level extension), m-line 1 video, which
-// offer makes inactive.
+// (Opus with the RFC 6464 audio-level extension), m-line 1 the camera
+// (VP8 with the mid and rid extensions for RID simulcast), which offer
+// makes inactive until StartVideo.
 func (a *Attendee) newPeerConnection() error {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: opusCodec, PayloadType: ptOpus}, webrtc.RTPCodecTypeAudio); err != nil {
 		return fmt.Errorf("attendee: register opus: %w", err)
 	}
-	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
-		MimeType: webrtc.MimeTypeVP8, ClockRate: 90000,
-	}, PayloadType: ptVP8}, webrtc.RTPCodecTypeVideo); err != nil {
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: vp8Codec, PayloadType: ptVP8}, webrtc.RTPCodecTypeVideo); err != nil {
 		return fmt.Errorf("attendee: register vp8: %w", err)
 	}
 	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
 		return fmt.Errorf("attendee: register audio level: %w", err)
 	}
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(me); err != nil {
+		return fmt.Errorf("attendee: register simulcast extensions: %w", err)
+	}
+	nw, err := stdnet.NewNet()
+	if err != nil {
+		return fmt.Errorf("attendee: network: %w", err)
+	}
 	var se webrtc.SettingEngine
+	se.SetNet(filterNet{Net: nw, f: a.filter}) // see early.go
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	if a.cfg.Loopback {
@@ -55,6 +61,7 @@ func (a *Attendee) newPeerConnection() error {
 		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se))
+	a.api = api
 	pc, err := api.NewPeerConnection(webrtc.Configuration{BundlePolicy: webrtc.BundlePolicyMaxBundle})
 	if err != nil {
 		return fmt.Errorf("attendee: new peer connection: %w", err)
@@ -75,7 +82,7 @@ func (a *Attendee) newPeerConnection() error {
 	a.tx = tr.Sender()
 	// pion adds only recvonly transceivers by kind; offer rewrites the
 	// camera m-line to inactive as Chrome sends it before video starts.
-	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo,
+	if a.camTr, err = pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo,
 		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 		return fail(fmt.Errorf("attendee: video transceiver: %w", err))
 	}
@@ -88,30 +95,6 @@ func (a *Attendee) newPeerConnection() error {
 	})
 	pc.OnTrack(a.onTrack)
 	return nil
-}
-
-// offer returns a full offer (no trickle: candidates included) with the
-// video m-line inactive.
-func (a *Attendee) offer(ctx context.Context) (string, error) {
-	o, err := a.pc.CreateOffer(nil)
-	if err != nil {
-		return "", fmt.Errorf("attendee: create offer: %w", err)
-	}
-	gathered := webrtc.GatheringCompletePromise(a.pc)
-	if err := a.pc.SetLocalDescription(o); err != nil {
-		return "", fmt.Errorf("attendee: set local description: %w", err)
-	}
-	select {
-	case <-gathered:
-	case <-ctx.Done():
-		return "", fmt.Errorf("attendee: ICE gathering: %w", ctx.Err())
-	}
-	sd := a.pc.LocalDescription().SDP
-	i := strings.Index(sd, "m=video")
-	if i < 0 {
-		return "", errors.New("attendee: offer has no video m-line")
-	}
-	return sd[:i] + strings.Replace(sd[i:], "a=recvonly", "a=inactive", 1), nil
 }
 
 // startSending starts the sender: 20 ms Opus frames of the tone (or
@@ -191,13 +174,10 @@ func (a *Attendee) send(enc *opus.Encoder, extID uint8) {
 	}
 }
 
-// onTrack becomes the reader of the remote audio track (pion runs it on a
-// goroutine of its own); it records every packet's arrival, sequence and
-// decoded audio.
-func (a *Attendee) onTrack(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-	if t.Kind() != webrtc.RTPCodecTypeAudio {
-		return // pion discards what nobody reads
-	}
+// onTrack becomes the reader of a remote track (pion runs it on a
+// goroutine of its own): video tracks go to readVideo; for the audio
+// track it records every packet's arrival, sequence and decoded audio.
+func (a *Attendee) onTrack(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 	a.mu.Lock()
 	if a.closed {
 		a.mu.Unlock()
@@ -206,6 +186,10 @@ func (a *Attendee) onTrack(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	a.wg.Add(1)
 	a.mu.Unlock()
 	defer a.wg.Done()
+	if t.Kind() == webrtc.RTPCodecTypeVideo {
+		a.readVideo(t, r)
+		return
+	}
 	a.log.Debug("attendee: remote track", "stream", t.StreamID(), "track", t.ID())
 	a.rxMu.Lock()
 	a.rx.StreamID, a.rx.TrackID = t.StreamID(), t.ID()

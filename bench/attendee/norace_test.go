@@ -1,0 +1,5 @@
+//go:build !race
+
+package attendee
+
+const raceEnabled = false

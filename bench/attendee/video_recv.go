@@ -1,0 +1,244 @@
+package attendee
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// keyframesKept is how many received keyframes a track remembers.
+const keyframesKept = 64
+
+// maxSSRCsKept bounds the distinct SSRCs a track remembers.
+const maxSSRCsKept = 8
+
+// pliInterval is how often a track that has not had a keyframe yet asks
+// for one, as a browser's video receive stream does.
+const pliInterval = 500 * time.Millisecond
+
+// Keyframe is one received keyframe.
+type Keyframe struct {
+	At time.Time
+	// Packet is the ordinal of its first packet on the track: 1 for the
+	// track's first packet.
+	Packet        uint64
+	SSRC          uint32
+	Seq           uint16
+	Timestamp     uint32
+	Width, Height int
+}
+
+// VideoStats describes one received video track (one recvonly m-line).
+type VideoStats struct {
+	Mid string
+	// Label is the msid stream id of the remote track, which SUBSCRIBE_ACK
+	// tracks[].track_label maps to a stream id.
+	Label, TrackID string
+	// StreamID is the stream the track carries now: from the last
+	// SUBSCRIBE_ACK tracks[], or the last REMOTE_VIDEO_UPDATE sent for its
+	// mid; 0 if unknown.
+	StreamID uint32
+
+	Packets uint64
+	Bytes   uint64 // RTP payload bytes
+	Frames  uint64 // packets with the marker bit
+	// SSRCs are the distinct SSRCs seen (at most 8), in order: a track
+	// keeps one across layer switches.
+	SSRCs []uint32
+	// Sequence numbers, by serial-number arithmetic against the highest
+	// seen: SeqGaps counts forward jumps of more than one, SeqLost the
+	// numbers they skipped, MaxSeqGap the largest jump; SeqBackwards
+	// counts packets older than the highest, SeqDuplicates repeats of it.
+	SeqGaps, SeqLost, SeqBackwards, SeqDuplicates uint64
+	MaxSeqGap                                     uint16
+	// TSBackwards counts packets whose timestamp is older than the
+	// highest seen.
+	TSBackwards uint64
+
+	Keyframes                   uint64
+	LastKeyWidth, LastKeyHeight int
+	// PLIsSent counts the keyframe requests the attendee sent because
+	// the track had not had a keyframe yet (its first ones were early
+	// media, dropped: see early.go).
+	PLIsSent uint64
+	// KeyframeLog holds the last 64 keyframes, oldest first.
+	KeyframeLog []Keyframe
+
+	FirstArrival, LastArrival time.Time
+}
+
+// videoRx is the receive state of one video track, updated by its reader
+// goroutine. It allocates nothing per packet.
+type videoRx struct {
+	mu       sync.Mutex
+	st       VideoStats // slices unused here: see ssrcs and keys
+	ssrcs    [maxSSRCsKept]uint32
+	nSSRCs   int
+	keys     [keyframesKept]Keyframe
+	keysNext int
+	keysN    int
+	highSeq  uint16
+	highTS   uint32
+}
+
+// record folds one packet into the stats and reports whether it starts
+// a keyframe.
+func (r *videoRx) record(p *rtp.Packet, now time.Time) bool {
+	vp8 := ParseVP8(p.Payload)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := &r.st
+	if st.Packets == 0 {
+		st.FirstArrival = now
+		r.highSeq, r.highTS = p.SequenceNumber-1, p.Timestamp
+	}
+	st.Packets++
+	st.Bytes += uint64(len(p.Payload))
+	st.LastArrival = now
+	if p.Marker {
+		st.Frames++
+	}
+	if !slices.Contains(r.ssrcs[:r.nSSRCs], p.SSRC) && r.nSSRCs < maxSSRCsKept {
+		r.ssrcs[r.nSSRCs] = p.SSRC
+		r.nSSRCs++
+	}
+	switch d := int16(p.SequenceNumber - r.highSeq); {
+	case d == 1:
+		r.highSeq = p.SequenceNumber
+	case d > 1:
+		st.SeqGaps++
+		st.SeqLost += uint64(d - 1)
+		st.MaxSeqGap = max(st.MaxSeqGap, uint16(d))
+		r.highSeq = p.SequenceNumber
+	case d == 0:
+		st.SeqDuplicates++
+	default:
+		st.SeqBackwards++
+	}
+	if d := int32(p.Timestamp - r.highTS); d < 0 {
+		st.TSBackwards++
+	} else {
+		r.highTS = p.Timestamp
+	}
+	if vp8.Key {
+		st.Keyframes++
+		st.LastKeyWidth, st.LastKeyHeight = vp8.Width, vp8.Height
+		r.keys[r.keysNext] = Keyframe{
+			At: now, Packet: st.Packets, SSRC: p.SSRC, Seq: p.SequenceNumber, Timestamp: p.Timestamp,
+			Width: vp8.Width, Height: vp8.Height,
+		}
+		r.keysNext = (r.keysNext + 1) % keyframesKept
+		r.keysN = min(r.keysN+1, keyframesKept)
+	}
+	return vp8.Key
+}
+
+// snapshot returns a copy of the stats.
+func (r *videoRx) snapshot() VideoStats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := r.st
+	st.SSRCs = slices.Clone(r.ssrcs[:r.nSSRCs])
+	st.KeyframeLog = make([]Keyframe, 0, r.keysN)
+	for i := r.keysN; i > 0; i-- {
+		st.KeyframeLog = append(st.KeyframeLog, r.keys[(r.keysNext-i+keyframesKept)%keyframesKept])
+	}
+	return st
+}
+
+// midOf returns the mid of the transceiver whose receiver is r.
+func (a *Attendee) midOf(r *webrtc.RTPReceiver) string {
+	for _, tr := range a.pc.GetTransceivers() {
+		if tr.Receiver() == r {
+			return tr.Mid()
+		}
+	}
+	return ""
+}
+
+// readVideo is the reader goroutine of one remote video track (run by
+// onTrack): every packet is recorded under the track's mid. Until the
+// track's first keyframe it asks for one by RTCP PLI every pliInterval,
+// as a browser does when it cannot start decoding. It reuses its buffer
+// and packet: only a PLI allocates.
+func (a *Attendee) readVideo(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+	mid := a.midOf(r)
+	a.log.Debug("attendee: remote video", "mid", mid, "stream", t.StreamID(), "track", t.ID())
+	a.vrxMu.Lock()
+	rx := a.vrx[mid]
+	if rx == nil {
+		rx = &videoRx{}
+		a.vrx[mid] = rx
+	}
+	a.vrxMu.Unlock()
+	rx.mu.Lock()
+	rx.st.Mid, rx.st.Label, rx.st.TrackID = mid, t.StreamID(), t.ID()
+	rx.mu.Unlock()
+	buf := make([]byte, 1500)
+	var pkt rtp.Packet
+	var keyed bool
+	var pliAt time.Time
+	for {
+		n, _, err := t.Read(buf)
+		if err != nil {
+			return
+		}
+		if pkt.Unmarshal(buf[:n]) != nil {
+			continue
+		}
+		now := time.Now()
+		if rx.record(&pkt, now) {
+			keyed = true
+		} else if !keyed && now.Sub(pliAt) >= pliInterval {
+			pliAt = now
+			if a.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: pkt.SSRC}}) == nil {
+				rx.mu.Lock()
+				rx.st.PLIsSent++
+				rx.mu.Unlock()
+			}
+		}
+	}
+}
+
+// VideoTracks returns the stats of every received video track, by mid.
+func (a *Attendee) VideoTracks() []VideoStats {
+	a.vrxMu.Lock()
+	rxs := make([]*videoRx, 0, len(a.vrx))
+	for _, rx := range a.vrx {
+		rxs = append(rxs, rx)
+	}
+	a.vrxMu.Unlock()
+	out := make([]VideoStats, 0, len(rxs))
+	for _, rx := range rxs {
+		out = append(out, a.withStream(rx.snapshot()))
+	}
+	slices.SortFunc(out, func(x, y VideoStats) int { return cmp.Compare(x.Mid, y.Mid) })
+	return out
+}
+
+// VideoTrack returns the stats of the video track received on mid.
+func (a *Attendee) VideoTrack(mid string) (VideoStats, bool) {
+	a.vrxMu.Lock()
+	rx := a.vrx[mid]
+	a.vrxMu.Unlock()
+	if rx == nil {
+		return VideoStats{}, false
+	}
+	return a.withStream(rx.snapshot()), true
+}
+
+// VideoStream returns the stats of the received track that carries
+// streamID now (see VideoStats.StreamID).
+func (a *Attendee) VideoStream(streamID uint32) (VideoStats, bool) {
+	for _, st := range a.VideoTracks() {
+		if st.StreamID == streamID {
+			return st, true
+		}
+	}
+	return VideoStats{}, false
+}
