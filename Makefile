@@ -38,13 +38,16 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-## test-deps: Node.js, Debian's Chromium, and the npm packages of the JavaScript
+## test-deps: Node.js, Debian's Chromium, coturn (turnutils_uclient as the reference
+## TURN client and turnserver for the comparison), and the npm packages of the JavaScript
 ## client tests and the browser tests (stock amazon-chime-sdk-js, esbuild, playwright-core).
 test-deps:
 	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm; }
 	@test -x /usr/lib/chromium/chromium || { \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+	@command -v turnutils_uclient >/dev/null 2>&1 || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends coturn; }
 	cd $(JSTEST) && npm ci --no-audit --no-fund --loglevel=error
 	cd $(BROWSER) && npm ci --no-audit --no-fund --loglevel=error
 

@@ -86,7 +86,9 @@ func startServer(t *testing.T, dataDir, yaml string, env ...string) *server {
 	}
 	s := &server{t: t, Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), DataDir: dataDir, done: make(chan struct{})}
 	s.cmd = exec.Command(confabBin, "serve", "--config", cfgPath, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--data-dir", dataDir)
-	s.cmd.Env = append(os.Environ(), env...)
+	// Every server gets its own TURN port (a config or env may still say
+	// otherwise: later entries win).
+	s.cmd.Env = append(append(os.Environ(), "CONFAB_TURN_LISTEN_UDP=127.0.0.1:0"), env...)
 	if len(env) == 0 {
 		s.cmd.Env = append(s.cmd.Env, "CONFAB_ACCESS_KEY_ID="+testKeyID, "CONFAB_SECRET_ACCESS_KEY="+testSecret)
 	}

@@ -18,6 +18,7 @@ import (
 const (
 	credentialsFile = "credentials.json" // generated API key pair, 0600
 	tokenKeyFile    = "join-token.key"   // HMAC key of join tokens, 0600
+	turnSecretFile  = "turn-secret.key"  // TURN REST shared secret, 0600
 )
 
 // credentialsJSON is the file form of a generated key pair.
@@ -57,7 +58,21 @@ func loadOrCreateCredentials(cfg config.Config, w io.Writer) ([]config.Credentia
 
 // loadOrCreateTokenKey returns the join-token HMAC key, generating it once.
 func loadOrCreateTokenKey(dataDir string) ([]byte, error) {
-	path := filepath.Join(dataDir, tokenKeyFile)
+	return loadOrCreateKey(filepath.Join(dataDir, tokenKeyFile))
+}
+
+// loadOrCreateTURNSecret returns the configured TURN secret, or the one
+// generated once into the data directory.
+func loadOrCreateTURNSecret(cfg config.Config) ([]byte, error) {
+	if cfg.TURN.Secret != "" {
+		return []byte(cfg.TURN.Secret), nil
+	}
+	return loadOrCreateKey(filepath.Join(cfg.DataDir, turnSecretFile))
+}
+
+// loadOrCreateKey reads a 32-byte-or-longer secret from path, generating a
+// random 32-byte one (mode 0600) if the file does not exist.
+func loadOrCreateKey(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err == nil {
 		if len(b) < 32 {

@@ -103,11 +103,28 @@ func serve(cfg config.Config, stderr io.Writer) error {
 	}
 	defer media.Close()
 
+	// TURN relay: JOIN_ACK hands each attendee credentials for it; it may
+	// relay only to the media socket (and configured peers), and hears
+	// DeleteAttendee and meeting end on the bus.
+	reg := prometheus.NewRegistry()
+	turnSecret, err := loadOrCreateTURNSecret(cfg)
+	if err != nil {
+		return fmt.Errorf("turn secret: %w", err)
+	}
+	relay, err := startTURN(cfg, turnSecret, media.Addr(), svc, reg, log.With("subsystem", "turn"))
+	if err != nil {
+		return fmt.Errorf("turn: %w", err)
+	}
+	sessionParams := session.Params{Auth: svc, Presence: svc, Events: bus, Media: media, Log: log.With("subsystem", "session")}
+	if relay != nil {
+		defer relay.Close()
+		bus.Subscribe(relay)
+		sessionParams.TURN = relay
+	}
+
 	// Client signaling: the WebSocket the browser SDK joins at SignalingUrl.
 	// It hears DeleteAttendee and meeting end on the bus.
-	signaling, err := session.New(session.Config{AccountID: cfg.AccountID}, session.Params{
-		Auth: svc, Presence: svc, Events: bus, Media: media, Log: log.With("subsystem", "session"),
-	})
+	signaling, err := session.New(session.Config{AccountID: cfg.AccountID}, sessionParams)
 	if err != nil {
 		return err
 	}
@@ -115,7 +132,7 @@ func serve(cfg config.Config, stderr io.Writer) error {
 	bus.Subscribe(signaling)
 	defer signaling.Close()
 
-	handler := newHTTPHandler(cfg, creds, svc, signaling, log)
+	handler := newHTTPHandler(cfg, creds, svc, signaling, turnControl(svc, relay), reg, log)
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
 		return err
@@ -153,14 +170,13 @@ func serve(cfg config.Config, stderr io.Writer) error {
 	return nil
 }
 
-// newHTTPHandler mounts the API, the signaling WebSocket, /healthz, /metrics
-// and (when enabled) pprof.
-func newHTTPHandler(cfg config.Config, creds []config.Credential, svc *meeting.Service, signaling http.Handler, log *slog.Logger) http.Handler {
+// newHTTPHandler mounts the API, the signaling WebSocket, the TurnControlUrl,
+// /healthz, /metrics and (when enabled) pprof.
+func newHTTPHandler(cfg config.Config, creds []config.Credential, svc *meeting.Service, signaling, turnControl http.Handler, reg *prometheus.Registry, log *slog.Logger) http.Handler {
 	keys := make(map[string]string, len(creds))
 	for _, c := range creds {
 		keys[c.AccessKeyID] = c.SecretAccessKey
 	}
-	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: "confab", Name: "meetings_active", Help: "Meetings currently live on this node.",
@@ -194,6 +210,7 @@ func newHTTPHandler(cfg config.Config, creds []config.Credential, svc *meeting.S
 		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	}
 	mux.Handle("GET /control/{meetingID}", signaling)
+	mux.Handle("POST /v2/turn_sessions", turnControl)
 	mux.Handle("/", apiHandler)
 	return mux
 }

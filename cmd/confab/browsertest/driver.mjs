@@ -8,6 +8,7 @@
 //   CONFAB_BROWSER_STAGE      "full" (default) or "signaling" (what works before the SFU lands)
 //   CONFAB_CHROMIUM           default /usr/lib/chromium/chromium
 //   CONFAB_BROWSER_VERBOSE=1  print every page console line (default: signaling-relevant ones)
+//   CONFAB_BROWSER_TURN=0     the server has TURN off: expect direct host pairs (default: relay pairs)
 //   CONFAB_BROWSER_KEEP=1     keep the temp dir (bundle, WAVs, full page logs)
 //
 // The driver bundles page.js with esbuild (same options as
@@ -33,6 +34,7 @@ const stage = process.env.CONFAB_BROWSER_STAGE || 'full';
 const endpoint = process.env.CONFAB_ENDPOINT;
 const chromePath = process.env.CONFAB_CHROMIUM || '/usr/lib/chromium/chromium';
 const verbose = process.env.CONFAB_BROWSER_VERBOSE === '1';
+const expectTurn = process.env.CONFAB_BROWSER_TURN !== '0'; // the server hands out TURN credentials
 const t0 = Date.now();
 const since = () => ((Date.now() - t0) / 1000).toFixed(2) + 's';
 const log = (...a) => console.log(`[driver ${since()}]`, ...a);
@@ -358,6 +360,14 @@ async function fullStage(peers) {
   if (!allStarted) {
     check('media checks (mix-minus spectrum, volume indicators, data messages)', false, 'not run: not every session reached audioVideoDidStart');
     return;
+  }
+  // TURN: when JOIN_ACK carried credentials the SDK forces relay-only, so
+  // the selected candidate pair must be a relay one with media on it.
+  for (const p of peers) {
+    const withTurn = recv(p, 'JOIN_ACK').some((l) => l.includes('"turnCredentials"'));
+    const pair = await p.page.evaluate(() => window.confab.selectedPair()).catch((e) => ({ error: String(e) }));
+    if (expectTurn) check(`${p.name}: JOIN_ACK carried TURN credentials and media flows through the relay`, withTurn && pair && pair.local === 'relay' && pair.bytesReceived > 0, pair);
+    else check(`${p.name}: no TURN credentials, direct host pair`, !withTurn && pair && pair.local === 'host', pair);
   }
   // Mixed audio: every attendee hears both others, and itself >= 20 dB weaker.
   const freqs = [...TONES.map((t) => t.freq), OFF_FREQ];

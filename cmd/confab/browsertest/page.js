@@ -266,6 +266,22 @@ async function uplinkStats() {
   return out;
 }
 
+// The ICE candidate pair media uses now: its local and remote candidate
+// types (relay when the SDK was given TURN credentials).
+async function selectedPair() {
+  const report = await session.audioVideo.getRTCPeerConnectionStats();
+  if (!report) return null;
+  let pair = null;
+  report.forEach((r) => {
+    if (r.type === 'transport' && r.selectedCandidatePairId) pair = report.get(r.selectedCandidatePairId);
+  });
+  if (!pair) report.forEach((r) => { if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') pair = r; });
+  if (!pair) return null;
+  const local = report.get(pair.localCandidateId) || {};
+  const remote = report.get(pair.remoteCandidateId) || {};
+  return { local: local.candidateType, localProtocol: local.protocol, relayProtocol: local.relayProtocol, localAddress: `${local.address}:${local.port}`, remote: remote.candidateType, remoteAddress: `${remote.address}:${remote.port}`, bytesSent: pair.bytesSent, bytesReceived: pair.bytesReceived };
+}
+
 function subscriptions() {
   return policy ? policy.last() : null;
 }
@@ -353,7 +369,7 @@ function snapshot() {
   return JSON.parse(JSON.stringify(state));
 }
 
-window.confab = { start, stop, send, measure, snapshot, state, startVideo, startContent, stopContent, preferLayer, videoStats, subscriptions, uplinkStats };
+window.confab = { start, stop, send, measure, snapshot, state, startVideo, startContent, stopContent, preferLayer, videoStats, subscriptions, uplinkStats, selectedPair };
 
 const hash = location.hash.slice(1);
 if (hash) {

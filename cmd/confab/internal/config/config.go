@@ -47,6 +47,9 @@ type Config struct {
 	// Media configures the WebRTC media plane and the audio mixer.
 	Media MediaConfig `yaml:"media"`
 
+	// TURN configures the TURN relay clients reach media through.
+	TURN TURNConfig `yaml:"turn"`
+
 	// Log configures the process log.
 	Log LogConfig `yaml:"log"`
 
@@ -169,6 +172,57 @@ type MediaConfig struct {
 	MaxContentShares int `yaml:"max_content_shares"`
 }
 
+// TURNConfig configures the TURN relay (RFC 8656). With it on, JOIN_ACK
+// carries per-attendee credentials and the stock SDK then sends all media
+// through the relay (iceTransportPolicy "relay").
+type TURNConfig struct {
+	// Enabled turns the relay on. Default true. Off, JOIN_ACK carries no
+	// credentials and clients use host candidates.
+	Enabled bool `yaml:"enabled"`
+	// ListenUDP is the IPv4 host:port of the UDP listener (and, by
+	// default, of the TCP one). Port 0 picks a free port. Default
+	// "127.0.0.1:3478".
+	ListenUDP string `yaml:"listen_udp"`
+	// ListenTCP is TURN over TCP; empty means ListenUDP's host and port.
+	ListenTCP string `yaml:"listen_tcp"`
+	// ListenTLS is TURN over TLS (turns:), used only with CertFile and
+	// KeyFile; empty means ListenUDP's host, port 5349.
+	ListenTLS string `yaml:"listen_tls"`
+	// CertFile and KeyFile are a PEM certificate chain and key for TLS.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// PublicHost is the host (name or IP) put in the turn: URIs clients
+	// get; empty means ListenUDP's host.
+	PublicHost string `yaml:"public_host"`
+	// RelayIP is the IPv4 address relayed sockets bind to and advertise;
+	// empty means ListenUDP's host.
+	RelayIP string `yaml:"relay_ip"`
+	// RelayPortMin and RelayPortMax bound the relay ports. Default
+	// 49152-65535.
+	RelayPortMin int `yaml:"relay_port_min"`
+	RelayPortMax int `yaml:"relay_port_max"`
+	// UDPSockets is the number of SO_REUSEPORT UDP sockets (one relay loop
+	// each); 0 means one per CPU.
+	UDPSockets int `yaml:"udp_sockets"`
+	// Secret is the shared secret credentials are minted with; empty
+	// generates one into <data_dir>/turn-secret.key.
+	Secret string `yaml:"secret"`
+	// CredentialTTL is how long minted credentials last; they are checked
+	// on every request, so it must outlast meetings. Default 24h.
+	CredentialTTL Duration `yaml:"credential_ttl"`
+	// AllowedPeers are extra CIDRs relays may send to, besides the media
+	// UDP address (always allowed).
+	AllowedPeers []string `yaml:"allowed_peers"`
+	// AllowPrivatePeers lets relays reach loopback, private and link-local
+	// peers. Default false: only the media group's own address there.
+	AllowPrivatePeers bool `yaml:"allow_private_peers"`
+	// MaxAllocationsPerAttendee caps one attendee's relays (486 past it).
+	// Default 12.
+	MaxAllocationsPerAttendee int `yaml:"max_allocations_per_attendee"`
+	// MaxAllocations caps the node's relays. Default 10000.
+	MaxAllocations int `yaml:"max_allocations"`
+}
+
 // DebugConfig configures debugging aids.
 type DebugConfig struct {
 	// Pprof enables the net/http/pprof handlers under /debug/pprof/.
@@ -208,6 +262,16 @@ func Defaults() Config {
 			OpusComplexity:   10,
 			MaxVideos:        16,
 			MaxContentShares: 2,
+		},
+		TURN: TURNConfig{
+			Enabled:                   true,
+			ListenUDP:                 "127.0.0.1:3478",
+			RelayPortMin:              49152,
+			RelayPortMax:              65535,
+			CredentialTTL:             Duration(24 * time.Hour),
+			AllowedPeers:              []string{},
+			MaxAllocationsPerAttendee: 12,
+			MaxAllocations:            10000,
 		},
 		Log: LogConfig{
 			Level:  "info",

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -72,6 +73,9 @@ Environment:
   CONFAB_LOG_FORMAT         log.format
   CONFAB_MEDIA_UDP_LISTEN   media.udp_listen
   CONFAB_MEDIA_PUBLIC_IPS   media.public_ips, comma-separated
+  CONFAB_TURN_ENABLED       turn.enabled (true or false)
+  CONFAB_TURN_LISTEN_UDP    turn.listen_udp
+  CONFAB_TURN_PUBLIC_HOST   turn.public_host
   CONFAB_ACCESS_KEY_ID      with CONFAB_SECRET_ACCESS_KEY: an extra credential,
   CONFAB_SECRET_ACCESS_KEY  listed first
 `)
@@ -157,6 +161,8 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 		{"CONFAB_LOG_LEVEL", &cfg.Log.Level},
 		{"CONFAB_LOG_FORMAT", &cfg.Log.Format},
 		{"CONFAB_MEDIA_UDP_LISTEN", &cfg.Media.UDPListen},
+		{"CONFAB_TURN_LISTEN_UDP", &cfg.TURN.ListenUDP},
+		{"CONFAB_TURN_PUBLIC_HOST", &cfg.TURN.PublicHost},
 	} {
 		if v := getenv(e.name); v != "" {
 			*e.dst = v
@@ -164,6 +170,13 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 	}
 
 	var errs []error
+	if v := getenv("CONFAB_TURN_ENABLED"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, &FieldError{Key: "CONFAB_TURN_ENABLED", Msg: fmt.Sprintf("must be true or false (got %q)", v)})
+		}
+		cfg.TURN.Enabled = b
+	}
 	if v := getenv("CONFAB_MEDIA_PUBLIC_IPS"); v != "" {
 		cfg.Media.PublicIPs = strings.Split(v, ",")
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -121,6 +122,38 @@ func (c Config) Validate() error {
 		v.add("media.max_content_shares", "must be 1 to 4 (got %d)", md.MaxContentShares)
 	}
 
+	// turn
+	if t := c.TURN; t.Enabled {
+		v.hostPort("turn.listen_udp", t.ListenUDP, false)
+		v.hostPort("turn.listen_tcp", t.ListenTCP, true)
+		v.hostPort("turn.listen_tls", t.ListenTLS, true)
+		if (t.CertFile == "") != (t.KeyFile == "") {
+			v.add("turn.cert_file", "cert_file and key_file go together")
+		}
+		if t.RelayIP != "" {
+			if a, err := netip.ParseAddr(t.RelayIP); err != nil || !a.Is4() {
+				v.add("turn.relay_ip", "must be an IPv4 address (got %q)", t.RelayIP)
+			}
+		}
+		if t.RelayPortMin < 1024 || t.RelayPortMax > 65535 || t.RelayPortMin > t.RelayPortMax {
+			v.add("turn.relay_port_min", "relay ports must satisfy 1024 ≤ min ≤ max ≤ 65535 (got %d-%d)", t.RelayPortMin, t.RelayPortMax)
+		}
+		if t.UDPSockets < 0 || t.UDPSockets > 64 {
+			v.add("turn.udp_sockets", "must be 0 (one per CPU) to 64 (got %d)", t.UDPSockets)
+		}
+		if t.Secret != "" && len(t.Secret) < 16 {
+			v.add("turn.secret", "must be at least 16 characters (got %d)", len(t.Secret))
+		}
+		v.positive("turn.credential_ttl", t.CredentialTTL)
+		for i, p := range t.AllowedPeers {
+			if _, err := netip.ParsePrefix(p); err != nil {
+				v.add(fmt.Sprintf("turn.allowed_peers[%d]", i), "must be a CIDR such as 203.0.113.0/24 (got %q)", p)
+			}
+		}
+		v.atLeast1("turn.max_allocations_per_attendee", t.MaxAllocationsPerAttendee)
+		v.atLeast1("turn.max_allocations", t.MaxAllocations)
+	}
+
 	// log
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
 		v.add("log.level", "must be one of debug, info, warn, error (got %q)", c.Log.Level)
@@ -141,6 +174,18 @@ func (v *validator) add(key, format string, args ...any) {
 func (v *validator) atLeast1(key string, n int) {
 	if n < 1 {
 		v.add(key, "must be ≥ 1 (got %d)", n)
+	}
+}
+
+// hostPort checks an IPv4 host:port (port 0 allowed); empty passes when
+// optional.
+func (v *validator) hostPort(key, s string, optional bool) {
+	if s == "" && optional {
+		return
+	}
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil || !ap.Addr().Is4() {
+		v.add(key, "must be an IPv4 host:port such as 127.0.0.1:3478 (got %q)", s)
 	}
 }
 

@@ -1,0 +1,24 @@
+package turn
+
+import "errors"
+
+var (
+	// ErrInvalidConfig wraps every Config and Params validation failure.
+	ErrInvalidConfig = errors.New("turn: invalid config")
+	// ErrClosed is returned for work asked of a closed Server.
+	ErrClosed = errors.New("turn: server closed")
+	// ErrQuota is what the relay generator returns (pion/turn then answers
+	// 508) when a cap is reached between the quota check and the
+	// allocation.
+	ErrQuota = errors.New("turn: allocation quota reached")
+	// ErrTCPRelay is returned for a TCP relay (RFC 6062), which Confab does
+	// not offer.
+	ErrTCPRelay = errors.New("turn: tcp relay allocations are not supported")
+	// ErrUnsupported is New's error off Linux: the relay engine is built on
+	// epoll(7) and recvmmsg/sendmmsg(2).
+	ErrUnsupported = errors.New("turn: the TURN server runs on Linux only")
+)
+
+// errShortBuffer is returned to a reader whose buffer cannot hold a
+// ChannelData header; pion/turn's buffers are 1600 bytes.
+var errShortBuffer = errors.New("turn: read buffer too short")

@@ -1,0 +1,57 @@
+//go:build linux
+
+package turn
+
+import (
+	"net"
+	"net/netip"
+
+	pionturn "github.com/pion/turn/v4"
+)
+
+// events keeps each relay's mirror of its allocation's channels and
+// permissions in step with pion/turn. pion calls these synchronously when a
+// ChannelBind or CreatePermission succeeds (on the lane's reader, before it
+// reads the client's next datagram) and when a binding or permission
+// expires or its allocation ends.
+func (s *Server) events() pionturn.EventHandler {
+	return pionturn.EventHandler{
+		OnPermissionCreated: func(src, _ net.Addr, _, _, _ string, relayAddr net.Addr, peer net.IP) {
+			if r := s.relayAt(relayAddr, src); r != nil {
+				if ip, ok := netip.AddrFromSlice(peer); ok {
+					r.permit(ip.Unmap())
+				}
+			}
+		},
+		OnPermissionDeleted: func(src, _ net.Addr, _, _, _ string, relayAddr net.Addr, peer net.IP) {
+			if r := s.relayAt(relayAddr, src); r != nil {
+				if ip, ok := netip.AddrFromSlice(peer); ok {
+					r.unpermit(ip.Unmap())
+				}
+			}
+		},
+		OnChannelCreated: func(src, _ net.Addr, _, _, _ string, relayAddr, peer net.Addr, number uint16) {
+			if r := s.relayAt(relayAddr, src); r != nil {
+				r.bind(number, addrPortOf(peer))
+			}
+		},
+		OnChannelDeleted: func(src, _ net.Addr, _, _, _ string, relayAddr, _ net.Addr, number uint16) {
+			if r := s.relayAt(relayAddr, src); r != nil {
+				r.unbind(number)
+			}
+		},
+	}
+}
+
+// relayAt finds the live relay at relayAddr serving client, or nil. Matching
+// the client too keeps a late event of a closed allocation off a new one that
+// reused its port.
+func (s *Server) relayAt(relayAddr, client net.Addr) *relay {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.relays[addrPortOf(relayAddr)]
+	if r == nil || r.client != addrPortOf(client) {
+		return nil
+	}
+	return r
+}

@@ -1,0 +1,244 @@
+//go:build linux
+
+package turn
+
+import (
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	pionturn "github.com/pion/turn/v4"
+)
+
+// lane is one socket clients talk to — one UDP socket of the SO_REUSEPORT
+// group, or one accepted TCP/TLS connection — with its own pion/turn server
+// (so its own reader goroutine and allocation table). It is the
+// net.PacketConn that server reads and answers on.
+//
+// A UDP lane's socket belongs to its engine, which relays bound ChannelData
+// itself and puts everything else in the lane's inbox; a TCP/TLS lane is
+// read by pion/turn directly (through pion's STUN framing). Either way,
+// control requests pass screen (screen.go) before pion sees them.
+//
+// A client always reaches the same lane (the kernel hashes its address to
+// one socket of the group; a connection is a lane), so pion's per-lane
+// state is all it needs.
+type lane struct {
+	srv  *Server
+	sock *udpSocket     // UDP lane: the client-facing socket (its engine's)
+	eng  *engine        // UDP lane: the engine reading sock
+	pc   net.PacketConn // TCP/TLS lane: pion's STUNConn over the stream
+	pion *pionturn.Server
+
+	inbox chan *packet  // UDP lane: datagrams for pion/turn
+	done  chan struct{} // closed when the lane ends
+
+	// pending is the allocation the lane's reader is creating: set by
+	// quota, consumed by the relay generator, cleared before each read.
+	// Only the lane's pion reader goroutine touches it.
+	pending pendingAlloc
+
+	closeOnce  sync.Once
+	readerGone sync.Once
+	onGone     func() // run once the reader has had its last datagram
+}
+
+// pendingAlloc is what Allocate's quota check learnt for the generator.
+type pendingAlloc struct {
+	attendee string
+	client   netip.AddrPort
+}
+
+// inboxSize bounds the datagrams queued for one pion/turn reader; past it
+// they are dropped, as a full socket buffer would.
+const inboxSize = 256
+
+func newUDPLane(s *Server, sock *udpSocket) *lane {
+	return &lane{srv: s, sock: sock, inbox: make(chan *packet, inboxSize), done: make(chan struct{})}
+}
+
+func newStreamLane(s *Server, c net.Conn) *lane {
+	return &lane{srv: s, pc: pionturn.NewSTUNConn(c), done: make(chan struct{})}
+}
+
+// start creates the lane's pion/turn server, which starts reading.
+func (l *lane) start() error {
+	srv, err := pionturn.NewServer(pionturn.ServerConfig{
+		Realm:         l.srv.cfg.Realm,
+		AuthHandler:   l.srv.authKey,
+		QuotaHandler:  l.quota,
+		EventHandler:  l.srv.events(),
+		LoggerFactory: l.srv.pionLogs,
+		PacketConnConfigs: []pionturn.PacketConnConfig{{
+			PacketConn:            l,
+			RelayAddressGenerator: relayGenerator{l},
+			PermissionHandler:     l.srv.permitPeer,
+		}},
+	})
+	l.pion = srv
+	return err
+}
+
+// deliver queues a datagram for pion/turn; called by the engine.
+func (l *lane) deliver(pkt []byte, from netip.AddrPort) {
+	p := l.srv.getPacket()
+	p.n = copy(p.buf[:], pkt)
+	p.from = from
+	select {
+	case l.inbox <- p:
+	default:
+		l.srv.packets.Put(p)
+	}
+}
+
+// ReadFrom returns the next datagram pion/turn must handle.
+func (l *lane) ReadFrom(b []byte) (int, net.Addr, error) {
+	l.pending = pendingAlloc{}
+	for {
+		var (
+			n    int
+			addr net.Addr
+			err  error
+		)
+		if l.pc != nil {
+			n, addr, err = l.pc.ReadFrom(b)
+		} else {
+			select {
+			case p := <-l.inbox:
+				n = copy(b, p.buf[:p.n])
+				addr = net.UDPAddrFromAddrPort(p.from)
+				l.srv.packets.Put(p)
+			case <-l.done:
+				err = net.ErrClosed
+			}
+		}
+		if err != nil {
+			l.readerDone()
+			return 0, nil, err
+		}
+		if !l.srv.screen(l, b[:n], addr) {
+			return n, addr, nil
+		}
+	}
+}
+
+// quota is pion/turn's QuotaHandler (RFC 8656 §7.2 step 7): 486 when a cap is
+// reached. It runs on the lane's reader right before the allocation is
+// created, and tells the generator whose it is.
+func (l *lane) quota(username, _ string, src net.Addr) bool {
+	_, attendee, _ := parseUsername(username)
+	if why := l.srv.capReached(attendee); why != reasonNone {
+		l.srv.refuse(why, attendee, src)
+		return false
+	}
+	l.pending = pendingAlloc{attendee: attendee, client: addrPortOf(src)}
+	return true
+}
+
+func (l *lane) readerDone() {
+	l.readerGone.Do(func() {
+		_ = l.Close() // a TCP/TLS lane ends with its stream
+		l.onGone()
+	})
+}
+
+// WriteTo sends pion/turn's responses and indications to the client.
+func (l *lane) WriteTo(b []byte, addr net.Addr) (int, error) {
+	if l.pc != nil {
+		return l.pc.WriteTo(b, addr)
+	}
+	return l.sock.writeTo(b, addr)
+}
+
+// Close ends the lane's reader. A UDP lane's socket is its engine's to
+// close.
+func (l *lane) Close() error {
+	var err error
+	l.closeOnce.Do(func() {
+		close(l.done)
+		if l.pc != nil {
+			err = l.pc.Close()
+		}
+	})
+	return err
+}
+
+func (l *lane) LocalAddr() net.Addr {
+	if l.pc != nil {
+		return l.pc.LocalAddr()
+	}
+	return l.sock.laddr
+}
+
+// Deadlines are not used by pion/turn's server and not supported on a UDP
+// lane.
+func (l *lane) SetDeadline(t time.Time) error {
+	if l.pc != nil {
+		return l.pc.SetDeadline(t)
+	}
+	return nil
+}
+
+func (l *lane) SetReadDeadline(t time.Time) error {
+	if l.pc != nil {
+		return l.pc.SetReadDeadline(t)
+	}
+	return nil
+}
+
+func (l *lane) SetWriteDeadline(t time.Time) error {
+	if l.pc != nil {
+		return l.pc.SetWriteDeadline(t)
+	}
+	return nil
+}
+
+// isChannelData reports whether pkt starts like ChannelData: first two bits
+// 01 (RFC 8656 §12.4; STUN messages start with 00).
+func isChannelData(pkt []byte) bool {
+	return len(pkt) >= channelDataHeader && pkt[0]&0xC0 == 0x40
+}
+
+// packet is a datagram handed from an engine to a pion/turn reader.
+type packet struct {
+	buf  [maxDatagram]byte
+	n    int
+	from netip.AddrPort
+}
+
+// relayGenerator is the lane's pion/turn RelayAddressGenerator.
+type relayGenerator struct{ l *lane }
+
+func (relayGenerator) Validate() error { return nil }
+
+// AllocatePacketConn binds a relayed transport address. Called for the
+// allocation being created (after quota, pending set) it registers a relay
+// for that attendee; called by pion's EVEN-PORT probe (pending empty) it
+// returns a plain socket, which pion closes at once.
+func (g relayGenerator) AllocatePacketConn(_ string, port int) (net.PacketConn, net.Addr, error) {
+	p := g.l.pending
+	g.l.pending = pendingAlloc{}
+	s := g.l.srv
+	if p.attendee == "" {
+		c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(s.relayIP, uint16(port))))
+		if err != nil {
+			return nil, nil, err
+		}
+		return c, c.LocalAddr(), nil
+	}
+	sock, err := openRelaySocket(s.relayIP, port, s.cfg.RelayPortMin, s.cfg.RelayPortMax)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := s.admit(g.l, sock, p)
+	if err != nil {
+		sock.close()
+		return nil, nil, err
+	}
+	return r, r.LocalAddr(), nil
+}
+
+func (relayGenerator) AllocateConn(string, int) (net.Conn, net.Addr, error) {
+	return nil, nil, ErrTCPRelay
+}

@@ -1,0 +1,304 @@
+//go:build linux
+
+package turn
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+)
+
+// Server is a TURN relay (RFC 8656) for Confab's attendees.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	creds    checker
+	policy   peerPolicy
+	relayIP  netip.Addr
+	met      *metrics
+	pionLogs pionLogs
+	refusals *logLimiter
+	packets  sync.Pool // *packet, engine → pion/turn hand-offs
+
+	udp     []*lane   // the SO_REUSEPORT group, one engine each; fixed after New
+	engines []*engine // fixed after New
+	tcpLn   net.Listener
+	tlsLn   net.Listener
+	quit    chan struct{}
+	workers sync.WaitGroup // engines and accept loops
+	// readers counts pion/turn's reader goroutines that have not yet had
+	// their last datagram: one per lane and one per relay (allocation).
+	readers sync.WaitGroup
+
+	mu         sync.Mutex // guards everything below
+	closed     bool
+	streams    map[*lane]struct{}         // live TCP/TLS lanes
+	relays     map[netip.AddrPort]*relay  // live allocations by relayed address
+	byUser     map[string]map[*relay]bool // live allocations by attendee
+	nextEngine int                        // round robin for TCP/TLS lanes' relays
+	done       struct{ packets, bytes uint64 }
+}
+
+// New validates cfg and p, binds every listener and starts serving.
+func New(cfg Config, p Params) (*Server, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if p, err = p.withDefaults(); err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:      cfg,
+		log:      p.Log,
+		creds:    checker{secret: append([]byte(nil), p.Secret...), realm: cfg.Realm, now: p.Now, active: p.Active},
+		policy:   newPeerPolicy(cfg.AllowedPeers, cfg.AllowPrivatePeers),
+		relayIP:  netip.MustParseAddr(cfg.RelayIP).Unmap(),
+		refusals: &logLimiter{now: p.Now, burst: 10},
+		quit:     make(chan struct{}),
+		streams:  map[*lane]struct{}{},
+		relays:   map[netip.AddrPort]*relay{},
+		byUser:   map[string]map[*relay]bool{},
+	}
+	s.pionLogs = pionLogs{log: p.Log, limit: &logLimiter{now: p.Now, burst: 10}}
+	s.met, err = newMetrics(p.Registerer, s.allocationCount, s.relayed)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.listen(); err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
+	udp, tcp, tls := s.Addrs()
+	s.log.Info("turn: listening", "udp", udp, "tcp", tcp, "tls", tls, "udp_sockets", len(s.udp),
+		"relay", fmt.Sprintf("%s:%d-%d", s.relayIP, cfg.RelayPortMin, cfg.RelayPortMax))
+	return s, nil
+}
+
+func (s *Server) getPacket() *packet {
+	if p, ok := s.packets.Get().(*packet); ok {
+		return p
+	}
+	return new(packet)
+}
+
+// listen binds UDP (and starts the engines), then TCP (by default on the UDP
+// port), then TLS.
+func (s *Server) listen() error {
+	if err := s.listenUDP(); err != nil {
+		return err
+	}
+	host := ""
+	if len(s.udp) > 0 {
+		host = s.udp[0].sock.laddr.IP.String()
+		if s.cfg.ListenTCP == "" {
+			s.cfg.ListenTCP = s.udp[0].sock.laddr.String()
+		}
+	}
+	if s.cfg.ListenTCP == "" {
+		s.cfg.ListenTCP = defaultListen
+	}
+	if host == "" {
+		host = netip.MustParseAddrPort(s.cfg.ListenTCP).Addr().String()
+	}
+	if !s.cfg.DisableTCP {
+		ln, err := listenTCP(s.cfg.ListenTCP)
+		if err != nil {
+			return fmt.Errorf("listen tcp: %w", err)
+		}
+		s.tcpLn = ln
+		s.serve(ln)
+	}
+	if s.cfg.tlsEnabled() {
+		if s.cfg.ListenTLS == "" {
+			s.cfg.ListenTLS = net.JoinHostPort(host, strconv.Itoa(defaultTLSPort))
+		}
+		cert, err := tls.LoadX509KeyPair(s.cfg.CertFile, s.cfg.KeyFile)
+		if err != nil {
+			return fmt.Errorf("%w: tls: %v", ErrInvalidConfig, err)
+		}
+		ln, err := listenTCP(s.cfg.ListenTLS)
+		if err != nil {
+			return fmt.Errorf("listen tls: %w", err)
+		}
+		s.tlsLn = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		s.serve(s.tlsLn)
+	}
+	return nil
+}
+
+// listenUDP binds the SO_REUSEPORT group (port 0: the first socket picks it)
+// and gives each socket an engine and a pion/turn server. With UDP off the
+// engines still run, for the relays of TCP/TLS allocations.
+func (s *Server) listenUDP() error {
+	ap := netip.MustParseAddrPort(s.cfg.ListenUDP)
+	for i := range s.cfg.UDPSockets {
+		var l *lane
+		if !s.cfg.DisableUDP {
+			sock, err := openUDPSocket(ap, true, socketBuffer)
+			if err != nil {
+				return fmt.Errorf("listen udp: %w", err)
+			}
+			if i == 0 {
+				ap = sock.laddr.AddrPort()
+			}
+			l = newUDPLane(s, sock)
+		}
+		eng, err := newEngine(s, l)
+		if err != nil {
+			if l != nil {
+				l.sock.close()
+			}
+			return fmt.Errorf("engine: %w", err)
+		}
+		s.engines = append(s.engines, eng)
+		s.workers.Add(1)
+		go func() {
+			defer s.workers.Done()
+			eng.run()
+		}()
+		if l != nil {
+			l.eng = eng
+			l.onGone = s.readers.Done
+			s.readers.Add(1)
+			s.udp = append(s.udp, l)
+			if err := l.start(); err != nil {
+				l.readerDone() // no reader will come
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Addrs returns the bound UDP, TCP and TLS addresses; nil for one that is
+// off.
+func (s *Server) Addrs() (udp, tcp, tls net.Addr) {
+	if len(s.udp) > 0 {
+		udp = s.udp[0].sock.laddr
+	}
+	if s.tcpLn != nil {
+		tcp = s.tcpLn.Addr()
+	}
+	if s.tlsLn != nil {
+		tls = s.tlsLn.Addr()
+	}
+	return udp, tcp, tls
+}
+
+// URIs returns the TURN URIs (RFC 7065) of the listeners for clients that
+// reach this server at host: turn:host:port?transport=udp,
+// turn:host:port?transport=tcp and turns:host:port?transport=tcp.
+func (s *Server) URIs(host string) []string {
+	udp, tcp, tls := s.Addrs()
+	var uris []string
+	add := func(scheme string, a net.Addr, transport string) {
+		if a == nil {
+			return
+		}
+		_, port, _ := net.SplitHostPort(a.String())
+		uris = append(uris, scheme+":"+net.JoinHostPort(host, port)+"?transport="+transport)
+	}
+	add("turn", udp, "udp")
+	add("turn", tcp, "tcp")
+	add("turns", tls, "tcp")
+	return uris
+}
+
+// Revoke ends every allocation of attendeeID now: its relayed sockets close,
+// so nothing more is relayed either way and pion/turn drops the
+// allocations. It does not by itself stop the attendee from allocating
+// again: Params.Active must say false for that.
+func (s *Server) Revoke(attendeeID string) {
+	s.mu.Lock()
+	var rs []*relay
+	for r := range s.byUser[attendeeID] {
+		rs = append(rs, r)
+	}
+	s.mu.Unlock()
+	for _, r := range rs {
+		_ = r.Close()
+	}
+	if len(rs) > 0 {
+		s.log.Info("turn: revoked", "attendee", attendeeID, "allocations", len(rs))
+	}
+}
+
+// Close stops the listeners, ends every connection and allocation, and
+// returns once every goroutine Confab started has ended and every pion/turn
+// reader has had its last datagram (they return right after, touching
+// nothing of the Server's but its idempotent Close paths).
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.quit)
+	var streams []*lane
+	for l := range s.streams {
+		streams = append(streams, l)
+	}
+	var relays []*relay
+	for _, r := range s.relays {
+		relays = append(relays, r)
+	}
+	s.mu.Unlock()
+
+	var errs []error
+	for _, ln := range []net.Listener{s.tcpLn, s.tlsLn} {
+		if ln != nil {
+			if err := ln.Close(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	for _, l := range streams {
+		if err := l.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	for _, r := range relays {
+		_ = r.Close()
+	}
+	for _, e := range s.engines {
+		e.stop()
+	}
+	s.workers.Wait() // engines have closed their sockets; accept loops are done
+	for _, l := range s.udp {
+		_ = l.Close()
+	}
+	s.readers.Wait()
+	s.met.unregister()
+	return errors.Join(errs...)
+}
+
+// authKey is pion/turn's AuthHandler: the long-term key for username. screen
+// has already answered the failures with 401; this is the backstop.
+func (s *Server) authKey(username, _ string, _ net.Addr) ([]byte, bool) {
+	_, key, why := s.creds.check(username)
+	return key, why == reasonNone
+}
+
+// permitPeer is pion/turn's PermissionHandler. screen answers forbidden
+// peers with 403 first; this is the backstop.
+func (s *Server) permitPeer(client net.Addr, peer net.IP) bool {
+	if ip, ok := netip.AddrFromSlice(peer); ok && s.policy.permits(ip) {
+		return true
+	}
+	s.refuse(reasonForbiddenPeer, "", client)
+	return false
+}
+
+// refuse counts a refusal and logs it at debug level, rate-limited.
+func (s *Server) refuse(why reason, attendee string, from net.Addr) {
+	s.met.refused(why)
+	if s.refusals.allow() {
+		s.log.Debug("turn: refused", "reason", why.String(), "attendee", attendee, "from", from)
+	}
+}
