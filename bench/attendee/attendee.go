@@ -42,6 +42,11 @@ type Config struct {
 	// Video configures the camera (StartVideo); with Video.Layers > 0 Dial
 	// starts it once connected.
 	Video VideoConfig
+	// Bursts, if set, sends the tone in bursts for latency measurement.
+	Bursts Bursts
+	// Listen lists tone frequencies whose onsets in the received audio are
+	// recorded ([Attendee.Onsets]); decoding must be on (History ≥ 0).
+	Listen []float64
 	// Log receives debug logs; nil discards them.
 	Log *slog.Logger
 }
@@ -92,6 +97,8 @@ type AudioStats struct {
 	SeqGaps      uint64 // received packets whose sequence number did not follow the previous one
 	DecodeErrors uint64
 	LastArrival  time.Time
+	// JitterMs is the RFC 3550 interarrival jitter of the received audio.
+	JitterMs float64
 	// StreamID and TrackID are the msid of the remote audio track, empty
 	// before it arrives.
 	StreamID, TrackID string
@@ -147,11 +154,18 @@ type Attendee struct {
 	vrxMu sync.Mutex          // guards vrx
 	vrx   map[string]*videoRx // received video by mid
 
-	rxMu     sync.Mutex // guards the receive state below
-	rx       AudioStats
-	lastSeq  uint16
-	arrivals timeRing
-	pcm      pcmRing
+	bursts    events           // burst start times (Config.Bursts)
+	detectors []*onsetDetector // one per Config.Listen frequency; used by the audio reader only
+
+	rxMu       sync.Mutex // guards the receive state below
+	opened     time.Time  // the signaling WebSocket opened
+	firstAudio time.Time  // the first mixed audio packet arrived
+	rx         AudioStats
+	lastSeq    uint16
+	lastTS     uint32
+	jitter     float64 // RFC 3550 J, in 48 kHz units
+	arrivals   timeRing
+	pcm        pcmRing
 }
 
 // Dial joins a meeting as a browser does: it opens the signaling
@@ -178,6 +192,9 @@ func Dial(ctx context.Context, cfg Config) (*Attendee, error) {
 		arrivals: timeRing{buf: make([]time.Time, arrivalsKept)},
 	}
 	a.muted.Store(cfg.Muted)
+	for _, hz := range cfg.Listen {
+		a.detectors = append(a.detectors, &onsetDetector{hz: hz})
+	}
 	if cfg.History > 0 {
 		a.pcm.buf = make([]int16, int(cfg.History.Seconds()*SampleRate))
 	}
@@ -196,6 +213,9 @@ func (a *Attendee) dial(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	a.rxMu.Lock()
+	a.opened = time.Now()
+	a.rxMu.Unlock()
 	a.sig = sig
 	if _, err := sig.Join(ctx); err != nil {
 		return err

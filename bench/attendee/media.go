@@ -143,11 +143,14 @@ func (a *Attendee) send(enc *opus.Encoder, extID uint8) {
 		// even when this goroutine was late.
 		for due := int(time.Since(start) / frameDur); sent < due; sent++ {
 			silent := a.muted.Load() || a.cfg.ToneHz == 0
+			burstStart := false
 			for i := range pcm {
-				if silent {
+				g, start := a.cfg.Bursts.gain(sent, i)
+				burstStart = burstStart || start
+				if silent || g == 0 {
 					pcm[i] = 0
 				} else {
-					pcm[i] = int16(toneAmplitude * math.Sin(phase))
+					pcm[i] = int16(g * toneAmplitude * math.Sin(phase))
 				}
 				phase += step
 			}
@@ -167,6 +170,9 @@ func (a *Attendee) send(enc *opus.Encoder, extID uint8) {
 			_ = pkt.SetExtension(extID, lvl)
 			pkt.Payload = buf[:n]
 			_ = a.mic.WriteRTP(pkt) // fails only once closed
+			if burstStart && !silent {
+				a.bursts.add(time.Now())
+			}
 			a.sent.Add(1)
 			pkt.SequenceNumber++
 			pkt.Timestamp += FrameSamples
@@ -223,8 +229,17 @@ func (a *Attendee) onTrack(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 			a.rx.SeqGaps++
 		}
 		a.lastSeq = pkt.SequenceNumber
+		if a.rx.Packets > 0 { // RFC 3550 §6.4.1 interarrival jitter, in 48 kHz units
+			d := now.Sub(a.rx.LastArrival).Seconds()*SampleRate - float64(int32(pkt.Timestamp-a.lastTS))
+			a.jitter += (math.Abs(d) - a.jitter) / 16
+			a.rx.JitterMs = a.jitter / SampleRate * 1000
+		}
+		a.lastTS = pkt.Timestamp
 		a.rx.Packets++
 		a.rx.LastArrival = now
+		if a.firstAudio.IsZero() {
+			a.firstAudio = now
+		}
 		a.arrivals.add(now)
 		if derr != nil {
 			a.rx.DecodeErrors++
@@ -232,6 +247,11 @@ func (a *Attendee) onTrack(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 			a.pcm.write(pcm[:samples])
 		}
 		a.rxMu.Unlock()
+		if derr == nil {
+			for _, d := range a.detectors {
+				d.frame(pcm[:samples], now)
+			}
+		}
 		if derr != nil {
 			a.fail(fmt.Errorf("attendee: decode: %w", derr))
 		}

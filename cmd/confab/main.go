@@ -3,6 +3,7 @@
 //
 //	confab serve [--config FILE] [--listen ADDR] [--public-url URL] [--data-dir DIR] ...
 //	confab config [flags]     print the effective configuration (secrets masked)
+//	confab bench [flags]      load a deployment with synthetic attendees and report
 //	confab version
 //
 // main only parses the command line, builds the configuration and wires the
@@ -52,6 +53,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		out, _ := yaml.Marshal(cfg.Redacted())
 		_, _ = stdout.Write(out)
 		return 0
+	case "bench":
+		return benchCmd(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "confab", version)
 		return 0
@@ -87,6 +90,7 @@ func usage(w io.Writer) {
 commands:
   serve     run the server (control plane API, health and metrics)
   config    print the effective configuration, secrets masked
+  bench     load a running deployment with synthetic attendees and report (bench -h)
   version   print the version
 
 Run "confab serve --help" for every flag and environment variable.

@@ -1,0 +1,138 @@
+package attendee
+
+import (
+	"sync"
+	"time"
+)
+
+// Bursts makes the attendee talk in bursts: its tone plays for Length at
+// the start of every Period (offset by Offset), silence otherwise, and the
+// moment each burst's first frame is sent is recorded ([Attendee.Bursts]),
+// so that a listener detecting the burst's onset ([Config.Listen]) measures
+// mouth-to-ear latency through the mixer. Frequencies that are multiples
+// of 50 Hz fit a 20 ms frame exactly and do not leak into each other's
+// detectors.
+type Bursts struct {
+	Period, Length, Offset time.Duration
+}
+
+func (b Bursts) on() bool { return b.Period > 0 && b.Length > 0 }
+
+// Onset detection thresholds on the Goertzel power of one 20 ms frame, in
+// dB of int16²: the attendee's tone (amplitude 8000) reads about 75 dB.
+const (
+	onsetOnDB   = 50 // a frame this loud at the frequency starts an onset…
+	onsetOffDB  = 35 // …if the previous frames were below this
+	onsetQuiet  = 2  // frames of quiet needed before an onset
+	eventsKept  = 4096
+	burstRampMs = 5 // fade-in so an onset splatters little into other bins
+)
+
+// events keeps the last eventsKept times, safe for concurrent use.
+type events struct {
+	mu  sync.Mutex
+	buf []time.Time
+}
+
+func (e *events) add(t time.Time) {
+	e.mu.Lock()
+	if len(e.buf) == eventsKept {
+		copy(e.buf, e.buf[1:])
+		e.buf = e.buf[:eventsKept-1]
+	}
+	e.buf = append(e.buf, t)
+	e.mu.Unlock()
+}
+
+func (e *events) snapshot() []time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]time.Time(nil), e.buf...)
+}
+
+// onsetDetector finds tone onsets at one frequency in decoded audio.
+type onsetDetector struct {
+	hz    float64
+	quiet int // consecutive quiet frames so far
+	found events
+}
+
+// frame looks at one decoded frame that arrived at now.
+func (d *onsetDetector) frame(pcm []int16, now time.Time) {
+	p := DB(Goertzel(pcm, d.hz))
+	switch {
+	case p >= onsetOnDB && d.quiet >= onsetQuiet:
+		d.found.add(now)
+		d.quiet = 0
+	case p < onsetOffDB:
+		d.quiet++
+	default:
+		d.quiet = 0
+	}
+}
+
+// burstGain is the tone's gain for sample i of frame index k of the
+// sender: 0 outside bursts, a short ramp at a burst's start.
+func (b Bursts) gain(frame, i int) (g float64, burstStart bool) {
+	if !b.on() {
+		return 1, false
+	}
+	t := time.Duration(frame)*frameDur + time.Duration(i)*time.Second/SampleRate - b.Offset
+	if t < 0 {
+		return 0, false
+	}
+	in := t % b.Period
+	if in >= b.Length {
+		return 0, false
+	}
+	ramp := time.Duration(burstRampMs) * time.Millisecond
+	if in < ramp {
+		g = float64(in) / float64(ramp)
+	} else {
+		g = 1
+	}
+	return g, in < frameDur && i == 0
+}
+
+// Bursts returns when each burst's first frame was sent (the last 4096).
+func (a *Attendee) Bursts() []time.Time { return a.bursts.snapshot() }
+
+// Onsets returns when the received audio started a tone at hz (one of
+// Config.Listen), the last 4096.
+func (a *Attendee) Onsets(hz float64) []time.Time {
+	for _, d := range a.detectors {
+		if d.hz == hz {
+			return d.found.snapshot()
+		}
+	}
+	return nil
+}
+
+// JoinTimes returns when the signaling WebSocket opened and when the first
+// mixed audio packet arrived (zero until it does).
+func (a *Attendee) JoinTimes() (opened, firstAudio time.Time) {
+	a.rxMu.Lock()
+	defer a.rxMu.Unlock()
+	return a.opened, a.firstAudio
+}
+
+// MouthToEar matches a listener's onsets of a talker's tone against the
+// talker's burst times: each onset counts against the latest burst sent
+// before it, if that burst is less than maxLag old. It returns the
+// latencies found.
+func MouthToEar(bursts, onsets []time.Time, maxLag time.Duration) []time.Duration {
+	var out []time.Duration
+	j := 0
+	for _, on := range onsets {
+		for j+1 < len(bursts) && !bursts[j+1].After(on) {
+			j++
+		}
+		if j >= len(bursts) || bursts[j].After(on) {
+			continue
+		}
+		if lag := on.Sub(bursts[j]); lag <= maxLag {
+			out = append(out, lag)
+		}
+	}
+	return out
+}

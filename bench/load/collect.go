@@ -1,0 +1,138 @@
+package load
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/confab-media/confab/bench/attendee"
+)
+
+// m2eMaxLag bounds a burst-to-onset match: staggered bursts are further
+// apart than this, so an onset is never charged to another talker.
+const m2eMaxLag = 400 * time.Millisecond
+
+// collect fills the report from every member's observations.
+func collect(r *Report, s Scenario, members []*member) {
+	now := time.Now()
+	var join, m2e, data, loss, jitter, fps []float64
+	meetings := make([]MeetingReport, s.Meetings)
+	meetingLoss := make([][]float64, s.Meetings)
+	meetingM2E := make([][]float64, s.Meetings)
+	byMeeting := make([][]*member, s.Meetings)
+	for _, mb := range members {
+		byMeeting[mb.meeting] = append(byMeeting[mb.meeting], mb)
+		meetings[mb.meeting].Attendees++
+		if mb.err != nil {
+			if len(r.JoinErrors) < 20 {
+				r.JoinErrors = append(r.JoinErrors, fmt.Sprintf("%s: %v", mb.cfg.Name, mb.err))
+			}
+			continue
+		}
+		if mb.a == nil {
+			continue
+		}
+		r.Joined++
+		meetings[mb.meeting].Joined++
+		opened, first := mb.a.JoinTimes()
+		st := mb.a.Stats()
+		if !first.IsZero() {
+			r.ListenersWithAudio++
+			join = append(join, ms(first.Sub(opened)))
+			expected := st.LastArrival.Sub(first).Seconds()*50 + 1
+			l := max(0, 100*(1-float64(st.Packets)/expected))
+			loss = append(loss, l)
+			meetingLoss[mb.meeting] = append(meetingLoss[mb.meeting], l)
+			jitter = append(jitter, st.JitterMs)
+		}
+		for _, d := range mb.a.DataMessages() {
+			if d.Topic != dataTopic {
+				continue
+			}
+			if sent, err := strconv.ParseInt(string(d.Data), 10, 64); err == nil {
+				data = append(data, ms(d.Received.Sub(time.Unix(0, sent))))
+			}
+		}
+		if !mb.subAt.IsZero() {
+			for _, v := range mb.a.VideoTracks() {
+				if v.StreamID == 0 {
+					continue
+				}
+				r.Video.Streams++
+				if v.Frames > 0 {
+					r.Video.StreamsWithFrames++
+				}
+				if len(v.SSRCs) > 1 {
+					r.Video.SSRCChanges++
+				}
+				fps = append(fps, float64(v.Frames)/now.Sub(mb.subAt).Seconds())
+			}
+		}
+	}
+	// Mouth-to-ear: every listener against every other talker of its meeting.
+	for m, group := range byMeeting {
+		for _, talker := range group {
+			if talker.a == nil || talker.hz == 0 {
+				continue
+			}
+			bursts := talker.a.Bursts()
+			for _, listener := range group {
+				if listener == talker || listener.a == nil {
+					continue
+				}
+				r.MouthToEarPairsExpected++
+				lags := attendee.MouthToEar(bursts, listener.a.Onsets(talker.hz), m2eMaxLag)
+				if len(lags) > 0 {
+					r.MouthToEarPairs++
+				}
+				for _, l := range lags {
+					m2e = append(m2e, ms(l))
+					meetingM2E[m] = append(meetingM2E[m], ms(l))
+				}
+			}
+		}
+	}
+	for m := range meetings {
+		meetings[m].MeetingID = fmt.Sprintf("meeting %d", m)
+		meetings[m].LossPctMean = mean(meetingLoss[m])
+		meetings[m].MouthToEarP50Ms = newDist(meetingM2E[m]).P50
+	}
+	r.Meetings = meetings
+	r.JoinLatencyMs, r.MouthToEarMs, r.DataLatencyMs = newDist(join), newDist(m2e), newDist(data)
+	r.AudioLossPct, r.AudioJitterMs = newDist(loss), newDist(jitter)
+	r.Video.Publishers = s.Meetings * s.VideoPublishers
+	r.Video.Subscribers = s.Meetings * s.VideoSubscribers
+	r.Video.FPS = newDist(fps)
+}
+
+func summarizeServer(r *Report, s *sampler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil && len(s.samples) == 0 {
+		r.Server.Error = s.err.Error()
+		return
+	}
+	r.Server.Samples = s.samples
+	var sum float64
+	for _, x := range s.samples {
+		sum += x.CPUPercent
+		r.Server.CPUPercentMax = max(r.Server.CPUPercentMax, x.CPUPercent)
+		r.Server.RSSMaxMB = max(r.Server.RSSMaxMB, x.RSSMB)
+	}
+	if n := len(s.samples); n > 0 {
+		r.Server.CPUPercentMean = sum / float64(n)
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func mean(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	var s float64
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
+}

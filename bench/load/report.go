@@ -1,0 +1,116 @@
+package load
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+)
+
+// Report is what a run measured.
+type Report struct {
+	Scenario    Scenario  `json:"scenario"`
+	Target      string    `json:"target"`
+	Started     time.Time `json:"started"`
+	WallSeconds float64   `json:"wallSeconds"`
+
+	Attendees  int      `json:"attendees"`
+	Joined     int      `json:"joined"`
+	JoinErrors []string `json:"joinErrors,omitempty"`
+	// ListenersWithAudio counts joined attendees that received mixed audio.
+	ListenersWithAudio int `json:"listenersWithAudio"`
+
+	JoinLatencyMs Dist `json:"joinLatencyMs"`
+	MouthToEarMs  Dist `json:"mouthToEarMs"`
+	// MouthToEarPairs counts (listener, talker) pairs with a measurement,
+	// of MouthToEarPairsExpected.
+	MouthToEarPairs         int  `json:"mouthToEarPairs"`
+	MouthToEarPairsExpected int  `json:"mouthToEarPairsExpected"`
+	DataLatencyMs           Dist `json:"dataLatencyMs"`
+	AudioLossPct            Dist `json:"audioLossPct"`
+	AudioJitterMs           Dist `json:"audioJitterMs"`
+
+	Video    VideoReport     `json:"video"`
+	Server   ServerReport    `json:"server"`
+	Meetings []MeetingReport `json:"meetings"`
+}
+
+// VideoReport covers the video subscribers.
+type VideoReport struct {
+	Publishers        int  `json:"publishers"`
+	Subscribers       int  `json:"subscribers"`
+	Streams           int  `json:"streams"`           // subscribed streams
+	StreamsWithFrames int  `json:"streamsWithFrames"` // of which received frames
+	SSRCChanges       int  `json:"ssrcChanges"`       // tracks that saw more than one SSRC
+	FPS               Dist `json:"fps"`
+}
+
+// ServerReport is the target's process, from its /metrics.
+type ServerReport struct {
+	CPUPercentMean float64  `json:"cpuPercentMean"` // of one core, over the run
+	CPUPercentMax  float64  `json:"cpuPercentMax"`
+	RSSMaxMB       float64  `json:"rssMaxMB"`
+	Samples        []Sample `json:"samples"`
+	Error          string   `json:"error,omitempty"`
+}
+
+// MeetingReport is one meeting's share.
+type MeetingReport struct {
+	MeetingID       string  `json:"meetingId"`
+	Attendees       int     `json:"attendees"`
+	Joined          int     `json:"joined"`
+	LossPctMean     float64 `json:"lossPctMean"`
+	MouthToEarP50Ms float64 `json:"mouthToEarP50Ms"`
+}
+
+// WriteFiles writes report.json and report.html into dir.
+func (r *Report) WriteFiles(dir string) (jsonPath, htmlPath string, err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", "", err
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return "", "", err
+	}
+	jsonPath, htmlPath = filepath.Join(dir, "report.json"), filepath.Join(dir, "report.html")
+	if err := os.WriteFile(jsonPath, b, 0o644); err != nil {
+		return "", "", err
+	}
+	f, err := os.Create(htmlPath)
+	if err != nil {
+		return "", "", err
+	}
+	defer f.Close()
+	return jsonPath, htmlPath, writeHTML(f, r)
+}
+
+// Summary writes the terminal table.
+func (r *Report) Summary(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	s := r.Scenario
+	fmt.Fprintf(tw, "scenario\t%s: %d meeting(s) × %d attendees, %d talkers, %d video publishers / %d subscribers, %s\n",
+		s.Name, s.Meetings, s.AttendeesPerMeeting, s.Talkers, s.VideoPublishers, s.VideoSubscribers, s.Duration)
+	fmt.Fprintf(tw, "joined\t%d / %d (listeners with audio: %d)\n", r.Joined, r.Attendees, r.ListenersWithAudio)
+	fmt.Fprintf(tw, "\tn\tp50\tp90\tp99\tmax\n")
+	row := func(name string, d Dist) {
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f\t%.1f\t%.1f\n", name, d.N, d.P50, d.P90, d.P99, d.Max)
+	}
+	row("join latency (ms)", r.JoinLatencyMs)
+	row("mouth-to-ear (ms)", r.MouthToEarMs)
+	row("data message (ms)", r.DataLatencyMs)
+	row("audio loss (%)", r.AudioLossPct)
+	row("audio jitter (ms)", r.AudioJitterMs)
+	if r.Video.Streams > 0 {
+		row("video fps per stream", r.Video.FPS)
+		fmt.Fprintf(tw, "video streams\t%d subscribed, %d with frames, %d SSRC changes\n", r.Video.Streams, r.Video.StreamsWithFrames, r.Video.SSRCChanges)
+	}
+	if r.Server.Error != "" {
+		fmt.Fprintf(tw, "server\tno metrics: %s\n", r.Server.Error)
+	} else {
+		fmt.Fprintf(tw, "server CPU\tmean %.0f%%, max %.0f%% of one core; RSS max %.0f MB\n", r.Server.CPUPercentMean, r.Server.CPUPercentMax, r.Server.RSSMaxMB)
+	}
+	tw.Flush()
+}

@@ -1,0 +1,269 @@
+package load
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go/aws"
+	"github.com/aws/aws-sdk-go/service/chimesdkmeetings"
+
+	"github.com/confab-media/confab/bench/attendee"
+)
+
+// dataTopic carries the data messages whose latency is measured.
+const dataTopic = "confab-bench"
+
+// member is one synthetic attendee of a run.
+type member struct {
+	meeting int
+	index   int
+	hz      float64 // its tone if it talks, else 0
+	cfg     attendee.Config
+	a       *attendee.Attendee
+	err     error
+	subAt   time.Time // when its video subscription was answered
+}
+
+// Run loads the target with the scenario and returns what it measured.
+// progress (nil for none) gets a live status line.
+func Run(ctx context.Context, t Target, s Scenario, progress io.Writer, log *slog.Logger) (*Report, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s, err := s.WithDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	chime, err := t.client()
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{Scenario: s, Target: t.URL, Started: time.Now()}
+	runID := randomHex(4)
+
+	// 1. Meetings and attendees through the control plane.
+	meetingIDs := make([]string, s.Meetings)
+	var members []*member
+	defer func() { deleteMeetings(chime, meetingIDs) }()
+	for m := range s.Meetings {
+		cm, err := chime.CreateMeetingWithContext(ctx, &chimesdkmeetings.CreateMeetingInput{
+			ClientRequestToken: aws.String(fmt.Sprintf("bench-%s-%d", runID, m)), MediaRegion: aws.String(t.Region),
+			ExternalMeetingId: aws.String(fmt.Sprintf("bench-%s-%d", runID, m)),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("load: CreateMeeting: %w", err)
+		}
+		meetingIDs[m] = aws.StringValue(cm.Meeting.MeetingId)
+		signalingURL := aws.StringValue(cm.Meeting.MediaPlacement.SignalingUrl)
+		var talkers []float64
+		for i := range s.Talkers {
+			talkers = append(talkers, talkerHz(i))
+		}
+		for i := range s.AttendeesPerMeeting {
+			ca, err := chime.CreateAttendeeWithContext(ctx, &chimesdkmeetings.CreateAttendeeInput{
+				MeetingId: cm.Meeting.MeetingId, ExternalUserId: aws.String(fmt.Sprintf("bench-%d-%d", m, i)),
+			})
+			if err != nil {
+				return nil, fmt.Errorf("load: CreateAttendee: %w", err)
+			}
+			mb := &member{meeting: m, index: i}
+			mb.cfg = attendee.Config{
+				SignalingURL: signalingURL, JoinToken: aws.StringValue(ca.Attendee.JoinToken),
+				Name: fmt.Sprintf("m%d-a%d", m, i), Loopback: !t.AllowRemote, History: time.Second,
+				Log: log,
+			}
+			if i < s.Talkers {
+				mb.hz = talkerHz(i)
+				mb.cfg.ToneHz = mb.hz
+				mb.cfg.Bursts = attendee.Bursts{Period: s.BurstPeriod, Length: s.BurstLength,
+					Offset: time.Duration(i) * s.BurstPeriod / time.Duration(s.Talkers)}
+			}
+			for _, hz := range talkers {
+				if hz != mb.hz {
+					mb.cfg.Listen = append(mb.cfg.Listen, hz)
+				}
+			}
+			if i < s.VideoPublishers {
+				mb.cfg.Video = attendee.VideoConfig{Layers: 3}
+			}
+			members = append(members, mb)
+		}
+	}
+	r.Attendees = len(members)
+
+	// 2. Server sampling for the whole run.
+	sctx, stopSampling := context.WithCancel(ctx)
+	smp := &sampler{url: t.MetricsURL, start: r.Started}
+	var bg sync.WaitGroup
+	if t.MetricsURL != "-" {
+		bg.Go(func() { smp.run(sctx, time.Second) })
+	}
+	defer func() { stopSampling(); bg.Wait() }()
+
+	// 3. Join at the scenario's rate.
+	prog := newProgress(progress, len(members))
+	var joins sync.WaitGroup
+	interval := time.Duration(float64(time.Second) / s.JoinRate)
+	for i, mb := range members {
+		if i > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(interval):
+			}
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		joins.Go(func() {
+			dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			mb.a, mb.err = attendee.Dial(dctx, mb.cfg)
+			prog.joined(mb.err == nil)
+		})
+	}
+	joins.Wait()
+	defer closeAll(members)
+
+	// 4. Video subscribers take every other publisher's top layer.
+	subscribeVideo(ctx, s, members)
+
+	// 5. Data messages from each meeting's first attendee, every second,
+	//    while everyone stays for the scenario's duration.
+	end := time.Now().Add(s.Duration)
+	tick := time.NewTicker(time.Second)
+	for time.Now().Before(end) && ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+		}
+		for _, mb := range members {
+			if mb.index == 0 && mb.a != nil {
+				_ = mb.a.SendData(ctx, dataTopic, []byte(strconv.FormatInt(time.Now().UnixNano(), 10)), 0)
+			}
+		}
+		prog.tick(time.Until(end), lastCPU(smp))
+	}
+	tick.Stop()
+	prog.done()
+
+	// 6. Measure, then leave.
+	collect(r, s, members)
+	stopSampling()
+	bg.Wait()
+	summarizeServer(r, smp)
+	r.WallSeconds = time.Since(r.Started).Seconds()
+	if ctx.Err() != nil {
+		return r, ctx.Err()
+	}
+	return r, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// lastCPU is the newest server CPU reading, or -1.
+func lastCPU(s *sampler) float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.samples) == 0 {
+		return -1
+	}
+	return s.samples[len(s.samples)-1].CPUPercent
+}
+
+// subscribeVideo makes each meeting's video subscribers subscribe to the
+// top layer of every publisher but themselves, once INDEX lists them.
+func subscribeVideo(ctx context.Context, s Scenario, members []*member) {
+	if s.VideoPublishers == 0 || s.VideoSubscribers == 0 {
+		return
+	}
+	var wg sync.WaitGroup
+	for _, mb := range members {
+		if mb.a == nil || mb.index < s.AttendeesPerMeeting-s.VideoSubscribers {
+			continue
+		}
+		want := s.VideoPublishers
+		if mb.index < s.VideoPublishers {
+			want-- // not itself
+		}
+		wg.Go(func() {
+			deadline := time.Now().Add(20 * time.Second)
+			var ids []uint32
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				if ids = topLayers(mb.a); len(ids) >= want {
+					break
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+			if len(ids) == 0 {
+				return
+			}
+			sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			defer cancel()
+			if _, err := mb.a.Subscribe(sctx, ids...); err == nil {
+				mb.subAt = time.Now()
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// topLayers returns the highest-bitrate stream of every group in the
+// attendee's last INDEX.
+func topLayers(a *attendee.Attendee) []uint32 {
+	idx := a.Index()
+	if idx == nil {
+		return nil
+	}
+	best := map[uint32]uint32{}
+	rate := map[uint32]uint32{}
+	for _, src := range idx.GetSources() {
+		g := src.GetGroupId()
+		if src.GetMaxBitrateKbps() >= rate[g] {
+			rate[g], best[g] = src.GetMaxBitrateKbps(), src.GetStreamId()
+		}
+	}
+	ids := make([]uint32, 0, len(best))
+	for _, id := range best {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+func closeAll(members []*member) {
+	var wg sync.WaitGroup
+	for _, mb := range members {
+		if mb.a == nil {
+			continue
+		}
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := mb.a.Leave(ctx); err != nil {
+				_ = mb.a.Close()
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func deleteMeetings(chime *chimesdkmeetings.ChimeSDKMeetings, ids []string) {
+	for _, id := range ids {
+		if id != "" {
+			_, _ = chime.DeleteMeeting(&chimesdkmeetings.DeleteMeetingInput{MeetingId: aws.String(id)})
+		}
+	}
+}

@@ -1,0 +1,72 @@
+package load
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/url"
+
+	"github.com/aws/aws-sdk-go/aws"
+	"github.com/aws/aws-sdk-go/aws/credentials"
+	"github.com/aws/aws-sdk-go/aws/session"
+	"github.com/aws/aws-sdk-go/service/chimesdkmeetings"
+)
+
+// Target is the deployment under load.
+type Target struct {
+	// URL is the control plane endpoint, e.g. http://127.0.0.1:8080.
+	URL string
+	// AccessKeyID and SecretAccessKey sign control-plane calls (SigV4).
+	AccessKeyID, SecretAccessKey string
+	// Region is the MediaRegion of the meetings (default us-east-1).
+	Region string
+	// MetricsURL is the Prometheus endpoint sampled for server CPU and
+	// memory; default URL + "/metrics". "-" turns sampling off.
+	MetricsURL string
+	// AllowRemote permits a target outside loopback.
+	AllowRemote bool
+}
+
+// check validates the target and refuses non-loopback hosts unless allowed.
+func (t *Target) check() error {
+	u, err := url.Parse(t.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("load: target %q is not an http(s) URL", t.URL)
+	}
+	if !t.AllowRemote {
+		host := u.Hostname()
+		ips, err := net.LookupIP(host)
+		if err != nil || len(ips) == 0 {
+			return fmt.Errorf("load: target host %q does not resolve: %v", host, err)
+		}
+		for _, ip := range ips {
+			if !ip.IsLoopback() {
+				return fmt.Errorf("load: target %s is not on loopback; pass --allow-remote to load it", t.URL)
+			}
+		}
+	}
+	if t.AccessKeyID == "" || t.SecretAccessKey == "" {
+		return fmt.Errorf("load: target credentials are required")
+	}
+	if t.Region == "" {
+		t.Region = "us-east-1"
+	}
+	if t.MetricsURL == "" {
+		t.MetricsURL = t.URL + "/metrics"
+	}
+	return nil
+}
+
+// client is the control-plane client (aws-sdk-go v1 with a custom endpoint).
+func (t *Target) client() (*chimesdkmeetings.ChimeSDKMeetings, error) {
+	sess, err := session.NewSession(&aws.Config{
+		Region: aws.String(t.Region), Endpoint: aws.String(t.URL), MaxRetries: aws.Int(3),
+		Credentials: credentials.NewStaticCredentials(t.AccessKeyID, t.SecretAccessKey, ""),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return chimesdkmeetings.New(sess), nil
+}
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

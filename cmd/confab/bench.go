@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/confab-media/confab/bench/load"
+)
+
+// benchCmd runs `confab bench`: the load harness against a running Confab
+// (or any Chime-SDK-compatible deployment), see bench/load.
+func benchCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		t        load.Target
+		s        load.Scenario
+		scenario = fs.String("scenario", "", "YAML scenario file (flags below override nothing when it is given)")
+		out      = fs.String("out", "bench-report", "directory for report.json and report.html")
+		quiet    = fs.Bool("quiet", false, "no progress line")
+	)
+	fs.StringVar(&t.URL, "target", "http://127.0.0.1:8080", "control-plane URL of the deployment")
+	fs.StringVar(&t.AccessKeyID, "access-key-id", os.Getenv("CONFAB_ACCESS_KEY_ID"), "API key id (default $CONFAB_ACCESS_KEY_ID)")
+	fs.StringVar(&t.SecretAccessKey, "secret-access-key", os.Getenv("CONFAB_SECRET_ACCESS_KEY"), "API secret (default $CONFAB_SECRET_ACCESS_KEY)")
+	fs.StringVar(&t.Region, "region", "us-east-1", "MediaRegion of the meetings")
+	fs.StringVar(&t.MetricsURL, "metrics", "", `Prometheus endpoint for server CPU/memory (default <target>/metrics; "-" for none)`)
+	fs.BoolVar(&t.AllowRemote, "allow-remote", false, "allow a target outside loopback")
+	fs.StringVar(&s.Name, "name", "", "scenario name")
+	fs.IntVar(&s.Meetings, "meetings", 1, "meetings")
+	fs.IntVar(&s.AttendeesPerMeeting, "attendees", 4, "attendees per meeting")
+	fs.IntVar(&s.Talkers, "talkers", 2, "talkers per meeting (tone bursts)")
+	fs.IntVar(&s.VideoPublishers, "video-publishers", 0, "simulcast video publishers per meeting")
+	fs.IntVar(&s.VideoSubscribers, "video-subscribers", 0, "attendees per meeting subscribing to every publisher's top layer")
+	fs.Float64Var(&s.JoinRate, "join-rate", 10, "attendees joined per second")
+	fs.DurationVar(&s.Duration, "duration", 0, "how long to stay after the last join (default 10s)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if *scenario != "" {
+		var err error
+		if s, err = load.LoadScenario(*scenario); err != nil {
+			fmt.Fprintln(stderr, "confab bench:", err)
+			return 2
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var progress io.Writer = stderr
+	if *quiet {
+		progress = nil
+	}
+	r, err := load.Run(ctx, t, s, progress, nil)
+	if r == nil {
+		fmt.Fprintln(stderr, "confab bench:", err)
+		return 2
+	}
+	r.Summary(stdout)
+	jp, hp, werr := r.WriteFiles(*out)
+	if werr != nil {
+		fmt.Fprintln(stderr, "confab bench: writing the report:", werr)
+		return 1
+	}
+	fmt.Fprintf(stdout, "report: %s, %s\n", jp, hp)
+	if err != nil {
+		fmt.Fprintln(stderr, "confab bench:", err)
+		return 1
+	}
+	return 0
+}

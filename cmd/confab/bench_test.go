@@ -1,0 +1,61 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/confab-media/confab/bench/load"
+)
+
+// TestBenchSmoke runs `confab bench` (2 meetings × 4 attendees, 2 talkers,
+// 10 s) against a real `confab serve` and checks the report is there and
+// consistent: everyone joined and heard the mix, every listener measured
+// every other talker's mouth-to-ear latency, data messages arrived, loss is
+// near 0 on loopback, and the server was sampled. No assertion on speed.
+func TestBenchSmoke(t *testing.T) {
+	s := startServer(t, "", noThrottle())
+	out := t.TempDir()
+	cmd := exec.Command(confabBin, "bench", "--quiet", "--target", s.Endpoint,
+		"--access-key-id", testKeyID, "--secret-access-key", testSecret,
+		"--name", "smoke", "--meetings", "2", "--attendees", "4", "--talkers", "2", "--duration", "10s", "--out", out)
+	b, err := cmd.CombinedOutput()
+	t.Logf("confab bench:\n%s", b)
+	if err != nil {
+		t.Fatalf("confab bench: %v", err)
+	}
+	raw, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r load.Report
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Attendees != 8 || r.Joined != 8 || r.ListenersWithAudio != 8 || len(r.JoinErrors) != 0 {
+		t.Fatalf("joined %d/%d, with audio %d, errors %v", r.Joined, r.Attendees, r.ListenersWithAudio, r.JoinErrors)
+	}
+	if r.JoinLatencyMs.N != 8 || r.JoinLatencyMs.P50 <= 0 {
+		t.Fatalf("join latency %+v", r.JoinLatencyMs)
+	}
+	// 2 meetings × 2 talkers × 3 listeners each.
+	if r.MouthToEarPairsExpected != 12 || r.MouthToEarPairs != 12 || r.MouthToEarMs.N < 12*5 || r.MouthToEarMs.P50 <= 0 {
+		t.Fatalf("mouth-to-ear: %d/%d pairs, %+v", r.MouthToEarPairs, r.MouthToEarPairsExpected, r.MouthToEarMs)
+	}
+	if r.DataLatencyMs.N < 2*3*5 {
+		t.Fatalf("data messages measured: %d", r.DataLatencyMs.N)
+	}
+	if r.AudioLossPct.N != 8 || r.AudioLossPct.Max > 2 {
+		t.Fatalf("audio loss %+v", r.AudioLossPct)
+	}
+	if len(r.Server.Samples) < 5 || r.Server.CPUPercentMean <= 0 || r.Server.RSSMaxMB <= 0 {
+		t.Fatalf("server samples %d, %+v", len(r.Server.Samples), r.Server)
+	}
+	html, err := os.ReadFile(filepath.Join(out, "report.html"))
+	if err != nil || strings.Count(string(html), "<svg") != 3 {
+		t.Fatalf("report.html: %v, %d plots", err, strings.Count(string(html), "<svg"))
+	}
+}
