@@ -129,6 +129,8 @@ func (a *Attendee) send(enc *opus.Encoder, extID uint8) {
 	pcm := make([]int16, FrameSamples)
 	buf := make([]byte, 1500)
 	lvl := make([]byte, 1)
+	silentFrame := make([]byte, 1500) // the encoder's steady output for silence
+	silentLen, silentRun := 0, 0
 	pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: ptOpus, SSRC: rand.Uint32(), Timestamp: rand.Uint32()}}
 	step := 2 * math.Pi * a.cfg.ToneHz / SampleRate
 	var phase float64
@@ -155,12 +157,28 @@ func (a *Attendee) send(enc *opus.Encoder, extID uint8) {
 				phase += step
 			}
 			phase = math.Mod(phase, 2*math.Pi)
-			n, err := enc.Encode(pcm, buf)
-			if err != nil {
-				a.fail(fmt.Errorf("attendee: encode: %w", err))
-				return
-			}
 			level := audioLevel(pcm)
+			var n int
+			if level == 127 && silentLen > 0 {
+				// Digital silence encodes to the same few bytes every
+				// frame: reuse them, so a room of silent synthetic
+				// attendees costs the harness next to nothing.
+				n = copy(buf, silentFrame[:silentLen])
+			} else {
+				var err error
+				if n, err = enc.Encode(pcm, buf); err != nil {
+					a.fail(fmt.Errorf("attendee: encode: %w", err))
+					return
+				}
+				if level == 127 {
+					if silentRun++; silentRun >= 3 {
+						silentLen = copy(silentFrame, buf[:n])
+					}
+				}
+			}
+			if level != 127 {
+				silentRun = 0
+			}
 			lvl[0] = level // RFC 6464: V bit, then -dBov
 			if level < 127 {
 				lvl[0] |= 0x80

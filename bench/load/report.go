@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"text/tabwriter"
 	"time"
 )
@@ -32,6 +33,11 @@ type Report struct {
 	DataLatencyMs           Dist `json:"dataLatencyMs"`
 	AudioLossPct            Dist `json:"audioLossPct"`
 	AudioJitterMs           Dist `json:"audioJitterMs"`
+
+	// HarnessCPUPercentMean is this bench process's own CPU over the run
+	// (% of one core): when harness and target share a machine, a busy
+	// harness inflates every latency.
+	HarnessCPUPercentMean float64 `json:"harnessCpuPercentMean"`
 
 	Video    VideoReport     `json:"video"`
 	Server   ServerReport    `json:"server"`
@@ -112,5 +118,6 @@ func (r *Report) Summary(w io.Writer) {
 	} else {
 		fmt.Fprintf(tw, "server CPU\tmean %.0f%%, max %.0f%% of one core; RSS max %.0f MB\n", r.Server.CPUPercentMean, r.Server.CPUPercentMax, r.Server.RSSMaxMB)
 	}
+	fmt.Fprintf(tw, "harness CPU\tmean %.0f%% of one core (%d cores here)\n", r.HarnessCPUPercentMean, runtime.NumCPU())
 	tw.Flush()
 }

@@ -49,6 +49,7 @@ func Run(ctx context.Context, t Target, s Scenario, progress io.Writer, log *slo
 		return nil, err
 	}
 	r := &Report{Scenario: s, Target: t.URL, Started: time.Now()}
+	cpu0 := processCPU()
 	runID := randomHex(4)
 
 	// 1. Meetings and attendees through the control plane.
@@ -162,6 +163,7 @@ func Run(ctx context.Context, t Target, s Scenario, progress io.Writer, log *slo
 	bg.Wait()
 	summarizeServer(r, smp)
 	r.WallSeconds = time.Since(r.Started).Seconds()
+	r.HarnessCPUPercentMean = 100 * (processCPU() - cpu0).Seconds() / r.WallSeconds
 	if ctx.Err() != nil {
 		return r, ctx.Err()
 	}
