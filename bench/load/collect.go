@@ -77,7 +77,7 @@ func collect(r *Report, s Scenario, members []*member) {
 			}
 			bursts := talker.a.Bursts()
 			for _, listener := range group {
-				if listener == talker || listener.a == nil {
+				if listener == talker || listener.a == nil || listener.index >= s.Measuring {
 					continue
 				}
 				r.MouthToEarPairsExpected++

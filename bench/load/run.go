@@ -89,10 +89,14 @@ func Run(ctx context.Context, t Target, s Scenario, progress io.Writer, log *slo
 				mb.cfg.Bursts = attendee.Bursts{Period: s.BurstPeriod, Length: s.BurstLength,
 					Offset: time.Duration(i) * s.BurstPeriod / time.Duration(s.Talkers)}
 			}
-			for _, hz := range talkers {
-				if hz != mb.hz {
-					mb.cfg.Listen = append(mb.cfg.Listen, hz)
+			if i < s.Measuring {
+				for _, hz := range talkers {
+					if hz != mb.hz {
+						mb.cfg.Listen = append(mb.cfg.Listen, hz)
+					}
 				}
+			} else {
+				mb.cfg.History = -1 // count packets only: no decoding
 			}
 			if i < s.VideoPublishers {
 				mb.cfg.Video = attendee.VideoConfig{Layers: 3}

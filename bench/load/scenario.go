@@ -24,6 +24,11 @@ type Scenario struct {
 	// subscribe to every publisher's top layer.
 	VideoPublishers  int `yaml:"video_publishers" json:"videoPublishers"`
 	VideoSubscribers int `yaml:"video_subscribers" json:"videoSubscribers"`
+	// Measuring is how many attendees per meeting decode the mix and
+	// measure mouth-to-ear latency (the talkers and the first non-talkers);
+	// the rest only count packets, which keeps a big harness light. 0
+	// means all.
+	Measuring int `yaml:"measuring" json:"measuring"`
 	// JoinRate is attendees joined per second (default 10).
 	JoinRate float64 `yaml:"join_rate" json:"joinRate"`
 	// Duration is how long everyone stays after the last join (default 10s).
@@ -47,6 +52,9 @@ func (s Scenario) WithDefaults() (Scenario, error) {
 	}
 	if s.Talkers == 0 {
 		s.Talkers = min(2, s.AttendeesPerMeeting)
+	}
+	if s.Measuring == 0 || s.Measuring > s.AttendeesPerMeeting {
+		s.Measuring = s.AttendeesPerMeeting
 	}
 	if s.JoinRate == 0 {
 		s.JoinRate = 10

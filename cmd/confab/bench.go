@@ -37,6 +37,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&s.Talkers, "talkers", 2, "talkers per meeting (tone bursts)")
 	fs.IntVar(&s.VideoPublishers, "video-publishers", 0, "simulcast video publishers per meeting")
 	fs.IntVar(&s.VideoSubscribers, "video-subscribers", 0, "attendees per meeting subscribing to every publisher's top layer")
+	fs.IntVar(&s.Measuring, "measuring", 0, "attendees per meeting that decode the mix and measure mouth-to-ear (default all)")
 	fs.Float64Var(&s.JoinRate, "join-rate", 10, "attendees joined per second")
 	fs.DurationVar(&s.Duration, "duration", 0, "how long to stay after the last join (default 10s)")
 	if err := fs.Parse(args); err != nil {
