@@ -58,6 +58,18 @@ func serve(cfg config.Config, stderr io.Writer) error {
 	}
 	ctx := context.Background()
 	bus := events.NewBus(events.LogSink{Log: log.With("subsystem", "events")})
+	reg := prometheus.NewRegistry()
+
+	// Event delivery: every event goes into a durable outbox before the
+	// API call that caused it returns; workers deliver to hooks and to the
+	// meetings' own targets. Closed after everything that publishes.
+	nt, err := startNotify(cfg, reg, log.With("subsystem", "notify"))
+	if err != nil {
+		return fmt.Errorf("notifications: %w", err)
+	}
+	defer nt.Close()
+	bus.Subscribe(nt)
+
 	svc, err := meeting.New(ctx, meeting.Config{
 		AccountID:               cfg.AccountID,
 		Regions:                 cfg.MediaRegions,
@@ -73,6 +85,7 @@ func serve(cfg config.Config, stderr io.Writer) error {
 		Clock:    meeting.SystemClock{},
 		Log:      log.With("subsystem", "meeting"),
 		TokenKey: tokenKey,
+		Targets:  meetingTargets{nt},
 	})
 	if err != nil {
 		return err
@@ -106,7 +119,6 @@ func serve(cfg config.Config, stderr io.Writer) error {
 	// TURN relay: JOIN_ACK hands each attendee credentials for it; it may
 	// relay only to the media socket (and configured peers), and hears
 	// DeleteAttendee and meeting end on the bus.
-	reg := prometheus.NewRegistry()
 	turnSecret, err := loadOrCreateTURNSecret(cfg)
 	if err != nil {
 		return fmt.Errorf("turn secret: %w", err)
@@ -132,7 +144,7 @@ func serve(cfg config.Config, stderr io.Writer) error {
 	bus.Subscribe(signaling)
 	defer signaling.Close()
 
-	handler := newHTTPHandler(cfg, creds, svc, signaling, turnControl(svc, relay), reg, log)
+	handler := newHTTPHandler(cfg, creds, svc, signaling, turnControl(svc, relay), nt.Admin(), reg, log)
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
 		return err
@@ -171,12 +183,17 @@ func serve(cfg config.Config, stderr io.Writer) error {
 }
 
 // newHTTPHandler mounts the API, the signaling WebSocket, the TurnControlUrl,
-// /healthz, /metrics and (when enabled) pprof.
-func newHTTPHandler(cfg config.Config, creds []config.Credential, svc *meeting.Service, signaling, turnControl http.Handler, reg *prometheus.Registry, log *slog.Logger) http.Handler {
+// the notifications admin API (SigV4 like the API), /healthz, /metrics and
+// (when enabled) pprof.
+func newHTTPHandler(cfg config.Config, creds []config.Credential, svc *meeting.Service, signaling, turnControl, notifyAdmin http.Handler, reg *prometheus.Registry, log *slog.Logger) http.Handler {
 	keys := make(map[string]string, len(creds))
 	for _, c := range creds {
 		keys[c.AccessKeyID] = c.SecretAccessKey
 	}
+	verifier := sigv4.NewVerifier(sigv4.VerifierConfig{Service: "chime"}, sigv4.VerifierParams{
+		Lookup: func(id string) (string, bool) { s, ok := keys[id]; return s, ok },
+		Now:    time.Now,
+	})
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: "confab", Name: "meetings_active", Help: "Meetings currently live on this node.",
@@ -187,10 +204,7 @@ func newHTTPHandler(cfg config.Config, creds []config.Credential, svc *meeting.S
 		Burst:             cfg.Quotas.APIBurst,
 	}, api.Params{
 		Meetings: svc,
-		Verifier: sigv4.NewVerifier(sigv4.VerifierConfig{Service: "chime"}, sigv4.VerifierParams{
-			Lookup: func(id string) (string, bool) { s, ok := keys[id]; return s, ok },
-			Now:    time.Now,
-		}),
+		Verifier: verifier,
 		Metrics: reg,
 		Log:     log.With("subsystem", "api"),
 		Now:     time.Now,
@@ -211,6 +225,7 @@ func newHTTPHandler(cfg config.Config, creds []config.Credential, svc *meeting.S
 	}
 	mux.Handle("GET /control/{meetingID}", signaling)
 	mux.Handle("POST /v2/turn_sessions", turnControl)
+	mux.Handle("/admin/notify/", sigv4Only(verifier, notifyAdmin))
 	mux.Handle("/", apiHandler)
 	return mux
 }

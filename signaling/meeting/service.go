@@ -50,6 +50,18 @@ type Params struct {
 	Clock    Clock
 	Log      *slog.Logger
 	TokenKey []byte // ≥ 32 random bytes, stable across restarts
+	// Targets, if set, learns each meeting's NotificationsConfiguration
+	// (event delivery, signaling/notify).
+	Targets Targets
+}
+
+// Targets is where meetings' NotificationsConfiguration goes. Check
+// refuses targets no configured endpoint serves (CreateMeeting answers
+// BadRequestException); Set registers a new meeting's targets before its
+// MeetingStarted event is published.
+type Targets interface {
+	Check(n NotificationsConfiguration) error
+	Set(meetingID string, n NotificationsConfiguration) error
 }
 
 // Service is the meeting control plane. Create it with New, then Start its
@@ -266,6 +278,11 @@ func (s *Service) createMeeting(ctx context.Context, in *CreateMeetingInput, wit
 	if !s.regions[in.MediaRegion] {
 		return nil, invalid("MediaRegion", "%q is not served by this deployment", in.MediaRegion)
 	}
+	if n := in.NotificationsConfiguration; n != nil && s.p.Targets != nil {
+		if err := s.p.Targets.Check(*n); err != nil {
+			return nil, invalid("NotificationsConfiguration", "%v", err)
+		}
+	}
 	if in.PrimaryMeetingId != "" {
 		if _, err := s.lookup(in.PrimaryMeetingId); err != nil {
 			return nil, invalid("PrimaryMeetingId", "meeting %s does not exist", in.PrimaryMeetingId)
@@ -312,6 +329,11 @@ func (s *Service) createMeeting(ctx context.Context, in *CreateMeetingInput, wit
 	s.byRequestToken[rec.ClientRequestToken] = m
 	s.mu.Unlock()
 	s.p.Log.Info("meeting created", "meeting", id, "region", rec.MediaRegion, "group", g.ID)
+	if rec.Notifications != nil && s.p.Targets != nil {
+		if err := s.p.Targets.Set(id, *rec.Notifications); err != nil {
+			s.p.Log.Error("meeting notification targets not registered", "meeting", id, "err", err)
+		}
+	}
 	s.publish(ctx, s.eventLocked(events.MeetingStarted, m, nil))
 	return m, nil
 }

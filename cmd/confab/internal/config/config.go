@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/confab-media/confab/signaling/notify"
+
 	_ "embed"
 	"fmt"
 	"log/slog"
@@ -49,6 +51,9 @@ type Config struct {
 
 	// TURN configures the TURN relay clients reach media through.
 	TURN TURNConfig `yaml:"turn"`
+
+	// Notifications configures meeting event delivery.
+	Notifications NotificationsConfig `yaml:"notifications"`
 
 	// Log configures the process log.
 	Log LogConfig `yaml:"log"`
@@ -223,6 +228,28 @@ type TURNConfig struct {
 	MaxAllocations int `yaml:"max_allocations"`
 }
 
+// NotificationsConfig configures the delivery of meeting events (package
+// signaling/notify) to deployment-wide hooks and to the SQS/SNS/Lambda
+// targets meetings name in their NotificationsConfiguration.
+type NotificationsConfig struct {
+	// Hooks receive every event (or those of event_types): type webhook,
+	// sqs, sns or eventbridge. More can be added at runtime through the
+	// admin API (/admin/notify/hooks).
+	Hooks []notify.Hook `yaml:"hooks"`
+	// Endpoints map ARNs (service, region, account) to an endpoint URL and
+	// credentials; a meeting target no endpoint serves is refused at
+	// CreateMeeting.
+	Endpoints []notify.Endpoint `yaml:"endpoints"`
+	// MaxAttempts (0: unlimited) and MaxAge bound retries before an event
+	// is dead-lettered. Default 0 / 24h.
+	MaxAttempts int      `yaml:"max_attempts"`
+	MaxAge      Duration `yaml:"max_age"`
+	// WebhookTimeout bounds one webhook POST. Default 5s.
+	WebhookTimeout Duration `yaml:"webhook_timeout"`
+	// DLQ, if set, also receives dead-lettered events (an SQS queue).
+	DLQ *notify.SQSTarget `yaml:"dlq"`
+}
+
 // DebugConfig configures debugging aids.
 type DebugConfig struct {
 	// Pprof enables the net/http/pprof handlers under /debug/pprof/.
@@ -272,6 +299,12 @@ func Defaults() Config {
 			AllowedPeers:              []string{},
 			MaxAllocationsPerAttendee: 12,
 			MaxAllocations:            10000,
+		},
+		Notifications: NotificationsConfig{
+			Hooks:          []notify.Hook{},
+			Endpoints:      []notify.Endpoint{},
+			MaxAge:         Duration(24 * time.Hour),
+			WebhookTimeout: Duration(5 * time.Second),
 		},
 		Log: LogConfig{
 			Level:  "info",
@@ -366,6 +399,44 @@ func (c Config) Redacted() Config {
 		for i, cr := range c.Credentials {
 			out.Credentials[i] = Credential{AccessKeyID: cr.AccessKeyID, SecretAccessKey: maskSecret(cr.SecretAccessKey)}
 		}
+	}
+	if c.TURN.Secret != "" {
+		out.TURN.Secret = maskSecret(c.TURN.Secret)
+	}
+	n := c.Notifications
+	out.Notifications.Hooks = make([]notify.Hook, len(n.Hooks))
+	for i, h := range n.Hooks {
+		if h.Webhook != nil {
+			w := *h.Webhook
+			w.Secret = maskSecret(w.Secret)
+			h.Webhook = &w
+		}
+		if h.SQS != nil {
+			t := *h.SQS
+			t.SecretAccessKey = maskSecret(t.SecretAccessKey)
+			h.SQS = &t
+		}
+		if h.SNS != nil {
+			t := *h.SNS
+			t.SecretAccessKey = maskSecret(t.SecretAccessKey)
+			h.SNS = &t
+		}
+		if h.EventBridge != nil {
+			t := *h.EventBridge
+			t.SecretAccessKey = maskSecret(t.SecretAccessKey)
+			h.EventBridge = &t
+		}
+		out.Notifications.Hooks[i] = h
+	}
+	out.Notifications.Endpoints = make([]notify.Endpoint, len(n.Endpoints))
+	for i, e := range n.Endpoints {
+		e.SecretAccessKey = maskSecret(e.SecretAccessKey)
+		out.Notifications.Endpoints[i] = e
+	}
+	if n.DLQ != nil {
+		d := *n.DLQ
+		d.SecretAccessKey = maskSecret(d.SecretAccessKey)
+		out.Notifications.DLQ = &d
 	}
 	return out
 }

@@ -353,8 +353,14 @@ func fieldByTag(t reflect.Type, name string) (reflect.StructField, bool) {
 		if !f.IsExported() {
 			continue
 		}
-		tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		tag, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 		if tag == "-" {
+			continue
+		}
+		if strings.Contains(opts, "inline") && f.Type.Kind() == reflect.Struct {
+			if g, ok := fieldByTag(f.Type, name); ok {
+				return g, true
+			}
 			continue
 		}
 		if tag == "" {

@@ -1,0 +1,410 @@
+package notify
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Bucket layout of notify.db (bbolt):
+//
+//	outbox/<target>/<seq>  → entry   one nested bucket per target key
+//	dead/<seq>             → entry   the dead-letter store (meta has Target, Reason)
+//	meetings/<meetingID>   → meetingReg JSON
+//	hooks/<name>           → Hook JSON (hooks created through the admin API)
+//
+// <seq> is 8 bytes big-endian from the outbox bucket's sequence, so every
+// bucket iterates in acceptance order and a dead letter keeps its outbox seq.
+// An entry is uvarint(len(meta)) ‖ meta JSON ‖ body, the body being the exact
+// bytes sent.
+var (
+	bucketOutbox   = []byte("outbox")
+	bucketDead     = []byte("dead")
+	bucketMeetings = []byte("meetings")
+	bucketHooks    = []byte("hooks")
+)
+
+// maxBatchReqs bounds how many queued writes one transaction takes.
+const maxBatchReqs = 4096
+
+// meta is the stored description of an entry.
+type meta struct {
+	EventID   string `json:"id"`
+	EventType string `json:"type,omitempty"`
+	MeetingID string `json:"meeting,omitempty"`
+	First     int64  `json:"first"` // unix ns when accepted
+	Enqueued  int64  `json:"enq"`   // unix ns the retry budget counts from (re-drive resets it)
+	Attempts  int    `json:"att,omitempty"`
+	LastError string `json:"err,omitempty"`
+	// Dead letters only.
+	Target string `json:"target,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	Why    string `json:"why,omitempty"`
+	DeadAt int64  `json:"dead,omitempty"`
+}
+
+// entry is one event bound for one target.
+type entry struct {
+	seq  uint64
+	meta meta
+	body []byte
+}
+
+func seqKey(seq uint64) []byte {
+	var k [8]byte
+	binary.BigEndian.PutUint64(k[:], seq)
+	return k[:]
+}
+
+func (e *entry) encode() []byte {
+	m, err := json.Marshal(&e.meta)
+	if err != nil { // strings and integers only
+		panic(fmt.Sprintf("notify: marshal meta: %v", err))
+	}
+	b := make([]byte, 0, binary.MaxVarintLen64+len(m)+len(e.body))
+	b = binary.AppendUvarint(b, uint64(len(m)))
+	b = append(b, m...)
+	return append(b, e.body...)
+}
+
+// decodeEntry parses a stored value; the body is copied out of bbolt's mmap.
+func decodeEntry(k, v []byte) (*entry, error) {
+	if len(k) != 8 {
+		return nil, fmt.Errorf("notify: bad key length %d", len(k))
+	}
+	n, w := binary.Uvarint(v)
+	if w <= 0 || uint64(len(v)-w) < n {
+		return nil, errors.New("notify: corrupt entry")
+	}
+	e := &entry{seq: binary.BigEndian.Uint64(k)}
+	if err := json.Unmarshal(v[w:w+int(n)], &e.meta); err != nil {
+		return nil, fmt.Errorf("notify: corrupt entry meta: %w", err)
+	}
+	e.body = append([]byte(nil), v[w+int(n):]...)
+	return e, nil
+}
+
+// wtx is one write transaction of the outbox writer, with what to do once it
+// has committed.
+type wtx struct {
+	tx    *bolt.Tx
+	now   time.Time
+	depth map[string]int // outbox depth change per target
+	deadN int            // dead-letter store size change
+	wake  map[string]bool
+	dead  []deadCount
+	dlq   bool // whether dead letters are also queued for the DLQ target
+}
+
+type deadCount struct{ target, reason string }
+
+func (w *wtx) outbox() *bolt.Bucket { return w.tx.Bucket(bucketOutbox) }
+
+// put appends e to target's queue, assigning it a seq if it has none.
+func (w *wtx) put(target string, e *entry) error {
+	seq, err := w.putValue(target, e.seq, e.encode())
+	e.seq = seq
+	return err
+}
+
+// putValue appends an encoded entry (the caller encodes it off the writer
+// goroutine) to target's queue under seq, or a new seq when seq is 0.
+func (w *wtx) putValue(target string, seq uint64, v []byte) (uint64, error) {
+	ob := w.outbox()
+	if seq == 0 {
+		var err error
+		if seq, err = ob.NextSequence(); err != nil {
+			return 0, err
+		}
+	}
+	b := ob.Bucket([]byte(target))
+	if b == nil {
+		var err error
+		if b, err = ob.CreateBucket([]byte(target)); err != nil {
+			return 0, err
+		}
+	}
+	if err := b.Put(seqKey(seq), v); err != nil {
+		return 0, err
+	}
+	w.depth[target]++
+	w.wake[target] = true
+	return seq, nil
+}
+
+// remove deletes seq from target's queue; it reports whether it was there.
+func (w *wtx) remove(target string, seq uint64) (bool, error) {
+	b := w.outbox().Bucket([]byte(target))
+	if b == nil || b.Get(seqKey(seq)) == nil {
+		return false, nil
+	}
+	if err := b.Delete(seqKey(seq)); err != nil {
+		return false, err
+	}
+	w.depth[target]--
+	return true, nil
+}
+
+// update rewrites e in target's queue if it is still there (attempt counts).
+func (w *wtx) update(target string, e *entry) error {
+	b := w.outbox().Bucket([]byte(target))
+	if b == nil || b.Get(seqKey(e.seq)) == nil {
+		return nil
+	}
+	return b.Put(seqKey(e.seq), e.encode())
+}
+
+// deadLetter stores e (removed from or never put in target's queue) in the
+// dead-letter store, and queues a copy for the DLQ when one is configured.
+func (w *wtx) deadLetter(target string, e *entry, reason, why string) error {
+	d := *e
+	d.meta.Target, d.meta.Reason, d.meta.Why, d.meta.DeadAt = target, reason, why, w.now.UnixNano()
+	if d.seq == 0 {
+		seq, err := w.outbox().NextSequence()
+		if err != nil {
+			return err
+		}
+		d.seq = seq
+	}
+	if err := w.tx.Bucket(bucketDead).Put(seqKey(d.seq), d.encode()); err != nil {
+		return err
+	}
+	w.deadN++
+	w.dead = append(w.dead, deadCount{target, reason})
+	if w.dlq && target != dlqTarget {
+		msg := &entry{meta: meta{
+			EventID: d.meta.EventID, EventType: d.meta.EventType, MeetingID: d.meta.MeetingID,
+			First: w.now.UnixNano(), Enqueued: w.now.UnixNano(),
+		}, body: dlqMessage(&d)}
+		return w.put(dlqTarget, msg)
+	}
+	return nil
+}
+
+// writeReq is one queued write; done (nil for fire-and-forget writes)
+// receives the commit result.
+type writeReq struct {
+	fn   func(*wtx) error
+	done chan error
+}
+
+// outbox owns notify.db and its single writer goroutine, which group-commits
+// whatever was queued while the previous commit was syncing: concurrent
+// callers share one fsync.
+type outbox struct {
+	db    *bolt.DB
+	log   *slog.Logger
+	clock Clock
+	dlq   bool
+	queue chan *writeReq
+	wg    sync.WaitGroup // the writer goroutine
+	// committed runs on the writer goroutine after each successful commit.
+	committed func(*wtx)
+	observe   func(time.Duration) // commit latency
+
+	mu    sync.Mutex     // guards depth and deadN
+	depth map[string]int // entries per target
+	deadN int            // entries in the dead-letter store
+}
+
+func openOutbox(dir string, log *slog.Logger, clock Clock) (*outbox, error) {
+	path := filepath.Join(dir, "notify.db")
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:        2 * time.Second, // another process holding the file lock
+		NoFreelistSync: true,
+		FreelistType:   bolt.FreelistMapType,
+		// Address space, not disk: growing the file then needs no remap,
+		// which would wait for every open read transaction.
+		InitialMmapSize: 256 << 20,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("notify: open %s: %w", path, err)
+	}
+	o := &outbox{db: db, log: log, clock: clock, queue: make(chan *writeReq, 8192), depth: map[string]int{}}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketOutbox, bucketDead, bucketMeetings, bucketHooks} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		if err := tx.Bucket(bucketOutbox).ForEachBucket(func(k []byte) error {
+			if n := tx.Bucket(bucketOutbox).Bucket(k).Stats().KeyN; n > 0 {
+				o.depth[string(k)] = n
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		o.deadN = tx.Bucket(bucketDead).Stats().KeyN
+		return nil
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("notify: init %s: %w", path, err)
+	}
+	return o, nil
+}
+
+// start launches the writer; committed and observe must be set before.
+func (o *outbox) start() {
+	o.wg.Add(1)
+	go o.writeLoop()
+}
+
+// do queues fn and waits until it is durable.
+func (o *outbox) do(fn func(*wtx) error) error {
+	done := make(chan error, 1)
+	o.queue <- &writeReq{fn: fn, done: done}
+	return <-done
+}
+
+// async queues fn without waiting.
+func (o *outbox) async(fn func(*wtx) error) {
+	o.queue <- &writeReq{fn: fn}
+}
+
+// stop drains the queue, stops the writer and closes the database. No write
+// may be queued after stop begins.
+func (o *outbox) stop() error {
+	close(o.queue)
+	o.wg.Wait()
+	return o.db.Close()
+}
+
+func (o *outbox) writeLoop() {
+	defer o.wg.Done()
+	batch := make([]*writeReq, 0, 64)
+	for r := range o.queue {
+		batch = append(batch[:0], r)
+	drain:
+		for len(batch) < maxBatchReqs {
+			select {
+			case r, ok := <-o.queue:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		o.commit(batch)
+	}
+}
+
+// commit runs the batch in one transaction; if that fails, each request runs
+// alone so one bad request cannot fail the others.
+func (o *outbox) commit(batch []*writeReq) {
+	start := time.Now()
+	w, err := o.run(batch)
+	if err != nil && len(batch) > 1 {
+		for _, r := range batch {
+			w, err := o.run([]*writeReq{r})
+			o.finish(w, err, []*writeReq{r})
+		}
+		return
+	}
+	if o.observe != nil {
+		o.observe(time.Since(start))
+	}
+	o.finish(w, err, batch)
+}
+
+func (o *outbox) run(batch []*writeReq) (*wtx, error) {
+	w := &wtx{now: o.clock.Now(), depth: map[string]int{}, wake: map[string]bool{}, dlq: o.dlq}
+	err := o.db.Update(func(tx *bolt.Tx) error {
+		w.tx = tx
+		for _, r := range batch {
+			if err := r.fn(w); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	w.tx = nil
+	return w, err
+}
+
+func (o *outbox) finish(w *wtx, err error, batch []*writeReq) {
+	if err == nil {
+		o.mu.Lock()
+		for t, d := range w.depth {
+			if n := o.depth[t] + d; n > 0 {
+				o.depth[t] = n
+			} else {
+				delete(o.depth, t)
+			}
+		}
+		o.deadN += w.deadN
+		o.mu.Unlock()
+		if o.committed != nil {
+			o.committed(w)
+		}
+	} else {
+		o.log.Error("outbox write failed", "err", err, "requests", len(batch))
+	}
+	for _, r := range batch {
+		if r.done != nil {
+			r.done <- err
+		}
+	}
+}
+
+// depths returns a copy of the per-target depth and the dead-store size.
+func (o *outbox) depths() (map[string]int, int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	m := make(map[string]int, len(o.depth))
+	for k, v := range o.depth {
+		m[k] = v
+	}
+	return m, o.deadN
+}
+
+// oldest returns the enqueue time of the first entry of each non-empty target.
+func (o *outbox) oldest() map[string]time.Time {
+	m := map[string]time.Time{}
+	_ = o.db.View(func(tx *bolt.Tx) error {
+		ob := tx.Bucket(bucketOutbox)
+		return ob.ForEachBucket(func(k []byte) error {
+			if ck, v := ob.Bucket(k).Cursor().First(); ck != nil {
+				if e, err := decodeEntry(ck, v); err == nil {
+					m[string(k)] = time.Unix(0, e.meta.Enqueued)
+				}
+			}
+			return nil
+		})
+	})
+	return m
+}
+
+// load reads up to n entries of target's queue after seq. Entries that do
+// not decode are returned as bad seqs for the caller to drop.
+func (o *outbox) load(target string, after uint64, n int) (out []*entry, bad []uint64, err error) {
+	err = o.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketOutbox).Bucket([]byte(target))
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		for k, v := c.Seek(seqKey(after + 1)); k != nil && len(out)+len(bad) < n; k, v = c.Next() {
+			e, err := decodeEntry(k, v)
+			if err != nil {
+				if len(k) == 8 {
+					bad = append(bad, binary.BigEndian.Uint64(k))
+				}
+				continue
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, bad, err
+}
