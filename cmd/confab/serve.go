@@ -205,9 +205,9 @@ func newHTTPHandler(cfg config.Config, creds []config.Credential, svc *meeting.S
 	}, api.Params{
 		Meetings: svc,
 		Verifier: verifier,
-		Metrics: reg,
-		Log:     log.With("subsystem", "api"),
-		Now:     time.Now,
+		Metrics:  reg,
+		Log:      log.With("subsystem", "api"),
+		Now:      time.Now,
 	})
 
 	mux := http.NewServeMux()
