@@ -33,6 +33,13 @@ type tb interface {
 // off and generous quotas.
 func newTestHandler(t tb, st store.Store) (*Handler, *meeting.Service) {
 	t.Helper()
+	return newTestHandlerWithBus(t, st, events.NewBus())
+}
+
+// newTestHandlerWithBus is newTestHandler with the meeting events going to
+// bus.
+func newTestHandlerWithBus(t tb, st store.Store, bus *events.Bus) (*Handler, *meeting.Service) {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	u, _ := url.Parse("http://127.0.0.1:8080")
 	svc, err := meeting.New(context.Background(), meeting.Config{
@@ -42,7 +49,7 @@ func newTestHandler(t tb, st store.Store) (*Handler, *meeting.Service) {
 	}, meeting.Params{
 		Store:    st,
 		Placer:   meeting.NewLocalPlacer(meeting.MediaGroup{ID: "local", PublicURL: u}, 1<<20),
-		Events:   events.NewBus(),
+		Events:   bus,
 		Clock:    meeting.SystemClock{},
 		Log:      log,
 		TokenKey: bytes.Repeat([]byte{7}, 32),
