@@ -21,7 +21,7 @@ build:
 test: deps test-deps fmt-check vet unit
 
 unit:
-	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -p 1 -timeout 20m ./...
 
 vet:
 	$(GO) vet ./...
@@ -39,7 +39,7 @@ deps:
 	fi
 
 ## test-deps: Node.js, Debian's Chromium, coturn (turnutils_uclient as the reference
-## TURN client and turnserver for the comparison), and the npm packages of the JavaScript
+## TURN client and turnserver for the comparison), baresip and sipp (SIP peers), and the npm packages of the JavaScript
 ## client tests and the browser tests (stock amazon-chime-sdk-js, esbuild, playwright-core).
 test-deps:
 	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
@@ -48,6 +48,8 @@ test-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 	@command -v turnutils_uclient >/dev/null 2>&1 || { \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends coturn; }
+	@command -v baresip >/dev/null 2>&1 && command -v sipp >/dev/null 2>&1 || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends baresip sip-tester; }
 	cd $(JSTEST) && npm ci --no-audit --no-fund --loglevel=error
 	cd $(BROWSER) && npm ci --no-audit --no-fund --loglevel=error
 

@@ -17,8 +17,9 @@ type Room struct {
 	clock     mixer.Clock
 	log       *slog.Logger
 
-	mu    sync.Mutex // guards peers
-	peers map[uint64]*Peer
+	mu     sync.Mutex // guards peers and phones
+	peers  map[uint64]*Peer
+	phones map[uint64]*PhoneLeg
 
 	done chan struct{} // closed by close: stops the volume loop
 	wg   sync.WaitGroup
@@ -32,7 +33,7 @@ func newRoom(meetingID string, cfg Config, p Params) (*Room, error) {
 	rm := &Room{
 		meetingID: meetingID, mix: m, video: newVideoRoom(cfg), clock: p.Clock,
 		log:   p.Log.With("meeting", meetingID),
-		peers: map[uint64]*Peer{}, done: make(chan struct{}),
+		peers: map[uint64]*Peer{}, phones: map[uint64]*PhoneLeg{}, done: make(chan struct{}),
 	}
 	m.Start()
 	rm.wg.Add(1)
@@ -79,13 +80,29 @@ func (rm *Room) snapshot(dst map[mixer.LegID]volumeSource) {
 	for id, p := range rm.peers {
 		dst[legID(id)] = volumeSource{attendeeID: p.attendeeID, sessionID: id, rx: p.rxPackets.Load()}
 	}
+	for id, pl := range rm.phones {
+		dst[pl.leg.ID()] = volumeSource{attendeeID: pl.attendeeID, sessionID: id, rx: pl.rx.Load()}
+	}
 }
 
-// Peers returns the number of peers in the room.
+// Peers returns the number of members in the room: WebRTC peers and
+// phone legs.
 func (rm *Room) Peers() int {
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
-	return len(rm.peers)
+	return len(rm.peers) + len(rm.phones)
+}
+
+func (rm *Room) addPhone(pl *PhoneLeg) {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	rm.phones[pl.id] = pl
+}
+
+func (rm *Room) removePhone(pl *PhoneLeg) {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	delete(rm.phones, pl.id)
 }
 
 var _ VolumeSink = (*session.Handler)(nil)

@@ -30,10 +30,11 @@ type Server struct {
 
 	// mu guards rooms, peers and closed. It is never held while a
 	// PeerConnection or mixer is closed or negotiated.
-	mu     sync.Mutex
-	rooms  map[string]*Room
-	peers  map[uint64]*Peer
-	closed bool
+	mu       sync.Mutex
+	rooms    map[string]*Room
+	peers    map[uint64]*Peer
+	phoneSeq uint64
+	closed   bool
 }
 
 var (

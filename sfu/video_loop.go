@@ -29,6 +29,7 @@ func (rm *Room) statsLoop(interval time.Duration) {
 		now := rm.clock.Now()
 		changed := rm.video.measure(now.Sub(last))
 		last = now
+		rm.video.askSizes(now)
 		if changed {
 			rm.broadcastIndex()
 		}

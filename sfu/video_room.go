@@ -323,3 +323,20 @@ func (v *videoRoom) codecOf(streamID uint32) (string, bool) {
 	}
 	return l.codecOf(), true
 }
+
+// askSizes asks for a keyframe of every flowing VP8 layer whose frame size
+// is still unknown (its first keyframe was missed, e.g. during simulcast
+// probing), so INDEX can carry width and height. Rate-limited per layer.
+func (v *videoRoom) askSizes(now time.Time) {
+	v.mu.Lock()
+	var ask []*layer
+	for _, l := range v.layers {
+		if l.active.Load() && l.width.Load() == 0 && strings.EqualFold(l.codecOf(), "video/VP8") {
+			ask = append(ask, l)
+		}
+	}
+	v.mu.Unlock()
+	for _, l := range ask {
+		l.src.requestKeyframe(l.ssrc.Load(), now)
+	}
+}

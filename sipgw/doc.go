@@ -1,5 +1,74 @@
-// Package sipgw will hold the SIP gateway: a sipgo UAS that admits callers
-// carrying X-chime-join-token in the Request-URI, answers SDP with Opus or
-// G.711 (SDES-SRTP when offered) and attaches each call to the meeting's mixer
-// as an audio leg. Nothing lives here yet.
+// Package sipgw is Confab's SIP dial-in gateway: a UAS (emiago/sipgo) on
+// UDP, TCP and TLS that admits phone callers carrying a join token and
+// attaches each call to its meeting's audio as one more leg of the mixer.
+//
+// # Admission
+//
+// An INVITE is checked in this order, each failure with its own reason
+// phrase: a Require option tag other than "timer" (420, Unsupported:
+// 100rel), the Request-URI user against Config.DialInNumber (404), the
+// From user against E.164 (403), the X-chime-join-token Request-URI
+// parameter — name matched case-insensitively, value percent-decoded —
+// through Auth.Verify (403 missing/invalid/revoked, 404 "Meeting ended"),
+// the SDP offer (488), the session timer (422 with Min-SE), then media
+// ports (503) and Conference.JoinPhone (486 for ErrMeetingFull, else 503).
+// Nothing reaches the Conference before the token is verified, and nothing
+// is allocated for a caller that is refused. CANCEL during setup gets 487
+// (sipgo answers it) and a leg joined meanwhile is left at once.
+//
+// # SDP and SRTP
+//
+// The answer takes the first audio m= line the gateway can serve (others
+// are rejected with port 0): Opus if offered (answered useinbandfec=1),
+// else PCMU or PCMA, plus telephone-event (at the codec's clock if
+// offered). RTP/SAVP uses SDES (RFC 4568): the first a=crypto line in offer
+// order whose suite pion/srtp implements (AEAD_AES_256/128_GCM,
+// AES_256_CM and AES_CM_128 with HMAC_SHA1_80/32), without session
+// parameters; replay protection is on; one a=crypto line is answered with
+// the offer's tag and our own random key. RTP/AVP is accepted unless
+// Config.RequireSRTP. Media is symmetric: RTP goes to where the caller's
+// packets come from (a plain-RTP source can only take over after 1 s of
+// silence from the latched one; an authenticated SRTP source at once).
+//
+// # Media
+//
+// Per call: one UDP socket (even port; the odd RTCP port is bound but RTCP
+// is not used) read by one goroutine, no per-packet allocation or logging
+// in the gateway's code. Jitter buffering is arrival-driven: the meeting
+// mixer already plays every leg out of an adaptive, clocked jitter buffer
+// keyed by RTP timestamp (with Opus FEC/PLC), so a second clocked buffer
+// here would only add delay. An Opus caller is just another Opus leg: its
+// payloads are pushed untouched as they arrive, with the RFC 6464 level of
+// a 16 kHz decode (which runs FEC/PLC over gaps); the mix frames are sent
+// untouched. A G.711 caller's audio goes through a reorder ring indexed by
+// RTP timestamp (a gap is concealed, G.711 Appendix I style, once audio
+// 40 ms past it has arrived), a ×6 polyphase FIR (240 taps, images below
+// −85 dB) and an Opus encoder at 48 kHz; the mix is decoded by libopus
+// straight at 8 kHz and G.711-encoded. See rx.go, plc.go and resample.go.
+//
+// The mix callback never blocks: it copies the frame into a small queue
+// that the call's goroutine (the INVITE handler, which lives as long as
+// the call) drains to send RTP; a full queue drops the frame.
+//
+// # Dialog
+//
+// ACK, BYE both ways (a gateway BYE goes back to the caller's source
+// address, over its own connection for TCP and TLS: DialogUA with
+// RewriteContact), CANCEL, re-INVITE and UPDATE (hold and unhold via
+// sendonly/inactive or c=0.0.0.0 → PhoneLeg.SetMuted; a refresh with the
+// same SDP gets the same answer and o= version), RFC 4028 session timers
+// (the caller refreshes; no refresh → BYE), an RTP inactivity timeout, and
+// BYE when PhoneLeg.Done closes or the gateway closes. In-dialog requests
+// are applied in order on the call's goroutine.
+//
+// # DTMF
+//
+// RFC 4733 telephone-event (one digit per event, deduplicated on the RTP
+// timestamp and the end bit, so phones with wrong clocks work) and SIP
+// INFO (application/dtmf-relay, application/dtmf) reach Params.OnDTMF.
+//
+// # Not supported
+//
+// INVITEs without an SDP offer (488), 100rel/PRACK (420), codec changes in
+// a re-offer (488), DTLS-SRTP, G.722, and sending RTCP.
 package sipgw

@@ -88,7 +88,8 @@ func startServer(t *testing.T, dataDir, yaml string, env ...string) *server {
 	s.cmd = exec.Command(confabBin, "serve", "--config", cfgPath, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--data-dir", dataDir)
 	// Every server gets its own TURN port (a config or env may still say
 	// otherwise: later entries win).
-	s.cmd.Env = append(append(os.Environ(), "CONFAB_TURN_LISTEN_UDP=127.0.0.1:0"), env...)
+	s.cmd.Env = append(append(os.Environ(), "CONFAB_TURN_LISTEN_UDP=127.0.0.1:0",
+		"CONFAB_SIP_LISTEN_UDP=127.0.0.1:0", "CONFAB_SIP_LISTEN_TCP=127.0.0.1:0", "CONFAB_SIP_LISTEN_TLS=127.0.0.1:0"), env...)
 	if len(env) == 0 {
 		s.cmd.Env = append(s.cmd.Env, "CONFAB_ACCESS_KEY_ID="+testKeyID, "CONFAB_SECRET_ACCESS_KEY="+testSecret)
 	}

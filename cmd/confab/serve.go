@@ -144,6 +144,19 @@ func serve(cfg config.Config, stderr io.Writer) error {
 	bus.Subscribe(signaling)
 	defer signaling.Close()
 
+	// SIP dial-in: a caller becomes its attendee's audio leg and presence.
+	phones := newPhoneConference(media, signaling)
+	bus.Subscribe(phones)
+	gw, err := startSIP(cfg, svc, phones, reg, log.With("subsystem", "sipgw"))
+	if err != nil {
+		return fmt.Errorf("sip: %w", err)
+	}
+	if gw != nil {
+		defer gw.Close()
+		udp, tcp, tls := gw.Addrs()
+		log.Info("sip: listening", "dial_in", cfg.SIP.DialInNumber, "udp", udp, "tcp", tcp, "tls", tls)
+	}
+
 	handler := newHTTPHandler(cfg, creds, svc, signaling, turnControl(svc, relay), nt.Admin(), reg, log)
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {

@@ -28,6 +28,7 @@ type room struct {
 	pending      []events.Event        // attendee events to publish, in order
 	all          map[*Session]struct{} // every connected session
 	joined       map[string]*Session   // current session by attendee ID
+	phones       map[string]*phone     // dial-in callers by attendee ID (phone.go)
 	nextStreamID uint32                // last audio_stream_id given out
 	ended        bool                  // the meeting ended: no more joins
 	data         dataState
@@ -77,6 +78,7 @@ func (r *room) join(s *Session) error {
 	for _, o := range r.sortedLocked() {
 		all = append(all, presentEntry(o))
 	}
+	all = append(all, r.phoneEntriesLocked()...)
 	info := s.frame(protocol.SdkSignalFrame_AUDIO_STREAM_ID_INFO)
 	info.AudioStreamIdInfo = &protocol.SdkAudioStreamIdInfoFrame{Streams: all}
 	for _, f := range []*protocol.SdkSignalFrame{ack, idx, info} {
@@ -173,12 +175,16 @@ func (r *room) broadcastVolumes(vols []Volume) {
 	defer r.mu.Unlock()
 	states := make([]*protocol.SdkAudioAttendeeState, 0, len(vols))
 	for _, v := range vols {
-		s := r.joined[v.AttendeeID]
-		if s == nil {
+		var stream uint32
+		if s := r.joined[v.AttendeeID]; s != nil {
+			stream = s.AudioStreamID()
+		} else if p := r.phones[v.AttendeeID]; p != nil {
+			stream = p.streamID
+		} else {
 			continue
 		}
 		states = append(states, &protocol.SdkAudioAttendeeState{
-			AudioStreamId:  proto.Uint32(s.AudioStreamID()),
+			AudioStreamId:  proto.Uint32(stream),
 			Volume:         proto.Uint32(v.Volume),
 			SignalStrength: proto.Uint32(v.SignalStrength),
 		})

@@ -52,6 +52,9 @@ type Config struct {
 	// TURN configures the TURN relay clients reach media through.
 	TURN TURNConfig `yaml:"turn"`
 
+	// SIP configures the SIP dial-in gateway.
+	SIP SIPConfig `yaml:"sip"`
+
 	// Notifications configures meeting event delivery.
 	Notifications NotificationsConfig `yaml:"notifications"`
 
@@ -228,6 +231,37 @@ type TURNConfig struct {
 	MaxAllocations int `yaml:"max_allocations"`
 }
 
+// SIPConfig configures the SIP dial-in gateway (package sipgw): phones and
+// PBXs call the dial-in number with X-chime-join-token in the Request-URI.
+type SIPConfig struct {
+	// Enabled turns the gateway on. Default true.
+	Enabled bool `yaml:"enabled"`
+	// DialInNumber is the E.164 number callers dial. Default +17035550122.
+	DialInNumber string `yaml:"dial_in_number"`
+	// ListenUDP, ListenTCP and ListenTLS are the SIP listeners. Defaults
+	// 127.0.0.1:5060 (UDP and TCP) and 127.0.0.1:5061 (TLS); port 0 picks
+	// a free port.
+	ListenUDP string `yaml:"listen_udp"`
+	ListenTCP string `yaml:"listen_tcp"`
+	ListenTLS string `yaml:"listen_tls"`
+	// CertFile and KeyFile are the TLS certificate; empty generates a
+	// self-signed one at start (for development only: phones will not
+	// trust it).
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// RequireSRTP refuses plain RTP/AVP offers (488).
+	RequireSRTP bool `yaml:"require_srtp"`
+	// RTPPortMin and RTPPortMax bound the calls' RTP ports. Default
+	// 16384-32767.
+	RTPPortMin int `yaml:"rtp_port_min"`
+	RTPPortMax int `yaml:"rtp_port_max"`
+	// RTPTimeout ends a call that sends no RTP this long. Default 30s.
+	RTPTimeout Duration `yaml:"rtp_timeout"`
+	// PublicIP is the address put in SDP c= and Contact; empty means the
+	// listen address.
+	PublicIP string `yaml:"public_ip"`
+}
+
 // NotificationsConfig configures the delivery of meeting events (package
 // signaling/notify) to deployment-wide hooks and to the SQS/SNS/Lambda
 // targets meetings name in their NotificationsConfiguration.
@@ -299,6 +333,16 @@ func Defaults() Config {
 			AllowedPeers:              []string{},
 			MaxAllocationsPerAttendee: 12,
 			MaxAllocations:            10000,
+		},
+		SIP: SIPConfig{
+			Enabled:      true,
+			DialInNumber: "+17035550122",
+			ListenUDP:    "127.0.0.1:5060",
+			ListenTCP:    "127.0.0.1:5060",
+			ListenTLS:    "127.0.0.1:5061",
+			RTPPortMin:   16384,
+			RTPPortMax:   32767,
+			RTPTimeout:   Duration(30 * time.Second),
 		},
 		Notifications: NotificationsConfig{
 			Hooks:          []notify.Hook{},

@@ -74,6 +74,8 @@ Environment:
   CONFAB_MEDIA_UDP_LISTEN   media.udp_listen
   CONFAB_MEDIA_PUBLIC_IPS   media.public_ips, comma-separated
   CONFAB_TURN_ENABLED       turn.enabled (true or false)
+  CONFAB_SIP_ENABLED        sip.enabled (true or false)
+  CONFAB_SIP_LISTEN_UDP     sip.listen_udp (also _TCP, _TLS)
   CONFAB_TURN_LISTEN_UDP    turn.listen_udp
   CONFAB_TURN_PUBLIC_HOST   turn.public_host
   CONFAB_ACCESS_KEY_ID      with CONFAB_SECRET_ACCESS_KEY: an extra credential,
@@ -163,6 +165,9 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 		{"CONFAB_MEDIA_UDP_LISTEN", &cfg.Media.UDPListen},
 		{"CONFAB_TURN_LISTEN_UDP", &cfg.TURN.ListenUDP},
 		{"CONFAB_TURN_PUBLIC_HOST", &cfg.TURN.PublicHost},
+		{"CONFAB_SIP_LISTEN_UDP", &cfg.SIP.ListenUDP},
+		{"CONFAB_SIP_LISTEN_TCP", &cfg.SIP.ListenTCP},
+		{"CONFAB_SIP_LISTEN_TLS", &cfg.SIP.ListenTLS},
 	} {
 		if v := getenv(e.name); v != "" {
 			*e.dst = v
@@ -176,6 +181,13 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 			errs = append(errs, &FieldError{Key: "CONFAB_TURN_ENABLED", Msg: fmt.Sprintf("must be true or false (got %q)", v)})
 		}
 		cfg.TURN.Enabled = b
+	}
+	if v := getenv("CONFAB_SIP_ENABLED"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, &FieldError{Key: "CONFAB_SIP_ENABLED", Msg: fmt.Sprintf("must be true or false (got %q)", v)})
+		}
+		cfg.SIP.Enabled = b
 	}
 	if v := getenv("CONFAB_MEDIA_PUBLIC_IPS"); v != "" {
 		cfg.Media.PublicIPs = strings.Split(v, ",")

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -154,6 +155,28 @@ func (c Config) Validate() error {
 		v.atLeast1("turn.max_allocations", t.MaxAllocations)
 	}
 
+	// sip
+	if sp := c.SIP; sp.Enabled {
+		if !e164.MatchString(sp.DialInNumber) {
+			v.add("sip.dial_in_number", "must be E.164: + then 1-15 digits (got %q)", sp.DialInNumber)
+		}
+		v.hostPort("sip.listen_udp", sp.ListenUDP, false)
+		v.hostPort("sip.listen_tcp", sp.ListenTCP, false)
+		v.hostPort("sip.listen_tls", sp.ListenTLS, false)
+		if (sp.CertFile == "") != (sp.KeyFile == "") {
+			v.add("sip.cert_file", "cert_file and key_file go together")
+		}
+		if sp.RTPPortMin < 1024 || sp.RTPPortMax > 65535 || sp.RTPPortMin+1 >= sp.RTPPortMax {
+			v.add("sip.rtp_port_min", "RTP ports must satisfy 1024 ≤ min < max ≤ 65535 with room for a pair (got %d-%d)", sp.RTPPortMin, sp.RTPPortMax)
+		}
+		v.positive("sip.rtp_timeout", sp.RTPTimeout)
+		if sp.PublicIP != "" {
+			if _, err := netip.ParseAddr(sp.PublicIP); err != nil {
+				v.add("sip.public_ip", "must be an IP address (got %q)", sp.PublicIP)
+			}
+		}
+	}
+
 	// log
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
 		v.add("log.level", "must be one of debug, info, warn, error (got %q)", c.Log.Level)
@@ -176,6 +199,8 @@ func (v *validator) atLeast1(key string, n int) {
 		v.add(key, "must be ≥ 1 (got %d)", n)
 	}
 }
+
+var e164 = regexp.MustCompile(`^\+[0-9]{1,15}$`)
 
 // hostPort checks an IPv4 host:port (port 0 allowed); empty passes when
 // optional.

@@ -1,0 +1,551 @@
+package sipgw
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/confab-media/confab/signaling/meeting"
+)
+
+// call is one answered phone call. Its goroutine is the INVITE handler,
+// which lives as long as the call: it sends the caller's RTP (the meeting's
+// mix), applies re-offers and timers in order (one queue, ops), and ends
+// the call. Other SIP handlers only post to it.
+type call struct {
+	g         *Gateway
+	log       *slog.Logger
+	id        meeting.Identity
+	transport string
+	dlg       *sipgo.DialogServerSession
+	contact   sip.ContactHeader
+	leg       PhoneLeg
+	media     *media
+	codec     codec
+
+	// Owned by the call goroutine.
+	plan       *plan
+	srtp       *srtpSession
+	ans        answer
+	lastAnswer []byte
+	offerVer   uint64 // o= version of the last offer applied
+	offerID    uint64 // o= session id of the last offer
+	muted      bool
+	timer      sessionTimer
+	refreshed  time.Time
+	counters   callCounters
+
+	ops   chan callOp
+	acked chan uint32 // CSeq numbers of ACKs
+	ended chan struct{}
+
+	pendingMu  sync.Mutex // guards pendingSeq, pendingAck
+	pendingSeq uint32
+	pendingAck chan struct{} // closed by the ACK of a re-INVITE's 2xx
+}
+
+// callOp is a re-offer (re-INVITE or UPDATE) or a refresh for the call
+// goroutine.
+type callOp struct {
+	offer *offer // nil: a refresh without SDP
+	timer sessionTimer
+	reply chan opResult
+}
+
+type opResult struct {
+	sdp   []byte
+	timer sessionTimer // as negotiated, for the 2xx
+	ref   *refusal
+}
+
+// onInvite handles an initial INVITE for the whole life of its call, or a
+// re-INVITE.
+func (g *Gateway) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if to := req.To(); to != nil && to.Params.Has("tag") {
+		g.onReinvite(req, tx)
+		return
+	}
+	start := g.clock.Now()
+	transport := transportOf(req)
+	dua := g.dialogUAs[transport]
+	if dua == nil {
+		g.respond(req, tx, refuse(400, "Unsupported transport"))
+		return
+	}
+	dlg, err := dua.ReadInvite(req, tx) // from here on a CANCEL ends dlg's context
+	if err != nil {
+		g.respond(req, tx, refuse(400, "Malformed INVITE"))
+		return
+	}
+	log := g.log.With("callID", req.CallID().Value(), "transport", transport, "from", req.From().Address.User)
+	c, ref := g.setup(req, tx, dlg, transport, log)
+	if ref != nil {
+		if dlg.Context().Err() != nil {
+			g.metrics.refusedWith(487)
+			log.Info("sipgw: call cancelled during setup")
+			return // sipgo answered 487
+		}
+		g.metrics.refusedWith(ref.code)
+		log.Info("sipgw: call refused", "code", ref.code, "reason", ref.reason)
+		g.respond(dlg.InviteRequest, tx, ref)
+		return
+	}
+	c.run(req, tx, start)
+}
+
+// setup admits the call: checks, token, SDP, session timer, media ports
+// and the conference leg, in that order, so nothing reaches the Conference
+// before the token is verified and nothing is allocated for a caller that
+// is refused.
+func (g *Gateway) setup(req *sip.Request, tx sip.ServerTransaction, dlg *sipgo.DialogServerSession, transport string, log *slog.Logger) (*call, *refusal) {
+	if ref := g.checkRequest(req); ref != nil {
+		return nil, ref
+	}
+	id, ref := g.verify(req)
+	if ref != nil {
+		return nil, ref
+	}
+	log = log.With("meeting", id.MeetingID, "attendee", id.AttendeeID)
+	body, ok := sdpOffer(req)
+	if !ok {
+		return nil, refuseNoSDP
+	}
+	o, err := parseOffer(body)
+	if err != nil {
+		return nil, refuseBadSDP
+	}
+	p, ref := negotiate(o, g.cfg.RequireSRTP, 0)
+	if ref != nil {
+		return nil, ref
+	}
+	timer, ref := g.negotiateTimer(req)
+	if ref != nil {
+		return nil, ref
+	}
+	var sess *srtpSession
+	if p.crypto != nil {
+		if sess, err = newSRTPSession(*p.crypto); err != nil {
+			log.Warn("sipgw: srtp setup failed", "err", err)
+			return nil, refuseNoCrypto
+		}
+	}
+	ip := g.advertisedIP(req.Source())
+	rtpConn, rtcpConn, err := g.ports.alloc(g.bindIP)
+	if err != nil {
+		log.Warn("sipgw: no RTP ports", "err", err)
+		return nil, refuseNoPorts
+	}
+	c := &call{
+		g: g, log: log, id: id, transport: transport, dlg: dlg, codec: p.codec,
+		contact: g.contact(transport, g.listenAddr(transport), ip),
+		plan:    p, srtp: sess, timer: timer,
+		ops:      make(chan callOp),
+		acked:    make(chan uint32, 4),
+		ended:    make(chan struct{}),
+		offerVer: o.version, offerID: o.sd.Origin.SessionID,
+	}
+	var rnd [18]byte // o= session id, SSRC, first sequence number and timestamp
+	_, _ = rand.Read(rnd[:])
+	mp := mediaParams{
+		clock: g.clock, conn: rtpConn, rtcp: rtcpConn, codec: p.codec,
+		rx:     rxConfig{pt: p.pt, tePT: p.tePT},
+		remote: p.remote,
+		ssrc:   binary.BigEndian.Uint32(rnd[8:12]),
+		seq:    binary.BigEndian.Uint16(rnd[12:14]),
+		tsBase: binary.BigEndian.Uint32(rnd[14:18]),
+		onDTMF: func(d rune) { c.dtmf(d, "rfc4733") },
+		// The reader starts after JoinPhone (run), so c.leg is set.
+		push: func(b []byte, ts uint32, level int8) error { return c.leg.Push(b, ts, level) },
+	}
+	if sess != nil {
+		mp.rx.srtp, mp.txSRTP = sess.rx, sess.tx
+	}
+	release := func() { _ = rtpConn.Close(); _ = rtcpConn.Close() }
+	m, err := newMedia(mp)
+	if err != nil {
+		release()
+		log.Warn("sipgw: media setup failed", "err", err)
+		return nil, refuseJoinFailed
+	}
+	c.media = m
+	c.ans = answer{sessionID: binary.BigEndian.Uint64(rnd[:8]) >> 1, ip: ip, port: m.port}
+	c.lastAnswer = c.ans.render(o, p, sess, p.dir.reverse())
+	if dlg.Context().Err() != nil { // cancelled
+		release()
+		return nil, refuseShutdown
+	}
+	leg, err := g.p.Conference.JoinPhone(id, m.mix)
+	if err != nil {
+		release()
+		if errors.Is(err, ErrMeetingFull) {
+			return nil, refuseFull
+		}
+		log.Warn("sipgw: join failed", "err", err)
+		return nil, refuseJoinFailed
+	}
+	c.leg = leg
+	if dlg.Context().Err() != nil || !g.register(c) { // cancelled, or closing
+		leg.Leave()
+		release()
+		return nil, refuseShutdown
+	}
+	return c, nil
+}
+
+// byeTimeout bounds the wait for the 200 to our BYE.
+const byeTimeout = 4 * time.Second
+
+// run answers the call and serves it until it ends.
+func (c *call) run(req *sip.Request, tx sip.ServerTransaction, start time.Time) {
+	g := c.g
+	c.media.start()
+	c.muted = c.plan.muted()
+	if c.muted {
+		c.leg.SetMuted(true)
+	}
+	labels := []string{c.transport, c.codec.String()}
+	g.metrics.active.WithLabelValues(labels...).Inc()
+	g.metrics.total.WithLabelValues(labels...).Inc()
+
+	res := c.okResponse(c.dlg.InviteRequest, c.lastAnswer, c.timer)
+	c.dlg.InviteResponse = res
+	reason, bye := "", true
+	if err := tx.Respond(res); err != nil {
+		reason, bye = "transport error", false
+	} else {
+		g.metrics.setup.Observe(g.clock.Now().Sub(start).Seconds())
+		c.log.Info("sipgw: call answered", "codec", c.codec, "srtp", c.srtp != nil, "rtpPort", c.media.port,
+			"sessionExpires", c.timer.interval)
+		reason, bye = c.awaitAck(tx, res, req.CSeq().SeqNo)
+		if reason == "" {
+			reason, bye = c.loop()
+		}
+	}
+	c.end(reason, bye)
+	g.metrics.active.WithLabelValues(labels...).Dec()
+}
+
+// okResponse builds a 2xx to an INVITE or UPDATE of the call.
+func (c *call) okResponse(req *sip.Request, body []byte, timer sessionTimer) *sip.Response {
+	res := sip.NewResponseFromRequest(req, 200, "OK", body)
+	if body != nil {
+		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	}
+	res.AppendHeader(c.contact.Clone())
+	res.AppendHeader(sip.NewHeader("Allow", allowMethods))
+	res.AppendHeader(sip.NewHeader("Supported", supported))
+	for _, h := range timer.headers() {
+		res.AppendHeader(h)
+	}
+	return res
+}
+
+// awaitAck retransmits the 2xx (T1 doubling up to T2, RFC 3261 §13.3.1.4)
+// until its ACK arrives, sending media meanwhile. It returns a reason to
+// end the call, or "".
+func (c *call) awaitAck(tx sip.ServerTransaction, res *sip.Response, cseq uint32) (string, bool) {
+	interval := sip.T1
+	retx := time.NewTimer(interval)
+	defer retx.Stop()
+	giveUp := time.NewTimer(64 * sip.T1)
+	defer giveUp.Stop()
+	for {
+		select {
+		case seq := <-c.acked:
+			if seq == cseq {
+				c.refreshed = c.g.clock.Now()
+				return "", false
+			}
+		case <-retx.C:
+			_ = tx.Respond(res)
+			interval = min(2*interval, sip.T2)
+			retx.Reset(interval)
+		case <-giveUp.C:
+			return "no ACK", true // RFC 3261 §13.3.1.4: end the session
+		case c.media.cur = <-c.media.out: // media may flow once the 2xx is sent
+			if c.plan.sending() {
+				c.media.send()
+			}
+		case op := <-c.ops:
+			op.reply <- c.apply(op)
+		case <-c.dlg.Context().Done():
+			return "bye", false
+		case <-c.leg.Done():
+			return "attendee removed", true
+		case <-c.g.closing:
+			return "shutdown", true
+		}
+	}
+}
+
+// housekeeping is how often a call checks its timers and flushes metrics.
+func (c *call) housekeeping() time.Duration {
+	return max(20*time.Millisecond, min(time.Second, c.g.cfg.RTPTimeout/4))
+}
+
+// loop serves the confirmed call. It returns why the call ends and
+// whether the gateway must send BYE.
+func (c *call) loop() (string, bool) {
+	ticks, stop := c.g.clock.Tick(c.housekeeping())
+	defer stop()
+	for {
+		select {
+		case c.media.cur = <-c.media.out:
+			if c.plan.sending() {
+				c.media.send()
+			}
+		case op := <-c.ops:
+			op.reply <- c.apply(op)
+		case now := <-ticks:
+			c.g.metrics.flush(c.media, &c.counters)
+			if c.plan.expectsRTP() && now.Sub(time.Unix(0, c.media.lastRTP.Load())) > c.g.cfg.RTPTimeout {
+				return "rtp timeout", true
+			}
+			if c.timer.interval > 0 && now.After(c.timer.deadline(c.refreshed)) {
+				return "session expired", true
+			}
+		case <-c.leg.Done():
+			return "attendee removed", true
+		case <-c.g.closing:
+			return "shutdown", true
+		case <-c.dlg.Context().Done():
+			return "bye", false
+		}
+	}
+}
+
+// end tears the call down, sending BYE if asked to. The leg leaves first,
+// so the mixer stops feeding a call that is over.
+func (c *call) end(reason string, bye bool) {
+	close(c.ended)
+	c.leg.Leave()
+	if bye {
+		ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+		if err := c.dlg.Bye(ctx); err != nil {
+			c.log.Info("sipgw: BYE failed", "err", err)
+		}
+		cancel()
+	}
+	c.media.close()
+	c.g.unregister(c) // only now: the ACK or BYE of a call being hung up still gets in
+	c.g.metrics.flush(c.media, &c.counters)
+	c.g.metrics.ended.WithLabelValues(reason).Inc()
+	c.log.Info("sipgw: call ended", "reason", reason,
+		"expected", c.counters.expected, "received", c.counters.received, "late", c.counters.late,
+		"rejected", c.counters.rejected, "invalid", c.counters.invalid, "lateTicks", c.counters.lateTicks,
+		"dropped", c.counters.dropped)
+}
+
+// apply runs a re-offer or refresh on the call goroutine.
+func (c *call) apply(op callOp) opResult {
+	now := c.g.clock.Now()
+	o := op.offer
+	if o == nil || (o.sd.Origin.SessionID == c.offerID && o.version == c.offerVer) {
+		// A refresh, or a re-offer of the same SDP: the same answer, same
+		// o= version.
+		c.refreshed, c.timer = now, op.timer
+		return opResult{sdp: c.lastAnswer, timer: c.timer}
+	}
+	p, ref := negotiate(o, c.g.cfg.RequireSRTP, c.codec)
+	if ref != nil {
+		return opResult{ref: ref}
+	}
+	if (p.crypto == nil) != (c.srtp == nil) {
+		return opResult{ref: refuse(488, "SRTP change not supported")}
+	}
+	if p.crypto != nil && !c.srtp.sameKey(*p.crypto) {
+		if p.crypto.suite.profile == c.srtp.offer.suite.profile {
+			if err := c.srtp.rekeyRx(*p.crypto); err != nil {
+				return opResult{ref: refuseNoCrypto}
+			}
+		} else {
+			sess, err := newSRTPSession(*p.crypto)
+			if err != nil {
+				return opResult{ref: refuseNoCrypto}
+			}
+			c.srtp = sess
+			c.media.tx.srtp = sess.tx
+		}
+	}
+	cfg := rxConfig{pt: p.pt, tePT: p.tePT}
+	if c.srtp != nil {
+		cfg.srtp = c.srtp.rx
+	}
+	c.media.rxCfg.Store(&cfg)
+	c.media.tx.pt = p.pt
+	if p.remote.IsValid() {
+		c.media.setRemote(p.remote)
+	}
+	if !c.plan.expectsRTP() && p.expectsRTP() {
+		c.media.lastRTP.Store(now.UnixNano()) // the RTP timeout starts over on unhold
+	}
+	if m := p.muted(); m != c.muted {
+		c.muted = m
+		c.leg.SetMuted(m)
+		c.log.Info("sipgw: call hold changed", "held", m, "direction", p.dir)
+	}
+	c.plan = p
+	c.refreshed, c.timer = now, op.timer
+	c.offerVer, c.offerID = o.version, o.sd.Origin.SessionID
+	c.lastAnswer = c.ans.render(o, p, c.srtp, p.dir.reverse())
+	return opResult{sdp: c.lastAnswer, timer: c.timer}
+}
+
+// post hands an op to the call goroutine and waits for its result.
+func (c *call) post(op callOp) opResult {
+	op.reply = make(chan opResult, 1)
+	select {
+	case c.ops <- op:
+	case <-c.ended:
+		return opResult{ref: refuse(481, "Call/Transaction Does Not Exist")}
+	}
+	return <-op.reply
+}
+
+// ack handles an ACK of the call (initial INVITE or re-INVITE).
+func (c *call) ack(req *sip.Request, tx sip.ServerTransaction) {
+	_ = c.dlg.ReadAck(req, tx)
+	seq := req.CSeq().SeqNo
+	select {
+	case c.acked <- seq:
+	default:
+	}
+	c.pendingMu.Lock()
+	if c.pendingAck != nil && c.pendingSeq == seq {
+		close(c.pendingAck)
+		c.pendingAck = nil
+	}
+	c.pendingMu.Unlock()
+}
+
+// dtmf reports one digit.
+func (c *call) dtmf(d rune, method string) {
+	c.g.metrics.dtmf.WithLabelValues(method).Inc()
+	if c.g.p.OnDTMF != nil {
+		c.g.p.OnDTMF(c.id, d)
+	}
+}
+
+// digit reports a SIP INFO digit.
+func (c *call) digit(d rune) { c.dtmf(d, "info") }
+
+// onReinvite handles an INVITE within a dialog: hold, unhold, a new
+// address or key, or a session refresh.
+func (g *Gateway) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
+	c := g.lookup(req)
+	if c == nil {
+		g.respond(req, tx, refuse(481, "Call/Transaction Does Not Exist"))
+		return
+	}
+	if err := c.dlg.ReadRequest(req, tx); err != nil {
+		g.respond(req, tx, refuse(500, "CSeq out of order", [2]string{"Retry-After", "1"}))
+		return
+	}
+	op, ref := c.offerOp(req)
+	if ref == nil {
+		r := c.post(op)
+		ref = r.ref
+		if ref == nil {
+			c.answerReinvite(req, tx, r.sdp, r.timer)
+			return
+		}
+	}
+	g.respond(req, tx, ref)
+}
+
+// offerOp reads a re-INVITE's or UPDATE's SDP and session timer.
+func (c *call) offerOp(req *sip.Request) (callOp, *refusal) {
+	var op callOp
+	timer, ref := c.g.negotiateTimer(req)
+	if ref != nil {
+		return op, ref
+	}
+	op.timer = timer
+	if body, ok := sdpOffer(req); ok {
+		o, err := parseOffer(body)
+		if err != nil {
+			return op, refuseBadSDP
+		}
+		op.offer = o
+	} else if len(req.Body()) > 0 {
+		return op, refuse(415, "Unsupported Media Type", [2]string{"Accept", "application/sdp"})
+	}
+	return op, nil
+}
+
+// answerReinvite sends the 2xx of a re-INVITE and retransmits it until
+// its ACK (the transaction layer does not retransmit 2xx).
+func (c *call) answerReinvite(req *sip.Request, tx sip.ServerTransaction, sdp []byte, timer sessionTimer) {
+	res := c.okResponse(req, sdp, timer)
+	acked := make(chan struct{})
+	c.pendingMu.Lock()
+	c.pendingSeq, c.pendingAck = req.CSeq().SeqNo, acked
+	c.pendingMu.Unlock()
+	defer func() {
+		c.pendingMu.Lock()
+		if c.pendingAck == acked {
+			c.pendingAck = nil
+		}
+		c.pendingMu.Unlock()
+	}()
+	if err := tx.Respond(res); err != nil {
+		return
+	}
+	interval := sip.T1
+	retx := time.NewTimer(interval)
+	defer retx.Stop()
+	giveUp := time.NewTimer(64 * sip.T1)
+	defer giveUp.Stop()
+	for {
+		select {
+		case <-acked:
+			return
+		case <-retx.C:
+			_ = tx.Respond(res)
+			interval = min(2*interval, sip.T2)
+			retx.Reset(interval)
+		case <-giveUp.C:
+			return
+		case <-c.ended:
+			return
+		case <-c.g.closing:
+			return
+		}
+	}
+}
+
+// onUpdate handles UPDATE (RFC 3311): a session refresh, with or without
+// a new offer. It has no ACK.
+func (g *Gateway) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
+	c := g.lookup(req)
+	if c == nil {
+		g.respond(req, tx, refuse(481, "Call/Transaction Does Not Exist"))
+		return
+	}
+	if err := c.dlg.ReadRequest(req, tx); err != nil {
+		g.respond(req, tx, refuse(500, "CSeq out of order", [2]string{"Retry-After", "1"}))
+		return
+	}
+	op, ref := c.offerOp(req)
+	if ref == nil {
+		r := c.post(op)
+		if ref = r.ref; ref == nil {
+			var body []byte
+			if op.offer != nil {
+				body = r.sdp
+			}
+			if err := tx.Respond(c.okResponse(req, body, r.timer)); err != nil {
+				c.log.Debug("sipgw: respond to UPDATE failed", "err", err)
+			}
+			return
+		}
+	}
+	g.respond(req, tx, ref)
+}

@@ -1,0 +1,178 @@
+package sipgw
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/confab-media/confab/signaling/meeting"
+)
+
+// Config holds the gateway's tunables. The zero value of each field selects
+// its default.
+type Config struct {
+	// DialInNumber is the E.164 number callers dial; an INVITE whose
+	// Request-URI user differs gets 404 (default +17035550122).
+	DialInNumber string
+	// ListenUDP, ListenTCP and ListenTLS are the SIP listen addresses
+	// (defaults 127.0.0.1:5060 for UDP and TCP, 127.0.0.1:5061 for TLS).
+	// Port 0 picks a free port; Gateway.Addrs reports it.
+	ListenUDP, ListenTCP, ListenTLS string
+	// CertFile and KeyFile are the PEM certificate and key of the TLS
+	// listener. Both empty: a self-signed certificate is generated in memory
+	// at start — for development only, since no phone can verify it.
+	CertFile, KeyFile string
+	// RequireSRTP refuses plain RTP/AVP offers with 488.
+	RequireSRTP bool
+	// RTPPortMin and RTPPortMax bound the UDP ports of calls' media (default
+	// 16384–32767). Each call takes an even port for RTP and the next odd
+	// one for RTCP.
+	RTPPortMin, RTPPortMax int
+	// RTPTimeout ends a call with BYE when no RTP came for that long while
+	// the caller is meant to send (default 30 s).
+	RTPTimeout time.Duration
+	// SessionExpires is the RFC 4028 session interval the gateway asks for
+	// when the caller supports session timers ("Supported: timer"), and the
+	// largest it accepts (default 30 min). The caller refreshes (re-INVITE
+	// or UPDATE); without a refresh the gateway sends BYE.
+	SessionExpires time.Duration
+	// MinSessionExpires is the smallest session interval accepted (Min-SE):
+	// a smaller request gets 422 (default 90 s, the RFC 4028 floor).
+	MinSessionExpires time.Duration
+	// PublicIP is the address put in the SDP c= line and the Contact.
+	// Empty: the listen address when it is a specific IP, else the local
+	// address that routes to the caller.
+	PublicIP string
+}
+
+// Clock is the gateway's time source for RTP timeouts, session timers and
+// metrics. It has the same shape as mixer.Clock and meeting.Clock, so one
+// implementation serves all three.
+type Clock interface {
+	Now() time.Time
+	// Tick returns a channel that receives the time every d, and a function
+	// that stops it.
+	Tick(d time.Duration) (<-chan time.Time, func())
+}
+
+// SystemClock is the real clock.
+type SystemClock struct{}
+
+var _ Clock = SystemClock{}
+
+// Now returns time.Now().
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// Tick wraps time.NewTicker.
+func (SystemClock) Tick(d time.Duration) (<-chan time.Time, func()) {
+	t := time.NewTicker(d)
+	return t.C, t.Stop
+}
+
+// Params holds the gateway's dependencies.
+type Params struct {
+	// Auth verifies join tokens (required).
+	Auth Auth
+	// Conference attaches calls to their meeting's audio (required).
+	Conference Conference
+	// Log receives structured logs; nil discards them.
+	Log *slog.Logger
+	// Clock drives timeouts and timers; nil means SystemClock.
+	Clock Clock
+	// Registerer receives the gateway's metrics; nil registers nothing.
+	Registerer prometheus.Registerer
+	// OnDTMF, if set, receives every DTMF digit a caller sends (RFC 4733 or
+	// SIP INFO), once per key press: 0–9, *, #, A–D. It is called from the
+	// call's media goroutine or a SIP handler and must not block.
+	OnDTMF func(id meeting.Identity, digit rune)
+}
+
+// Defaults.
+const (
+	defaultDialIn     = "+17035550122"
+	defaultListenUDP  = "127.0.0.1:5060"
+	defaultListenTCP  = "127.0.0.1:5060"
+	defaultListenTLS  = "127.0.0.1:5061"
+	defaultPortMin    = 16384
+	defaultPortMax    = 32767
+	defaultRTPTimeout = 30 * time.Second
+	defaultSE         = 30 * time.Minute
+	minSEFloor        = 90 * time.Second // RFC 4028 §4
+)
+
+// withDefaults returns c with zero fields set to their defaults, validated.
+func (c Config) withDefaults() (Config, error) {
+	def := func(s *string, d string) {
+		if *s == "" {
+			*s = d
+		}
+	}
+	def(&c.DialInNumber, defaultDialIn)
+	def(&c.ListenUDP, defaultListenUDP)
+	def(&c.ListenTCP, defaultListenTCP)
+	def(&c.ListenTLS, defaultListenTLS)
+	if c.RTPPortMin == 0 && c.RTPPortMax == 0 {
+		c.RTPPortMin, c.RTPPortMax = defaultPortMin, defaultPortMax
+	}
+	if c.RTPTimeout == 0 {
+		c.RTPTimeout = defaultRTPTimeout
+	}
+	if c.SessionExpires == 0 {
+		c.SessionExpires = defaultSE
+	}
+	if c.MinSessionExpires == 0 {
+		c.MinSessionExpires = minSEFloor
+	}
+	return c, c.validate()
+}
+
+func (c Config) validate() error {
+	bad := func(field string, v any, want string) error {
+		return fmt.Errorf("%w: %s = %v, want %s", ErrInvalidConfig, field, v, want)
+	}
+	for _, a := range []struct{ name, v string }{
+		{"ListenUDP", c.ListenUDP}, {"ListenTCP", c.ListenTCP}, {"ListenTLS", c.ListenTLS},
+	} {
+		if _, _, err := net.SplitHostPort(a.v); err != nil {
+			return bad(a.name, a.v, "host:port")
+		}
+	}
+	switch {
+	case !isE164(c.DialInNumber):
+		return bad("DialInNumber", c.DialInNumber, "E.164 (+ and 1–15 digits)")
+	case (c.CertFile == "") != (c.KeyFile == ""):
+		return bad("CertFile/KeyFile", c.CertFile+"/"+c.KeyFile, "both or neither")
+	case c.RTPPortMin < 1024 || c.RTPPortMax > 65535 || c.RTPPortMin+c.RTPPortMin&1+1 > c.RTPPortMax:
+		return bad("RTPPortMin–RTPPortMax", fmt.Sprintf("%d–%d", c.RTPPortMin, c.RTPPortMax),
+			"a range within 1024–65535 holding an even port and the next")
+	case c.RTPTimeout < 100*time.Millisecond:
+		return bad("RTPTimeout", c.RTPTimeout, "at least 100ms")
+	case c.MinSessionExpires < minSEFloor:
+		return bad("MinSessionExpires", c.MinSessionExpires, "at least 90s")
+	case c.SessionExpires < c.MinSessionExpires:
+		return bad("SessionExpires", c.SessionExpires, "at least MinSessionExpires")
+	}
+	if c.PublicIP != "" {
+		if _, err := netip.ParseAddr(c.PublicIP); err != nil {
+			return bad("PublicIP", c.PublicIP, "an IP address")
+		}
+	}
+	return nil
+}
+
+// isE164 reports whether s is "+" followed by 1–15 digits (ITU-T E.164).
+func isE164(s string) bool {
+	if len(s) < 2 || len(s) > 16 || s[0] != '+' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

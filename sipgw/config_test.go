@@ -1,0 +1,69 @@
+package sipgw
+
+import (
+	"errors"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+func TestConfigDefaults(t *testing.T) {
+	c, err := Config{}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{DialInNumber: "+17035550122", ListenUDP: "127.0.0.1:5060", ListenTCP: "127.0.0.1:5060",
+		ListenTLS: "127.0.0.1:5061", RTPPortMin: 16384, RTPPortMax: 32767, RTPTimeout: 30 * time.Second,
+		SessionExpires: 30 * time.Minute, MinSessionExpires: 90 * time.Second}
+	if c != want {
+		t.Errorf("defaults\n got %+v\nwant %+v", c, want)
+	}
+	for _, bad := range []Config{
+		{DialInNumber: "17035550122"},
+		{DialInNumber: "+1234567890123456"},
+		{ListenUDP: "nohost"},
+		{CertFile: "c.pem"},
+		{RTPPortMin: 40001, RTPPortMax: 40002},
+		{RTPPortMin: 80, RTPPortMax: 90},
+		{RTPTimeout: time.Millisecond},
+		{MinSessionExpires: time.Minute},
+		{SessionExpires: time.Minute},
+		{PublicIP: "example.com"},
+	} {
+		if _, err := bad.withDefaults(); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("%+v: err %v, want ErrInvalidConfig", bad, err)
+		}
+	}
+	if _, err := New(Config{}, Params{}); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("New without Auth and Conference: %v", err)
+	}
+}
+
+var ipLoopback = netip.MustParseAddr("127.0.0.1")
+
+func TestPortAllocator(t *testing.T) {
+	a := newPortAllocator(42001, 42006) // pairs 42002/3, 42004/5
+	r1, c1, err := a.alloc(ipLoopback)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, c2, err := a.alloc(ipLoopback)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1, p2 := r1.LocalAddr().String(), r2.LocalAddr().String()
+	if p1 != "127.0.0.1:42002" || p2 != "127.0.0.1:42004" || c1.LocalAddr().String() != "127.0.0.1:42003" {
+		t.Errorf("ports %s %s %s", p1, p2, c1.LocalAddr())
+	}
+	if _, _, err := a.alloc(ipLoopback); err == nil {
+		t.Error("third pair allocated from a range of two")
+	}
+	for _, c := range []interface{ Close() error }{r1, c1, r2, c2} {
+		_ = c.Close()
+	}
+	if r, c, err := a.alloc(ipLoopback); err != nil {
+		t.Errorf("no pair after release: %v", err)
+	} else {
+		_, _ = r.Close(), c.Close()
+	}
+}

@@ -1,0 +1,89 @@
+package sipgw
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/pion/rtp"
+)
+
+// Fuzz targets for everything parsed from the network. `go test` runs the
+// seeds; `go test -fuzz FuzzOffer ./sipgw/` explores.
+
+func FuzzOffer(f *testing.F) {
+	pj, _ := pjsuaOffer(f, 4000)
+	f.Add(pj)
+	f.Add(plainOffer(5000, 1, "sendonly", "0 PCMU/8000", "101 telephone-event/8000"))
+	f.Add([]byte(sdpHead + "m=audio 5000 RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" + key(30) + "|2^20|1:4\r\n"))
+	f.Add([]byte("v=0\r\no=- 1 2 IN IP6 ::1\r\ns=-\r\nc=IN IP6 ::1\r\nt=0 0\r\nm=audio 1 RTP/AVP 8\r\nm=video 0 RTP/AVP 96\r\n"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		o, err := parseOffer(body)
+		if err != nil {
+			return
+		}
+		for _, srtp := range []bool{false, true} {
+			p, ref := negotiate(o, srtp, 0)
+			if ref != nil {
+				continue
+			}
+			var s *srtpSession
+			if p.crypto != nil {
+				if s, err = newSRTPSession(*p.crypto); err != nil {
+					t.Fatalf("accepted crypto fails: %v", err)
+				}
+			}
+			a := answer{ip: netip.MustParseAddr("127.0.0.1"), port: 20000}
+			if _, err := parseOffer(a.render(o, p, s, p.dir.reverse())); err != nil {
+				t.Fatalf("answer does not parse: %v", err)
+			}
+		}
+	})
+}
+
+func FuzzCrypto(f *testing.F) {
+	f.Add("1 AES_CM_128_HMAC_SHA1_80 inline:" + key(30) + "|2^20|1:4")
+	f.Add("1 AEAD_AES_256_GCM inline:" + key(44))
+	f.Fuzz(func(t *testing.T, v string) {
+		if c, ok := parseCrypto(v); ok {
+			if len(c.key) != c.suite.keyLen || len(c.salt) != c.suite.saltLen {
+				t.Fatalf("bad key lengths %d/%d", len(c.key), len(c.salt))
+			}
+		}
+	})
+}
+
+func FuzzInfoDigit(f *testing.F) {
+	f.Add("application/dtmf-relay", []byte("Signal=5\r\nDuration=160\r\n"))
+	f.Add("application/dtmf", []byte("#"))
+	f.Fuzz(func(t *testing.T, ct string, body []byte) {
+		if d, ok := infoDigit(ct, body); ok && (d < '#' || d > 'D') {
+			t.Fatalf("digit %q", d)
+		}
+	})
+}
+
+// FuzzRTP feeds arbitrary datagrams to both receive paths and the DTMF
+// receiver.
+func FuzzRTP(f *testing.F) {
+	var s sender
+	_ = s.init(codecOpus, 111, nil, 1, 1, 1)
+	p, _ := s.packet(mixFrames(f, 1)[0], 0)
+	f.Add(append([]byte(nil), p...))
+	f.Add([]byte{0x80, 101, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9, 5, 0x8a, 0, 160})
+	f.Add([]byte{0xb0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9, 0xbe, 0xde, 0, 1, 0x10, 0xff, 0, 0, 0xff, 0xff, 3})
+	mo := testMedia(f, codecOpus, nil, func([]byte, uint32, int8) error { return nil })
+	mg := testMedia(f, codecPCMU, nil, func([]byte, uint32, int8) error { return nil })
+	mo.dtmf.onDigit = func(rune) {}
+	src := netip.MustParseAddrPort("127.0.0.1:5004")
+	plain := make([]byte, 1500)
+	var hdr rtp.Header
+	f.Fuzz(func(t *testing.T, pkt []byte) {
+		for _, m := range []*media{mo, mg} {
+			b := append([]byte(nil), pkt...)
+			if len(b) > 1 {
+				b[1] = b[1]&0x80 | []byte{0, 101, 111}[int(b[1])%3]
+			}
+			m.packet(b, plain, src, &hdr)
+		}
+	})
+}

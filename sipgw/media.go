@@ -1,0 +1,408 @@
+package sipgw
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
+	"github.com/zaf/g711"
+	"gopkg.in/hraban/opus.v2"
+)
+
+// media is a call's RTP session: one UDP socket (plus its RTCP neighbour,
+// bound so the caller's RTCP is not answered with ICMP errors, never read:
+// RTCP is not used), one reader goroutine that decrypts, latches, reorders,
+// decodes and pushes (rx.go), and a sender run by the call goroutine that
+// turns the meeting's mix into the caller's RTP.
+type media struct {
+	clock Clock
+	conn  *net.UDPConn
+	rtcp  *net.UDPConn
+	port  int
+
+	rxCfg atomic.Pointer[rxConfig] // swapped by the call goroutine on re-INVITE
+
+	remoteMu   sync.Mutex // guards the fields below
+	remote     netip.AddrPort
+	sdpRemote  netip.AddrPort // the address of the last SDP
+	latched    bool
+	latchedAt  int64 // clock nanoseconds of the last packet from remote
+	unverified bool  // plain RTP: a source change waits for silence from remote
+
+	lastRTP atomic.Int64 // clock nanoseconds of the last valid RTP packet
+
+	// Counters, written by one goroutine each and read by the metrics flush.
+	expected, received atomic.Uint64 // RFC 3550 §A.3, over all SSRCs
+	lateIn, lostUnits  atomic.Uint64
+	invalid, rejected  atomic.Uint64 // undecodable; failed SRTP or wrong source
+	lateTicks, dropped atomic.Uint64 // outbound: mix frames sent late or dropped
+
+	// Reader state, owned by the reader goroutine.
+	opusIn  *opusRx
+	g711In  *g711Rx
+	dtmf    dtmfReceiver
+	stats   rxStats
+	seq     seqTracker
+	ssrc    uint32
+	hasSSRC bool
+
+	// Outbound: frames from the mixer, sent by the call goroutine, which
+	// receives each into cur (a field: a local would escape through cgo).
+	out chan mixFrame
+	cur mixFrame
+	tx  sender
+
+	done chan struct{} // closed when the reader exits
+}
+
+// rxConfig is what the reader needs from the negotiated SDP.
+type rxConfig struct {
+	pt   uint8
+	tePT int
+	srtp *srtp.Context
+}
+
+// mixFrame is one frame of the meeting's mix on its way to the sender.
+type mixFrame struct {
+	n  int
+	ts uint32
+	at int64 // clock nanoseconds when the mixer delivered it
+	b  [maxOpus]byte
+}
+
+// outQueue is the number of mix frames buffered for the sender (160 ms).
+const outQueue = 8
+
+// latchHold is how long a plain-RTP source must be silent before packets
+// from another address take over (RTP bleed protection); an SRTP packet
+// that authenticates takes over at once.
+const latchHold = time.Second
+
+// mediaParams sets a media session up.
+type mediaParams struct {
+	clock  Clock
+	conn   *net.UDPConn
+	rtcp   *net.UDPConn
+	codec  codec
+	rx     rxConfig
+	txSRTP *srtp.Context
+	remote netip.AddrPort // from the SDP; may be invalid
+	push   func(payload []byte, ts uint32, level int8) error
+	onDTMF func(rune)
+	ssrc   uint32 // ours
+	seq    uint16
+	tsBase uint32
+}
+
+func newMedia(p mediaParams) (*media, error) {
+	m := &media{
+		clock: p.clock, conn: p.conn, rtcp: p.rtcp,
+		port: p.conn.LocalAddr().(*net.UDPAddr).Port,
+		out:  make(chan mixFrame, outQueue),
+		done: make(chan struct{}),
+	}
+	cfg := p.rx
+	m.rxCfg.Store(&cfg)
+	m.remote, m.sdpRemote = p.remote, p.remote
+	m.lastRTP.Store(p.clock.Now().UnixNano())
+	m.dtmf.onDigit = p.onDTMF
+	push := func(b []byte, ts uint32, level int8) {
+		if err := p.push(b, ts, level); err != nil {
+			m.invalid.Add(1)
+		}
+	}
+	var err error
+	if p.codec == codecOpus {
+		m.opusIn, err = newOpusRx(push, &m.stats)
+	} else {
+		m.g711In, err = newG711Rx(p.codec, push, &m.stats, p.tsBase)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := m.tx.init(p.codec, p.rx.pt, p.txSRTP, p.ssrc, p.seq, p.tsBase); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// start starts the reader goroutine.
+func (m *media) start() { go m.read() }
+
+// close stops the reader and releases the sockets.
+func (m *media) close() {
+	_ = m.conn.Close()
+	_ = m.rtcp.Close()
+	<-m.done
+}
+
+// mix is the Conference's mix callback: it copies the frame for the call
+// goroutine and never blocks; when the sender is behind, the frame is
+// dropped.
+func (m *media) mix(p []byte, ts uint32) {
+	if len(p) == 0 || len(p) > maxOpus {
+		return
+	}
+	var f mixFrame
+	f.n, f.ts, f.at = copy(f.b[:], p), ts, m.clock.Now().UnixNano()
+	select {
+	case m.out <- f:
+	default:
+		m.dropped.Add(1)
+	}
+}
+
+// send transmits the mix frame in cur to the caller (call goroutine).
+func (m *media) send() {
+	f := &m.cur
+	if m.clock.Now().UnixNano()-f.at > int64(20*time.Millisecond) {
+		m.lateTicks.Add(1)
+	}
+	dst := m.destination()
+	if !dst.IsValid() {
+		return
+	}
+	pkt, err := m.tx.packet(f.b[:f.n], f.ts)
+	if err != nil {
+		return
+	}
+	_, _ = m.conn.WriteToUDPAddrPort(pkt, dst)
+}
+
+// destination is where RTP goes: the latched source, else the SDP address.
+func (m *media) destination() netip.AddrPort {
+	m.remoteMu.Lock()
+	defer m.remoteMu.Unlock()
+	return m.remote
+}
+
+// setRemote applies the SDP address of a re-offer: when it changed,
+// latching starts over.
+func (m *media) setRemote(a netip.AddrPort) {
+	m.remoteMu.Lock()
+	defer m.remoteMu.Unlock()
+	if a != m.sdpRemote {
+		m.sdpRemote, m.remote, m.latched = a, a, false
+	}
+}
+
+// accept applies symmetric RTP: media goes back to where the caller's
+// packets come from. It reports whether a packet from src is taken.
+func (m *media) accept(src netip.AddrPort, now int64, authenticated bool) bool {
+	m.remoteMu.Lock()
+	defer m.remoteMu.Unlock()
+	switch {
+	case !m.latched, src == m.remote:
+	case authenticated, now-m.latchedAt > int64(latchHold):
+	default:
+		return false
+	}
+	m.remote, m.latched, m.latchedAt = src, true, now
+	return true
+}
+
+// read is the reader goroutine: one per socket, one buffer, no allocation
+// or logging per packet.
+func (m *media) read() {
+	defer close(m.done)
+	buf := make([]byte, 1500)
+	plain := make([]byte, 1500)
+	var hdr rtp.Header
+	for {
+		n, src, err := m.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		m.packet(buf[:n], plain, netip.AddrPortFrom(src.Addr().Unmap(), src.Port()), &hdr)
+	}
+}
+
+func (m *media) packet(pkt, plain []byte, src netip.AddrPort, hdr *rtp.Header) {
+	if len(pkt) < 12 || pkt[0]>>6 != 2 {
+		m.invalid.Add(1)
+		return
+	}
+	if pt := pkt[1]; pt >= 192 && pt <= 223 {
+		return // RTCP multiplexed on the RTP port (RFC 5761 §4): not used
+	}
+	cfg := m.rxCfg.Load()
+	if cfg.srtp != nil {
+		dec, err := cfg.srtp.DecryptRTP(plain[:0], pkt, hdr)
+		if err != nil {
+			m.rejected.Add(1) // failed authentication or replayed
+			return
+		}
+		pkt = dec
+	}
+	hl, err := hdr.Unmarshal(pkt)
+	if err != nil {
+		m.invalid.Add(1)
+		return
+	}
+	end := len(pkt)
+	if hdr.Padding {
+		if pad := int(pkt[end-1]); pad > 0 && pad <= end-hl {
+			end -= pad
+		}
+	}
+	payload := pkt[hl:end]
+	pt := hdr.PayloadType
+	if pt != cfg.pt && int(pt) != cfg.tePT {
+		if pt != 13 { // comfort noise (RFC 3389) is expected and ignored
+			m.invalid.Add(1)
+		}
+		return
+	}
+	now := m.clock.Now().UnixNano()
+	if !m.accept(src, now, cfg.srtp != nil) {
+		m.rejected.Add(1)
+		return
+	}
+	m.lastRTP.Store(now)
+	if !m.hasSSRC || hdr.SSRC != m.ssrc {
+		// A new stream (first packet, or the phone restarted it).
+		m.ssrc, m.hasSSRC = hdr.SSRC, true
+		m.seq.reset()
+		if m.opusIn != nil {
+			m.opusIn.have = false
+		}
+	}
+	exp, rec := m.seq.update(hdr.SequenceNumber)
+	m.expected.Add(exp)
+	m.received.Add(rec)
+	if int(pt) == cfg.tePT {
+		m.dtmf.packet(payload, hdr.Timestamp, hdr.SequenceNumber)
+		return
+	}
+	if m.opusIn != nil {
+		m.opusIn.packet(payload, hdr.Timestamp)
+	} else {
+		m.g711In.packet(payload, hdr.Timestamp, hdr.Marker)
+	}
+	m.syncStats()
+}
+
+// syncStats publishes the reader's plain counters.
+func (m *media) syncStats() {
+	m.lateIn.Store(m.stats.late)
+	m.lostUnits.Store(m.stats.lostUnits)
+	if m.stats.invalid > 0 {
+		m.invalid.Add(m.stats.invalid)
+		m.stats.invalid = 0
+	}
+}
+
+// seqTracker follows RTP sequence numbers for loss statistics (RFC 3550
+// §A.1, §A.3): each update returns how many more packets were expected
+// and received.
+type seqTracker struct {
+	have bool
+	max  uint16
+}
+
+func (s *seqTracker) reset() { s.have = false }
+
+func (s *seqTracker) update(seq uint16) (expected, received uint64) {
+	if !s.have {
+		s.have, s.max = true, seq
+		return 1, 1
+	}
+	d := seq - s.max
+	switch {
+	case d == 0:
+		return 0, 0 // duplicate
+	case d < 0x8000:
+		if d > 3000 { // a jump (RFC 3550 MAX_DROPOUT): not loss
+			s.max = seq
+			return 1, 1
+		}
+		s.max = seq
+		return uint64(d), 1
+	default:
+		// Reordered (late) packet: it was counted as expected already.
+		return 0, 1
+	}
+}
+
+// sender builds the caller's RTP from the meeting's mix (call goroutine).
+type sender struct {
+	codec   codec
+	pt      uint8
+	ssrc    uint32
+	seq     uint16
+	ts      uint32
+	started bool
+	lastMix uint32
+	srtp    *srtp.Context
+	hdr     rtp.Header
+	pkt     [12 + maxOpus]byte
+	enc     [12 + maxOpus + 64]byte
+	dec8    *opus.Decoder // G.711: the mix decoded straight at 8 kHz
+	pcm8    [g711Frame]int16
+	g711    func(int16) uint8
+}
+
+func (s *sender) init(c codec, pt uint8, ctx *srtp.Context, ssrc uint32, seq uint16, ts uint32) error {
+	s.codec, s.pt, s.srtp, s.ssrc, s.seq, s.ts = c, pt, ctx, ssrc, seq, ts
+	if c == codecOpus {
+		return nil
+	}
+	dec, err := opus.NewDecoder(8000, 1)
+	if err != nil {
+		return err
+	}
+	s.dec8 = dec
+	s.g711 = g711.EncodeUlawFrame
+	if c == codecPCMA {
+		s.g711 = g711.EncodeAlawFrame
+	}
+	return nil
+}
+
+// packet returns the (S)RTP packet for one mix frame; the result is valid
+// until the next call.
+func (s *sender) packet(opusFrame []byte, mixTS uint32) ([]byte, error) {
+	var n int
+	if s.codec == codecOpus {
+		n = copy(s.pkt[12:], opusFrame)
+		if s.started {
+			s.ts += mixTS - s.lastMix
+		}
+	} else {
+		if _, err := s.dec8.Decode(opusFrame, s.pcm8[:]); err != nil {
+			return nil, err
+		}
+		for i, v := range s.pcm8 {
+			s.pkt[12+i] = s.g711(v)
+		}
+		n = g711Frame
+		if s.started {
+			s.ts += (mixTS - s.lastMix) / upFactor
+		}
+	}
+	marker := !s.started
+	s.started, s.lastMix = true, mixTS
+	h := s.pkt[:12]
+	h[0] = 0x80
+	h[1] = s.pt
+	if marker {
+		h[1] |= 0x80
+	}
+	h[2], h[3] = byte(s.seq>>8), byte(s.seq)
+	h[4], h[5], h[6], h[7] = byte(s.ts>>24), byte(s.ts>>16), byte(s.ts>>8), byte(s.ts)
+	h[8], h[9], h[10], h[11] = byte(s.ssrc>>24), byte(s.ssrc>>16), byte(s.ssrc>>8), byte(s.ssrc)
+	s.seq++
+	plain := s.pkt[:12+n]
+	if s.srtp == nil {
+		return plain, nil
+	}
+	return s.srtp.EncryptRTP(s.enc[:0], plain, &s.hdr)
+}
