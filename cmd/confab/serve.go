@@ -153,8 +153,6 @@ func serve(cfg config.Config, stderr io.Writer) error {
 	}
 	if gw != nil {
 		defer gw.Close()
-		udp, tcp, tls := gw.Addrs()
-		log.Info("sip: listening", "dial_in", cfg.SIP.DialInNumber, "udp", udp, "tcp", tcp, "tls", tls)
 	}
 
 	handler := newHTTPHandler(cfg, creds, svc, signaling, turnControl(svc, relay), nt.Admin(), reg, log)

@@ -1,0 +1,264 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go/aws"
+	"github.com/aws/aws-sdk-go/service/chimesdkmeetings"
+
+	"github.com/confab-media/confab/bench/attendee"
+)
+
+// TestSIPDialInOverServe: a real SIP softphone (baresip, PCMU over UDP)
+// dials `confab serve` with an attendee's join token while a synthetic
+// WebRTC attendee is in the meeting. The phone attendee appears in the
+// WebRTC attendee's presence, each hears the other's tone (mix-minus: not
+// its own), chime:AttendeeJoined goes out with networkType PSTN, and
+// DeleteAttendee hangs the phone up and removes its presence.
+func TestSIPDialInOverServe(t *testing.T) {
+	bin, err := exec.LookPath("baresip")
+	if err != nil {
+		t.Fatal("baresip is missing: run `make test-deps` (apt-get install -y baresip sip-tester)")
+	}
+	s := startServer(t, "", noThrottle())
+	c := s.client(testKeyID, testSecret)
+	cm, err := c.CreateMeeting(&chimesdkmeetings.CreateMeetingInput{
+		ClientRequestToken: aws.String("sip-1"), MediaRegion: aws.String("us-east-1"), ExternalMeetingId: aws.String("sip-1"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mid := cm.Meeting.MeetingId
+	phone, err := c.CreateAttendee(&chimesdkmeetings.CreateAttendeeInput{MeetingId: mid, ExternalUserId: aws.String("phone-user")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	web, err := c.CreateAttendee(&chimesdkmeetings.CreateAttendeeInput{MeetingId: mid, ExternalUserId: aws.String("web-user")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const webTone, phoneTone = 700.0, 1000.0
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	browser, err := attendee.Dial(ctx, attendee.Config{
+		SignalingURL: aws.StringValue(cm.Meeting.MediaPlacement.SignalingUrl), JoinToken: aws.StringValue(web.Attendee.JoinToken),
+		Name: "web", ToneHz: webTone, Loopback: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer browser.Close()
+
+	sipAddr := regexp.MustCompile(`sipgw: listening" .*?udp=(127\.0\.0\.1:\d+)`).FindStringSubmatch(s.Log())
+	if sipAddr == nil {
+		t.Fatalf("no SIP listener in the log:\n%s", s.Log())
+	}
+	dir := t.TempDir()
+	writeWAV(t, filepath.Join(dir, "in.wav"), 8000, phoneTone, 30*time.Second)
+	config := strings.Join([]string{
+		"poll_method epoll", fmt.Sprintf("sip_listen 127.0.0.1:%d", freeUDP(t)), "net_interface 127.0.0.1",
+		"audio_source aufile," + filepath.Join(dir, "in.wav"), "snd_path " + dir, "audio_buffer 20-160",
+		"rtp_timeout 0", "module_path /usr/lib/baresip/modules", "module g711.so", "module aufile.so",
+		"module sndfile.so", "module_tmp account.so", "module_app menu.so", "",
+	}, "\n")
+	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte("<sip:+12065550100@127.0.0.1>;regint=0;audio_codecs=PCMU/8000/1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dial := fmt.Sprintf("/dial sip:+17035550122@%s;X-chime-join-token=%s", sipAddr[1], aws.StringValue(phone.Attendee.JoinToken))
+	cmd := exec.Command(bin, "-f", dir, "-e", dial, "-t", "25")
+	cmd.Dir = dir
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	defer func() {
+		_ = cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("baresip:\n%s", out.String())
+		}
+	}()
+
+	phoneID := aws.StringValue(phone.Attendee.AttendeeId)
+	waitUntil(t, 15*time.Second, "the phone in the browser's presence", func() bool {
+		for _, p := range browser.Presence() {
+			if p.AttendeeID == phoneID {
+				return true
+			}
+		}
+		return false
+	})
+	time.Sleep(4 * time.Second) // jitter buffers, talker selection
+	pw, n := browser.Power(2*time.Second, phoneTone, webTone)
+	if n == 0 || attendee.DB(pw[0])-attendee.DB(pw[1]) < 20 {
+		t.Errorf("browser hears the phone at %.1f dB, its own tone at %.1f dB (%d samples): want ≥ 20 dB apart", attendee.DB(pw[0]), attendee.DB(pw[1]), n)
+	}
+	if !strings.Contains(s.Log(), `\"networkType\":\"PSTN\"`) && !strings.Contains(s.Log(), `"networkType":"PSTN"`) {
+		t.Error("no event with networkType PSTN in the log")
+	}
+
+	if _, err := c.DeleteAttendee(&chimesdkmeetings.DeleteAttendeeInput{MeetingId: mid, AttendeeId: phone.Attendee.AttendeeId}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "the phone's presence gone", func() bool {
+		for _, p := range browser.Presence() {
+			if p.AttendeeID == phoneID {
+				return false
+			}
+		}
+		return true
+	})
+	waitUntil(t, 10*time.Second, "baresip told the call ended (BYE)", func() bool {
+		o := strings.ToLower(out.String())
+		return strings.Contains(o, "terminated") || strings.Contains(o, "closed")
+	})
+
+	// What the phone heard: the browser's tone, not its own.
+	files, _ := filepath.Glob(filepath.Join(dir, "dump-*-dec.wav"))
+	if len(files) != 1 {
+		t.Fatalf("baresip recordings: %v", files)
+	}
+	pcm := readPCM16(t, files[0])
+	if len(pcm) < 3*8000 {
+		t.Fatalf("phone recorded %d samples", len(pcm))
+	}
+	heard := pcm[len(pcm)-2*8000:]
+	if h, o := goertzel8k(heard, webTone), goertzel8k(heard, phoneTone); h-o < 20 {
+		t.Errorf("phone hears the browser at %.1f dB, its own tone at %.1f dB: want ≥ 20 dB apart", h, o)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func freeUDP(t *testing.T) int {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// writeWAV writes a mono 16-bit PCM WAV of a sine.
+func writeWAV(t *testing.T, path string, rate int, freq float64, d time.Duration) {
+	t.Helper()
+	n := int(d * time.Duration(rate) / time.Second)
+	var b bytes.Buffer
+	b.WriteString("RIFF")
+	_ = binary.Write(&b, binary.LittleEndian, uint32(36+2*n))
+	b.WriteString("WAVEfmt ")
+	for _, v := range []any{uint32(16), uint16(1), uint16(1), uint32(rate), uint32(2 * rate), uint16(2), uint16(16)} {
+		_ = binary.Write(&b, binary.LittleEndian, v)
+	}
+	b.WriteString("data")
+	_ = binary.Write(&b, binary.LittleEndian, uint32(2*n))
+	for i := range n {
+		_ = binary.Write(&b, binary.LittleEndian, int16(8000*math.Sin(2*math.Pi*freq*float64(i)/float64(rate))))
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readPCM16 returns the first channel of a 16-bit PCM WAV (read to its
+// end if the recording was cut short).
+func readPCM16(t *testing.T, path string) []int16 {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := bufio.NewReader(f)
+	hdr := make([]byte, 12)
+	if _, err := r.Read(hdr); err != nil || string(hdr[:4]) != "RIFF" {
+		t.Fatalf("%s: not a WAV", path)
+	}
+	channels := 1
+	for {
+		ch := make([]byte, 8)
+		if _, err := io.ReadFull(r, ch); err != nil {
+			t.Fatalf("%s: no data chunk", path)
+		}
+		size := int(binary.LittleEndian.Uint32(ch[4:]))
+		if string(ch[:4]) == "fmt " {
+			body := make([]byte, size)
+			_, _ = io.ReadFull(r, body)
+			channels = int(binary.LittleEndian.Uint16(body[2:]))
+			continue
+		}
+		if string(ch[:4]) != "data" {
+			_, _ = r.Discard(size)
+			continue
+		}
+		var pcm []int16
+		frame := make([]byte, 2*channels)
+		for {
+			if _, err := io.ReadFull(r, frame); err != nil {
+				return pcm
+			}
+			pcm = append(pcm, int16(binary.LittleEndian.Uint16(frame)))
+		}
+	}
+}
+
+// goertzel8k is the power (dB) of pcm (8 kHz) at hz.
+func goertzel8k(pcm []int16, hz float64) float64 {
+	c := 2 * math.Cos(2*math.Pi*hz/8000)
+	var s1, s2 float64
+	for _, v := range pcm {
+		s0 := float64(v) + c*s1 - s2
+		s2, s1 = s1, s0
+	}
+	p := 2 * (s1*s1 + s2*s2 - c*s1*s2) / float64(len(pcm)*len(pcm))
+	return 10 * math.Log10(p+1e-12)
+}
