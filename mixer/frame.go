@@ -60,6 +60,10 @@ func LevelFromPCM(pcm []int16) int8 {
 	return int8(math.Round(db))
 }
 
+// OpusSamples returns the number of 48 kHz samples in an Opus packet (0 if
+// it is malformed): 960 for a 20 ms frame.
+func OpusSamples(p []byte) int { return opusSamples(p) }
+
 // opusSamples returns the number of 48 kHz samples in an Opus packet from
 // its TOC byte and frame count (RFC 6716 §3.1), or 0 if the packet is
 // malformed.

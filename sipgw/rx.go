@@ -1,8 +1,9 @@
 package sipgw
 
 import (
+	"github.com/confab-media/confab/mixer"
+
 	"fmt"
-	"math"
 
 	"github.com/zaf/g711"
 	"gopkg.in/hraban/opus.v2"
@@ -282,60 +283,7 @@ func (r *g711Rx) emit() {
 // levelSilence is the RFC 6464 level of digital silence (−127 dBov).
 const levelSilence int8 = 127
 
-// levelFromPCM returns the RFC 6464 level (−dBov, 0–127) of 16-bit PCM: the
-// RMS relative to the overload point, as WebRTC and the mixer compute it
-// (https://www.rfc-editor.org/rfc/rfc6464#section-3).
-func levelFromPCM(pcm []int16) int8 {
-	if len(pcm) == 0 {
-		return levelSilence
-	}
-	var sum float64
-	for _, s := range pcm {
-		v := float64(s)
-		sum += v * v
-	}
-	rms := math.Sqrt(sum / float64(len(pcm)))
-	if rms < 1e-9 {
-		return levelSilence
-	}
-	db := -20 * math.Log10(rms/32768)
-	switch {
-	case db <= 0:
-		return 0
-	case db >= 127:
-		return levelSilence
-	}
-	return int8(math.Round(db))
-}
-
-// opusSamples returns the number of 48 kHz samples in an Opus packet from
-// its TOC byte and frame count (RFC 6716 §3.1), or 0 if malformed.
-func opusSamples(p []byte) int {
-	if len(p) == 0 {
-		return 0
-	}
-	toc := p[0]
-	config := toc >> 3
-	var per int
-	switch {
-	case config < 12: // SILK-only: 10, 20, 40, 60 ms
-		per = [4]int{480, 960, 1920, 2880}[config&3]
-	case config < 16: // Hybrid: 10, 20 ms
-		per = [2]int{480, 960}[config&1]
-	default: // CELT-only: 2.5, 5, 10, 20 ms
-		per = [4]int{120, 240, 480, 960}[config&3]
-	}
-	var frames int
-	switch toc & 3 {
-	case 0:
-		frames = 1
-	case 1, 2:
-		frames = 2
-	default:
-		if len(p) < 2 {
-			return 0
-		}
-		frames = int(p[1] & 0x3f)
-	}
-	return per * frames
-}
+// levelFromPCM and opusSamples are the mixer's: the level a leg reports
+// must be computed as the mixer computes it for WebRTC legs.
+func levelFromPCM(pcm []int16) int8 { return mixer.LevelFromPCM(pcm) }
+func opusSamples(p []byte) int      { return mixer.OpusSamples(p) }
