@@ -89,6 +89,11 @@ func (s *Server) getPacket() *packet {
 // listen binds UDP (and starts the engines), then TCP (by default on the UDP
 // port), then TLS.
 func (s *Server) listen() error {
+	// With an automatic UDP port (0) and no TCP address, TCP takes the
+	// same port number when it is free, else a port of its own (the URIs
+	// name each transport's real port).
+	tcpFollowsAutoUDP := s.cfg.ListenTCP == "" && !s.cfg.DisableUDP &&
+		netip.MustParseAddrPort(s.cfg.ListenUDP).Port() == 0
 	if err := s.listenUDP(); err != nil {
 		return err
 	}
@@ -107,6 +112,9 @@ func (s *Server) listen() error {
 	}
 	if !s.cfg.DisableTCP {
 		ln, err := listenTCP(s.cfg.ListenTCP)
+		if err != nil && tcpFollowsAutoUDP {
+			ln, err = listenTCP(net.JoinHostPort(host, "0"))
+		}
 		if err != nil {
 			return fmt.Errorf("listen tcp: %w", err)
 		}
