@@ -57,8 +57,21 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return buildFixture(t, Config{}, nil)
+}
+
+// buildFixture builds the stack with the Server from cfg. With evs, the
+// bus also keeps every event in evs and the Server publishes its video
+// events on it.
+func buildFixture(t *testing.T, cfg Config, evs *eventLog) *fixture {
+	t.Helper()
 	log := testLog()
 	bus := events.NewBus()
+	params := Params{Log: log}
+	if evs != nil {
+		bus.Subscribe(evs)
+		params.Events, params.AccountID = bus, "123456789012"
+	}
 	u, _ := url.Parse("http://127.0.0.1:8080")
 	svc, err := meeting.New(context.Background(), meeting.Config{
 		AccountID: "123456789012", Regions: []string{"us-east-1"},
@@ -76,7 +89,8 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	vols := &lateVolumes{}
-	sv, err := New(Config{}, Params{Log: log, Volumes: vols})
+	params.Volumes = vols
+	sv, err := New(cfg, params)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -22,8 +19,6 @@ import (
 	"github.com/confab-media/confab/signaling/events"
 	"github.com/confab-media/confab/signaling/meeting"
 	"github.com/confab-media/confab/signaling/protocol"
-	"github.com/confab-media/confab/signaling/session"
-	"github.com/confab-media/confab/signaling/store"
 )
 
 // eventLog is an events.Sink that keeps every event published.
@@ -76,49 +71,8 @@ func (l *eventLog) video() []string {
 // every event the returned log keeps.
 func newVideoFixture(t *testing.T, cfg Config) (*fixture, *eventLog) {
 	t.Helper()
-	log := testLog()
 	evs := &eventLog{}
-	bus := events.NewBus(evs)
-	u, _ := url.Parse("http://127.0.0.1:8080")
-	svc, err := meeting.New(context.Background(), meeting.Config{
-		AccountID: "123456789012", Regions: []string{"us-east-1"},
-		AttendeesPerMeeting: 250, HighResolutionAttendees: 25,
-		MaxDuration: 24 * time.Hour, IdleTimeout: 5 * time.Minute, SweepInterval: 10 * time.Second,
-	}, meeting.Params{
-		Store:    store.NewMemory(),
-		Placer:   meeting.NewLocalPlacer(meeting.MediaGroup{ID: "local", PublicURL: u}, 250),
-		Events:   bus,
-		Clock:    meeting.SystemClock{},
-		Log:      log,
-		TokenKey: []byte("0123456789abcdef0123456789abcdef"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	vols := &lateVolumes{}
-	sv, err := New(cfg, Params{Log: log, Volumes: vols, Events: bus, AccountID: "123456789012"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := session.New(session.Config{AccountID: "123456789012"},
-		session.Params{Auth: svc, Presence: svc, Events: bus, Media: sv, Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	vols.h.Store(h)
-	bus.Subscribe(h)
-	mux := http.NewServeMux()
-	mux.Handle("GET /control/{meetingID}", h)
-	f := &fixture{t: t, svc: svc, h: h, sv: sv, srv: httptest.NewServer(mux)}
-	t.Cleanup(func() {
-		h.Close()
-		f.srv.Close()
-		if err := sv.Close(); err != nil {
-			t.Errorf("Server.Close: %v", err)
-		}
-		svc.Close()
-	})
-	return f, evs
+	return buildFixture(t, cfg, evs), evs
 }
 
 // videoCfg is the camera the tests publish: keyframes only first and on
