@@ -1,0 +1,5 @@
+//go:build !unix
+
+package netguard
+
+func fileLimit() int { return 1024 }
