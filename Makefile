@@ -63,6 +63,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./signaling/api
 	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime 30s ./signaling/sigv4
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./signaling/protocol
+	$(GO) test -run '^$$' -fuzz FuzzSession -fuzztime 30s ./signaling/session
 
 clean:
 	rm -rf bin

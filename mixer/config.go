@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/confab-media/confab/internal/guard"
 )
 
 // Audio format of every input and output: 48 kHz mono Opus in 20 ms frames.
@@ -44,6 +46,13 @@ type Params struct {
 	Clock Clock
 	// Log receives the Mixer's structured logs; nil discards them.
 	Log *slog.Logger
+	// Panics counts a panic contained in the mixing goroutine (which
+	// decodes remote Opus); nil counts nothing.
+	Panics guard.Counter
+	// OnPanic, if set, is called (on the dying mixing goroutine, once)
+	// after such a panic: the mixer mixes no more, so its owner should end
+	// the meeting's media. It must not call Close synchronously.
+	OnPanic func()
 }
 
 // withDefaults returns c with zero fields set to their defaults, validated.

@@ -76,10 +76,17 @@ func (l *Leg) Push(f Frame) error {
 	if level < 0 {
 		level = LevelUnknown
 	}
-	l.mu.Lock()
-	l.jb.push(f.Payload, f.Timestamp, level, at)
-	l.mu.Unlock()
+	l.push(f.Payload, f.Timestamp, level, at)
 	return nil
+}
+
+// push buffers a frame under l.mu. The unlock is deferred, as in pull and
+// deliver: a contained panic (internal/guard) must not leave a lock held
+// that the mixer or a reader would then wait on forever.
+func (l *Leg) push(payload []byte, ts uint32, level int8, at time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.jb.push(payload, ts, level, at)
 }
 
 // SetMuted mutes or unmutes the leg: a muted leg is never a talker (its
@@ -89,20 +96,27 @@ func (l *Leg) SetMuted(muted bool) { l.muted.Store(muted) }
 // Muted reports whether the leg is muted.
 func (l *Leg) Muted() bool { return l.muted.Load() }
 
+// skipFrames drops n frames from the jitter buffer.
+func (l *Leg) skipFrames(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.jb.skip(n)
+}
+
 // pull takes this tick's frame out of the jitter buffer.
 func (l *Leg) pull(now time.Time) {
-	l.mu.Lock()
-	l.in = l.jb.pop(now, l.pkt[:0])
-	l.mu.Unlock()
 	l.decoded, l.mixed = false, false
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.in = l.jb.pop(now, l.pkt[:0])
 }
 
 // deliver hands the leg its payload for this tick and advances its timestamp.
 func (l *Leg) deliver(payload []byte) {
-	l.sinkMu.Lock()
-	if l.sink != nil && len(payload) > 0 {
-		l.sink(payload, l.outTS)
-	}
-	l.sinkMu.Unlock()
 	l.outTS += frameSamples
+	l.sinkMu.Lock()
+	defer l.sinkMu.Unlock()
+	if l.sink != nil && len(payload) > 0 {
+		l.sink(payload, l.outTS-frameSamples)
+	}
 }

@@ -173,9 +173,7 @@ func (m *Mixer) skip(n int) {
 	m.stepMu.Lock()
 	defer m.stepMu.Unlock()
 	for _, l := range m.snapshot() {
-		l.mu.Lock()
-		l.jb.skip(n)
-		l.mu.Unlock()
+		l.skipFrames(n)
 		l.outTS += uint32(n) * frameSamples
 	}
 	m.stats.skipped.Add(uint64(n))

@@ -8,15 +8,19 @@ import (
 	"time"
 
 	"gopkg.in/hraban/opus.v2"
+
+	"github.com/confab-media/confab/internal/guard"
 )
 
 // Mixer mixes the audio of one meeting. Create it with New, add legs, Start
 // it (or drive Tick yourself), and Close it.
 type Mixer struct {
-	cfg   Config
-	clock Clock
-	log   *slog.Logger
-	stats counters
+	cfg     Config
+	clock   Clock
+	log     *slog.Logger
+	panics  guard.Counter
+	onPanic func()
+	stats   counters
 
 	mu     sync.Mutex // guards legs (copy-on-write: replaced, never mutated), byID and closed
 	legs   []*Leg
@@ -65,6 +69,8 @@ func New(cfg Config, p Params) (*Mixer, error) {
 		cfg:     cfg,
 		clock:   p.Clock,
 		log:     p.Log,
+		panics:  p.Panics,
+		onPanic: p.OnPanic,
 		byID:    make(map[LegID]*Leg),
 		done:    make(chan struct{}),
 		talkers: newTalkerSelector(cfg),
@@ -221,6 +227,13 @@ func (m *Mixer) Close() {
 func (m *Mixer) run(start time.Time, ticks <-chan time.Time, stop func()) {
 	defer m.wg.Done()
 	defer stop()
+	// The tick decodes remote Opus: a panic there ends this meeting's
+	// mixing, never the process.
+	defer guard.Recover(m.log, m.panics, "mixer", func(any) {
+		if m.onPanic != nil {
+			m.onPanic()
+		}
+	})
 	var mixed int64 // frames mixed (or skipped) since start
 	for {
 		select {

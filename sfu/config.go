@@ -9,6 +9,7 @@ import (
 
 	"github.com/pion/transport/v4"
 
+	"github.com/confab-media/confab/internal/guard"
 	"github.com/confab-media/confab/mixer"
 	"github.com/confab-media/confab/signaling/session"
 )
@@ -40,6 +41,18 @@ type Config struct {
 	// KeyframeInterval is the least time between two keyframe requests
 	// (PLI) for one layer. Default 500 ms.
 	KeyframeInterval time.Duration
+	// MaxOfferBytes bounds a SUBSCRIBE's SDP offer; a larger one is
+	// refused (SUBSCRIBE_ACK 400) before it is parsed. Default 256 KiB
+	// (Chrome's offer with 27 video m-lines is about 80 KB).
+	MaxOfferBytes int
+	// MaxReceiveVideos bounds the video m-lines of an offer besides the
+	// camera's: each may become a forwarded video (a track, a sender and
+	// an RTCP reader). An offer with more, or with more than
+	// MaxReceiveVideos+4 m-lines in all (audio, camera, data channel), is
+	// refused (SUBSCRIBE_ACK 400) before any transceiver exists. Default
+	// the larger of 25 (Chime's remote video limit) and MaxVideos +
+	// MaxContentShares.
+	MaxReceiveVideos int
 	// StatsInterval is how often layer bitrates are measured, INDEX
 	// refreshed if the available layers changed, BITRATES sent and
 	// forwarded layers fitted to each subscriber's bandwidth. Default 1 s.
@@ -64,6 +77,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.KeyframeInterval <= 0 {
 		c.KeyframeInterval = 500 * time.Millisecond
+	}
+	if c.MaxOfferBytes <= 0 {
+		c.MaxOfferBytes = 256 << 10
+	}
+	if c.MaxReceiveVideos <= 0 {
+		c.MaxReceiveVideos = max(25, c.MaxVideos+c.MaxContentShares)
 	}
 	if c.StatsInterval <= 0 {
 		c.StatsInterval = time.Second
@@ -102,4 +121,8 @@ type Params struct {
 	Events session.Publisher
 	// AccountID goes into emitted events.
 	AccountID string
+	// Panics counts the panics contained in goroutines that handle remote
+	// media (RTP/RTCP readers, the mixer, the room loops); each ends only
+	// its peer or its room. nil counts nothing.
+	Panics guard.Counter
 }

@@ -65,9 +65,16 @@ func newFixture(t *testing.T) *fixture {
 // events on it.
 func buildFixture(t *testing.T, cfg Config, evs *eventLog) *fixture {
 	t.Helper()
+	return buildFixtureWith(t, cfg, evs, Params{})
+}
+
+// buildFixtureWith is buildFixture with the Server's Params starting
+// from params (Log, Events, Volumes are filled in).
+func buildFixtureWith(t *testing.T, cfg Config, evs *eventLog, params Params) *fixture {
+	t.Helper()
 	log := testLog()
 	bus := events.NewBus()
-	params := Params{Log: log}
+	params.Log = log
 	if evs != nil {
 		bus.Subscribe(evs)
 		params.Events, params.AccountID = bus, "123456789012"
@@ -101,6 +108,7 @@ func buildFixture(t *testing.T, cfg Config, evs *eventLog) *fixture {
 	}
 	vols.h.Store(h)
 	bus.Subscribe(h)
+	bus.Subscribe(sv) // capability changes
 	mux := http.NewServeMux()
 	mux.Handle("GET /control/{meetingID}", h)
 	f := &fixture{t: t, svc: svc, h: h, sv: sv, srv: httptest.NewServer(mux)}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/confab-media/confab/internal/guard"
 	"github.com/confab-media/confab/mixer"
 	"github.com/confab-media/confab/signaling/protocol"
 	"github.com/confab-media/confab/signaling/session"
@@ -25,6 +26,7 @@ type Peer struct {
 	attendeeID string
 	externalID string
 	content    bool // a content-share session (<attendee>#content)
+	maxRes     maxResolution
 	sess       *session.Session
 	room       *Room
 	api        *webrtc.API
@@ -55,12 +57,19 @@ type Peer struct {
 	readers sync.WaitGroup
 
 	added bool // the local track is attached; used by negotiate only
+
+	cp peerCaps // what the attendee may send and receive
+
+	// panics counts a contained panic in one of its readers; fail then
+	// ends the peer (asynchronously: it waits for the readers).
+	panics guard.Counter
+	fail   func()
 }
 
 func legID(sessionID uint64) mixer.LegID { return mixer.LegID(strconv.FormatUint(sessionID, 10)) }
 
 // newPeer creates the PeerConnection and the mixer leg of s in rm.
-func newPeer(api *webrtc.API, rm *Room, s *session.Session, clock mixer.Clock, log *slog.Logger) (*Peer, error) {
+func newPeer(api *webrtc.API, rm *Room, s *session.Session, caps mediaCaps, clock mixer.Clock, log *slog.Logger) (*Peer, error) {
 	out, err := newMixSender()
 	if err != nil {
 		return nil, err
@@ -75,7 +84,7 @@ func newPeer(api *webrtc.API, rm *Room, s *session.Session, clock mixer.Clock, l
 	id := s.Identity()
 	p := &Peer{
 		sessionID: s.ID(), attendeeID: id.AttendeeID, externalID: id.ExternalUserID, content: id.Content,
-		sess: s, room: rm, api: api, pc: pc, out: out, clock: clock,
+		maxRes: id.MaxResolution, sess: s, room: rm, api: api, pc: pc, out: out, clock: clock,
 		log:   log.With("session", s.ID(), "attendee", id.AttendeeID),
 		downs: map[string]*downTrack{},
 	}
@@ -85,6 +94,9 @@ func newPeer(api *webrtc.API, rm *Room, s *session.Session, clock mixer.Clock, l
 		return nil, fmt.Errorf("sfu: add mixer leg: %w", err)
 	}
 	p.leg = leg
+	p.cp.caps = caps
+	leg.SetMuted(!caps.sendAudio)
+	out.off.Store(!caps.recvAudio)
 	pc.OnTrack(p.onTrack)
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		p.log.Debug("sfu: peer connection state", "state", st.String())
@@ -103,6 +115,7 @@ func (p *Peer) onTrack(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 	p.readers.Add(1)
 	p.mu.Unlock()
 	defer p.readers.Done()
+	defer guard.Recover(p.log, p.panics, "sfu track reader", p.failed)
 	if t.Kind() == webrtc.RTPCodecTypeVideo {
 		p.readVideo(t)
 		return
@@ -141,8 +154,16 @@ func (p *Peer) negotiate(ctx context.Context, sub *protocol.SdkSubscribeFrame) (
 	}
 	p.recvCodecs.Store(uint32(receivableCodecs(lines)))
 	sending := len(lines) > 0 && lines[0].sends()
-	n.allocations, n.published = p.room.video.publish(p, videoDescriptors(sub), sending)
-	if n.tracks, err = p.subscribeVideo(lines, sub.GetReceiveStreamIds()); err != nil {
+	descs := videoDescriptors(sub)
+	p.cp.mu.Lock()
+	p.cp.lastDescs, p.cp.lastSending = descs, sending
+	caps := p.cp.caps
+	// Video Receive or None (or MaxResolution None): the camera gets no
+	// allocation and is not forwarded.
+	n.allocations, n.published = p.room.video.publish(p, descs, sending && caps.sendVideo)
+	n.tracks, err = p.subscribeVideo(lines, sub.GetReceiveStreamIds(), caps)
+	p.cp.mu.Unlock()
+	if err != nil {
 		return n, err
 	}
 	answer, err := p.pc.CreateAnswer(nil)
@@ -191,6 +212,7 @@ func (p *Peer) attachTrack() error {
 	p.mu.Unlock()
 	go func() {
 		defer p.readers.Done()
+		defer guard.Recover(p.log, p.panics, "sfu rtcp reader", p.failed)
 		buf := make([]byte, readBufSize)
 		for {
 			if _, _, err := sender.Read(buf); err != nil {
@@ -199,6 +221,13 @@ func (p *Peer) attachTrack() error {
 		}
 	}()
 	return nil
+}
+
+// failed ends the peer after a contained panic in one of its goroutines.
+func (p *Peer) failed(any) {
+	if p.fail != nil {
+		p.fail()
+	}
 }
 
 // close removes the leg (its sink is not called after that), closes the

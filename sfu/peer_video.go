@@ -7,6 +7,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/confab-media/confab/internal/guard"
 	"github.com/confab-media/confab/signaling/protocol"
 )
 
@@ -16,7 +17,7 @@ import (
 // and unbinds the lines no longer asked for. It returns SUBSCRIBE_ACK's
 // tracks[]. Called between SetRemoteDescription and CreateAnswer, so a new
 // track is in the answer (sendonly, msid v_<mid>).
-func (p *Peer) subscribeVideo(lines []videoLine, ids []uint32) ([]*protocol.SdkTrackMapping, error) {
+func (p *Peer) subscribeVideo(lines []videoLine, ids []uint32, caps mediaCaps) ([]*protocol.SdkTrackMapping, error) {
 	now := p.clock.Now()
 	var tracks []*protocol.SdkTrackMapping
 	wanted := make(map[string]bool, len(lines))
@@ -25,9 +26,12 @@ func (p *Peer) subscribeVideo(lines []videoLine, ids []uint32) ([]*protocol.SdkT
 			continue
 		}
 		sid := ids[k]
-		mime, ok := p.room.video.codecOf(sid)
+		mime, content, ok := p.room.video.lookup(sid)
 		if !ok {
 			continue // the source left; the client will drop the line
+		}
+		if !caps.mayReceive(content) {
+			continue // Video (or Content) Send or None: nothing forwarded
 		}
 		d, err := p.downFor(l.mid, mime)
 		if err != nil {
@@ -98,6 +102,7 @@ func (p *Peer) downFor(mid, mime string) (*downTrack, error) {
 		p.readers.Add(1)
 		go func() {
 			defer p.readers.Done()
+			defer guard.Recover(p.log, p.panics, "sfu video rtcp reader", p.failed)
 			d.readRTCP()
 		}()
 	}

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/confab-media/confab/internal/guard"
 	"github.com/confab-media/confab/mixer"
 	"github.com/confab-media/confab/signaling/session"
 )
@@ -23,18 +24,27 @@ type Room struct {
 
 	done chan struct{} // closed by close: stops the volume loop
 	wg   sync.WaitGroup
+
+	// panics counts a panic contained in the room's goroutines (mixer,
+	// stats and volume loops); fail then ends the room (asynchronously).
+	panics guard.Counter
+	fail   func(*Room)
 }
 
-func newRoom(meetingID string, cfg Config, p Params) (*Room, error) {
-	m, err := mixer.New(cfg.Mixer, mixer.Params{Clock: p.Clock, Log: p.Log.With("meeting", meetingID)})
+// newRoom creates a meeting's room and starts its goroutines. fail is
+// called once one of them panicked (and recovered).
+func newRoom(meetingID string, cfg Config, p Params, fail func(*Room)) (*Room, error) {
+	rm := &Room{
+		meetingID: meetingID, video: newVideoRoom(cfg), clock: p.Clock,
+		log:   p.Log.With("meeting", meetingID),
+		peers: map[uint64]*Peer{}, phones: map[uint64]*PhoneLeg{}, done: make(chan struct{}),
+		panics: p.Panics, fail: fail,
+	}
+	m, err := mixer.New(cfg.Mixer, mixer.Params{Clock: p.Clock, Log: rm.log, Panics: p.Panics, OnPanic: rm.failed})
 	if err != nil {
 		return nil, err
 	}
-	rm := &Room{
-		meetingID: meetingID, mix: m, video: newVideoRoom(cfg), clock: p.Clock,
-		log:   p.Log.With("meeting", meetingID),
-		peers: map[uint64]*Peer{}, phones: map[uint64]*PhoneLeg{}, done: make(chan struct{}),
-	}
+	rm.mix = m
 	m.Start()
 	rm.wg.Add(1)
 	go rm.statsLoop(cfg.StatsInterval)
@@ -43,6 +53,21 @@ func newRoom(meetingID string, cfg Config, p Params) (*Room, error) {
 		go rm.volumeLoop(p.Clock, cfg.VolumeInterval, p.Volumes)
 	}
 	return rm, nil
+}
+
+// failed ends the room after a contained panic in one of its goroutines.
+func (rm *Room) failed() {
+	if rm.fail != nil {
+		rm.fail(rm)
+	}
+}
+
+// recoverLoop is deferred by the room's loops.
+func (rm *Room) recoverLoop(what string) {
+	if v := recover(); v != nil {
+		guard.Handle(rm.log, rm.panics, what, v)
+		rm.failed()
+	}
 }
 
 func (rm *Room) add(p *Peer) {
@@ -103,6 +128,17 @@ func (rm *Room) removePhone(pl *PhoneLeg) {
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
 	delete(rm.phones, pl.id)
+}
+
+// phoneList returns the room's phone legs.
+func (rm *Room) phoneList() []*PhoneLeg {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	out := make([]*PhoneLeg, 0, len(rm.phones))
+	for _, pl := range rm.phones {
+		out = append(out, pl)
+	}
+	return out
 }
 
 var _ VolumeSink = (*session.Handler)(nil)

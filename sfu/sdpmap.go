@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/pion/sdp/v3"
@@ -62,4 +63,32 @@ func rtpmapCodec(v string) (string, bool) {
 	}
 	name, _, ok := strings.Cut(rest, "/")
 	return name, ok && name != ""
+}
+
+// checkOfferSize bounds an offer before it is parsed: at most maxBytes,
+// at most 1+maxRecv video m-lines (the camera and the receive lines) and
+// at most maxRecv+4 m-lines in all (audio, camera, data channel, one
+// spare). pion makes a transceiver of every m-line it is given, so this is
+// what keeps one SUBSCRIBE from creating thousands (RFC 8866 §5.14: every
+// media description starts with an "m=" line).
+func checkOfferSize(offer string, maxBytes, maxRecv int) error {
+	if len(offer) > maxBytes {
+		return fmt.Errorf("%w: %d bytes of SDP, at most %d", ErrOfferTooLarge, len(offer), maxBytes)
+	}
+	all, video := 0, 0
+	for rest := offer; rest != ""; {
+		var line string
+		line, rest, _ = strings.Cut(rest, "\n")
+		if !strings.HasPrefix(line, "m=") {
+			continue
+		}
+		all++
+		if strings.HasPrefix(line, "m=video ") {
+			video++
+		}
+	}
+	if video > 1+maxRecv || all > maxRecv+4 {
+		return fmt.Errorf("%w: %d m-lines (%d video), at most %d video receive lines", ErrOfferTooLarge, all, video, maxRecv)
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"math/rand/v2"
+	"sync/atomic"
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -24,7 +25,17 @@ type mixSender struct {
 	pkt    rtp.Packet
 	tsBase uint32
 	first  bool
+	// off replaces the mix with Opus silence (the attendee may not
+	// receive audio); set from the capability path, read per frame. The
+	// packets keep flowing: the SDK reconnects when none arrive.
+	off     atomic.Bool
+	silence [len(opusSilence)]byte
 }
+
+// opusSilence is one 20 ms Opus frame of digital silence: TOC 0xf8 (CELT
+// fullband, 20 ms, mono, one frame; RFC 6716 §3.1) and a CELT frame that
+// decodes to zeros.
+const opusSilence = "\xf8\xff\xfe"
 
 func newMixSender() (*mixSender, error) {
 	t, err := webrtc.NewTrackLocalStaticRTP(opusCodec, audioTrackID, audioStreamID)
@@ -32,6 +43,7 @@ func newMixSender() (*mixSender, error) {
 		return nil, err
 	}
 	s := &mixSender{track: t, tsBase: rand.Uint32(), first: true}
+	copy(s.silence[:], opusSilence)
 	s.pkt.Version = 2
 	s.pkt.SequenceNumber = uint16(rand.Uint32())
 	return s, nil
@@ -39,6 +51,9 @@ func newMixSender() (*mixSender, error) {
 
 // sink is the leg's mixer.Sink.
 func (s *mixSender) sink(payload []byte, ts uint32) {
+	if s.off.Load() {
+		payload = s.silence[:]
+	}
 	s.pkt.Marker = s.first // first packet of a talkspurt (RFC 3551 §4.1)
 	s.first = false
 	s.pkt.Timestamp = s.tsBase + ts

@@ -35,6 +35,9 @@ type Server struct {
 	peers    map[uint64]*Peer
 	phoneSeq uint64
 	closed   bool
+
+	caps capBook        // capabilities changed since start (events)
+	wg   sync.WaitGroup // drops of failed peers and rooms, waited by Close
 }
 
 var (
@@ -85,12 +88,21 @@ func (sv *Server) Subscribe(ctx context.Context, s *session.Session, sub *protoc
 		// compressed_sdp_offer only comes if JOIN_ACK asked for it.
 		return nil, fmt.Errorf("%w: SUBSCRIBE without sdp_offer", session.ErrBadRequest)
 	}
+	// Bounded before anything is parsed or created: every m-line becomes a
+	// transceiver, and a receive line a track, a sender and a goroutine.
+	if err := checkOfferSize(sub.GetSdpOffer(), sv.cfg.MaxOfferBytes, sv.cfg.MaxReceiveVideos); err != nil {
+		return nil, fmt.Errorf("%w: %w", session.ErrBadRequest, err)
+	}
+	if id := s.Identity(); id.Content && !sv.capsOf(id).sendVideo {
+		return nil, fmt.Errorf("%w: %w: content share (Capabilities.Content or MeetingFeatures.Content.MaxResolution)",
+			session.ErrBadRequest, ErrNotPermitted)
+	}
 	p, created, err := sv.peer(s)
 	if err != nil {
 		return nil, err
 	}
 	if sub.AudioMuted != nil {
-		p.leg.SetMuted(sub.GetAudioMuted())
+		p.setClientMuted(sub.GetAudioMuted())
 	}
 	ctx, cancel := context.WithTimeout(ctx, sv.cfg.NegotiateTimeout)
 	defer cancel()
@@ -128,7 +140,7 @@ func (sv *Server) Index(s *session.Session) *protocol.SdkIndexFrame {
 	if rm == nil {
 		return &protocol.SdkIndexFrame{}
 	}
-	idx := rm.video.index(s.ID(), s.Identity().AttendeeID)
+	idx := rm.video.index(s.ID(), s.Identity().AttendeeID, sv.capsOf(s.Identity()))
 	idx.SupportedReceiveCodecIntersection = rm.codecIntersection()
 	return idx
 }
@@ -146,20 +158,22 @@ func (sv *Server) peer(s *session.Session) (p *Peer, created bool, err error) {
 	mid := s.Identity().MeetingID
 	rm := sv.rooms[mid]
 	if rm == nil {
-		if rm, err = newRoom(mid, sv.cfg, sv.p); err != nil {
+		if rm, err = newRoom(mid, sv.cfg, sv.p, sv.failRoom); err != nil {
 			return nil, false, fmt.Errorf("%w: %w", session.ErrMediaUnavailable, err)
 		}
 		sv.rooms[mid] = rm
 	}
 	// Creating a PeerConnection is local work (certificate, ICE agent), so
 	// it is done under mu: a Room never sits empty in the map.
-	if p, err = newPeer(sv.api, rm, s, sv.p.Clock, sv.p.Log); err != nil {
+	if p, err = newPeer(sv.api, rm, s, sv.capsOf(s.Identity()), sv.p.Clock, sv.p.Log); err != nil {
 		if rm.Peers() == 0 {
 			delete(sv.rooms, mid)
 			rm.close() // takes no Server lock
 		}
 		return nil, false, fmt.Errorf("%w: %w", session.ErrMediaUnavailable, err)
 	}
+	p.panics = sv.p.Panics
+	p.fail = func() { sv.drop(p) }
 	rm.add(p)
 	sv.peers[s.ID()] = p
 	return p, true, nil
@@ -180,7 +194,7 @@ func (sv *Server) Control(s *session.Session, f *protocol.SdkSignalFrame) {
 	switch f.GetType() {
 	case protocol.SdkSignalFrame_AUDIO_CONTROL:
 		if f.GetAudioControl().Muted != nil {
-			p.leg.SetMuted(f.GetAudioControl().GetMuted())
+			p.setClientMuted(f.GetAudioControl().GetMuted())
 		}
 	case protocol.SdkSignalFrame_REMOTE_VIDEO_UPDATE:
 		p.remoteVideoUpdate(f.GetRemoteVideoUpdate())
@@ -195,7 +209,55 @@ func (sv *Server) Control(s *session.Session, f *protocol.SdkSignalFrame) {
 func (sv *Server) Leave(s *session.Session) {
 	sv.mu.Lock()
 	p := sv.peers[s.ID()]
-	if p == nil {
+	sv.mu.Unlock()
+	if p != nil {
+		sv.leave(p)
+	}
+}
+
+// drop ends a peer whose goroutine panicked, on a goroutine of its own
+// (closing waits for the peer's readers, the panicking one included). The
+// session stays; a later SUBSCRIBE starts a new peer.
+func (sv *Server) drop(p *Peer) {
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	if sv.closed || sv.peers[p.sessionID] != p {
+		return
+	}
+	sv.wg.Go(func() { sv.leave(p) })
+}
+
+// failRoom ends a room one of whose goroutines panicked: its peers are
+// closed (their sessions stay; a later SUBSCRIBE starts a new room), then
+// the room, on a goroutine of its own (closing waits for the panicking
+// goroutine). Its phone legs get no more mix; they leave as usual.
+func (sv *Server) failRoom(rm *Room) {
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	if sv.closed || sv.rooms[rm.meetingID] != rm {
+		return
+	}
+	delete(sv.rooms, rm.meetingID)
+	var peers []*Peer
+	for id, p := range sv.peers {
+		if p.room == rm {
+			delete(sv.peers, id)
+			peers = append(peers, p)
+		}
+	}
+	sv.wg.Go(func() {
+		for _, p := range peers {
+			p.close()
+		}
+		rm.close()
+	})
+}
+
+// leave removes p and closes it and, with its last member, its room.
+func (sv *Server) leave(p *Peer) {
+	s := p.sess
+	sv.mu.Lock()
+	if sv.peers[s.ID()] != p {
 		sv.mu.Unlock()
 		return
 	}
@@ -267,5 +329,6 @@ func (sv *Server) Close() error {
 	for _, rm := range rooms {
 		rm.close()
 	}
+	sv.wg.Wait()
 	return sv.mux.Close()
 }

@@ -17,6 +17,7 @@ const contentSuffix = "#content"
 // each subscriber's forwarded layers to its bandwidth.
 func (rm *Room) statsLoop(interval time.Duration) {
 	defer rm.wg.Done()
+	defer rm.recoverLoop("sfu room stats loop")
 	ticks, stop := rm.clock.Tick(interval)
 	defer stop()
 	last := rm.clock.Now()
@@ -70,10 +71,10 @@ func (rm *Room) participants() uint32 {
 	return uint32(len(seen))
 }
 
-// indexFor builds the INDEX frame for one session of the room.
-func (rm *Room) indexFor(sessionID uint64, attendeeID string, now time.Time) *protocol.SdkSignalFrame {
+// indexFor builds the INDEX frame for one peer of the room.
+func (rm *Room) indexFor(p *Peer, now time.Time) *protocol.SdkSignalFrame {
 	f := protocol.NewFrame(protocol.SdkSignalFrame_INDEX, now)
-	f.Index = rm.video.index(sessionID, attendeeID)
+	f.Index = rm.video.index(p.sessionID, p.attendeeID, p.capsNow())
 	f.Index.NumParticipants = proto.Uint32(rm.participants())
 	f.Index.SupportedReceiveCodecIntersection = rm.codecIntersection()
 	return f
@@ -83,6 +84,6 @@ func (rm *Room) indexFor(sessionID uint64, attendeeID string, now time.Time) *pr
 func (rm *Room) broadcastIndex() {
 	now := rm.clock.Now()
 	for _, p := range rm.peerList() {
-		_ = p.sess.Send(rm.indexFor(p.sessionID, p.attendeeID, now))
+		_ = p.sess.Send(rm.indexFor(p, now))
 	}
 }

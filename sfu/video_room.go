@@ -224,14 +224,15 @@ func (v *videoRoom) groupOf(streamID uint32) uint32 {
 }
 
 // index builds the INDEX for the subscriber of session sessionID with
-// attendee self: every active layer of every source but its own camera and
-// its own content share, in a stable order (fact sheet §6).
-func (v *videoRoom) index(sessionID uint64, self string) *protocol.SdkIndexFrame {
+// attendee self and permissions caps: every active layer of every source
+// it may receive but its own camera and its own content share, in a
+// stable order (fact sheet §6).
+func (v *videoRoom) index(sessionID uint64, self string, caps mediaCaps) *protocol.SdkIndexFrame {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	srcs := make([]*source, 0, len(v.sources))
 	for sid, s := range v.sources {
-		if sid == sessionID || s.attendeeID == self || s.attendeeID == self+contentSuffix {
+		if sid == sessionID || s.attendeeID == self || s.attendeeID == self+contentSuffix || !caps.mayReceive(s.content) {
 			continue
 		}
 		srcs = append(srcs, s)
@@ -313,15 +314,16 @@ func (v *videoRoom) bitrates() []*protocol.SdkBitrate {
 	return out
 }
 
-// codecOf returns the codec of the stream's layer, if the stream exists.
-func (v *videoRoom) codecOf(streamID uint32) (string, bool) {
+// lookup returns the codec of the stream's layer and whether its source
+// is a content share, if the stream exists.
+func (v *videoRoom) lookup(streamID uint32) (mime string, content, ok bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	l := v.layers[streamID]
 	if l == nil {
-		return "", false
+		return "", false, false
 	}
-	return l.codecOf(), true
+	return l.codecOf(), l.src.content, true
 }
 
 // askSizes asks for a keyframe of every flowing VP8 layer whose frame size

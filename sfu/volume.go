@@ -62,6 +62,7 @@ func (r *rxRatio) update(rx uint64, elapsed time.Duration, first bool) uint32 {
 // closes. Its buffers are reused between reports.
 func (rm *Room) volumeLoop(clock mixer.Clock, interval time.Duration, sink VolumeSink) {
 	defer rm.wg.Done()
+	defer rm.recoverLoop("sfu room volume loop")
 	ticks, stop := clock.Tick(interval)
 	defer stop()
 	var (

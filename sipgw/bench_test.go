@@ -150,7 +150,8 @@ func testMedia(tb testing.TB, c codec, rx *srtp.Context, push func([]byte, uint3
 		pt = 0
 	}
 	m, err := newMedia(mediaParams{clock: SystemClock{}, conn: a, rtcp: b, codec: c,
-		rx: rxConfig{pt: pt, tePT: 101, srtp: rx}, push: push, ssrc: 7, seq: 1, tsBase: 1})
+		rx: rxConfig{pt: pt, tePT: 101, srtp: rx}, push: push, ssrc: 7, seq: 1, tsBase: 1,
+		signalIP: netip.AddrFrom4([4]byte{127, 0, 0, 1})})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -6,12 +6,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/confab-media/confab/internal/guard"
 	"github.com/confab-media/confab/signaling/meeting"
 )
 
@@ -29,6 +31,9 @@ type call struct {
 	leg       PhoneLeg
 	media     *media
 	codec     codec
+	seat      *seat // kick: another INVITE of the attendee replaces this call
+	// requireSRTP: plain RTP is refused for this caller (see srtpRequired).
+	requireSRTP bool
 
 	// Owned by the call goroutine.
 	plan       *plan
@@ -40,11 +45,13 @@ type call struct {
 	muted      bool
 	timer      sessionTimer
 	refreshed  time.Time
+	answered   time.Time
 	counters   callCounters
 
-	ops   chan callOp
-	acked chan uint32 // CSeq numbers of ACKs
-	ended chan struct{}
+	ops     chan callOp
+	acked   chan uint32 // CSeq numbers of ACKs
+	ended   chan struct{}
+	endOnce sync.Once
 
 	pendingMu  sync.Mutex // guards pendingSeq, pendingAck
 	pendingSeq uint32
@@ -85,7 +92,13 @@ func (g *Gateway) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	log := g.log.With("callID", req.CallID().Value(), "transport", transport, "from", req.From().Address.User)
-	c, ref := g.setup(req, tx, dlg, transport, log)
+	var st *seat // the attendee's seat, held until the call has ended
+	defer func() {
+		if st != nil {
+			g.seats.release(st)
+		}
+	}()
+	c, ref := g.setup(req, tx, dlg, transport, log, &st)
 	if ref != nil {
 		if dlg.Context().Err() != nil {
 			g.metrics.refusedWith(487)
@@ -100,11 +113,12 @@ func (g *Gateway) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	c.run(req, tx, start)
 }
 
-// setup admits the call: checks, token, SDP, session timer, media ports
-// and the conference leg, in that order, so nothing reaches the Conference
-// before the token is verified and nothing is allocated for a caller that
-// is refused.
-func (g *Gateway) setup(req *sip.Request, tx sip.ServerTransaction, dlg *sipgo.DialogServerSession, transport string, log *slog.Logger) (*call, *refusal) {
+// setup admits the call: checks, token, SDP, session timer, the
+// attendee's seat (*stp, which onInvite gives back), media ports and the
+// conference leg, in that order, so nothing reaches the Conference before
+// the token is verified, nothing is allocated for a caller that is refused,
+// and an INVITE that fails its checks does not end the attendee's call.
+func (g *Gateway) setup(req *sip.Request, tx sip.ServerTransaction, dlg *sipgo.DialogServerSession, transport string, log *slog.Logger, stp **seat) (*call, *refusal) {
 	if ref := g.checkRequest(req); ref != nil {
 		return nil, ref
 	}
@@ -121,7 +135,9 @@ func (g *Gateway) setup(req *sip.Request, tx sip.ServerTransaction, dlg *sipgo.D
 	if err != nil {
 		return nil, refuseBadSDP
 	}
-	p, ref := negotiate(o, g.cfg.RequireSRTP, 0)
+	signalIP := sourceIP(req)
+	requireSRTP := g.srtpRequired(signalIP)
+	p, ref := negotiate(o, requireSRTP, 0)
 	if ref != nil {
 		return nil, ref
 	}
@@ -136,6 +152,18 @@ func (g *Gateway) setup(req *sip.Request, tx sip.ServerTransaction, dlg *sipgo.D
 			return nil, refuseNoCrypto
 		}
 	}
+	// Checks done: take the attendee's seat (its call, if any, ends).
+	st, old := g.seats.take(id, g.cfg.MaxCallsPerMeeting)
+	if st == nil {
+		return nil, refuseTooManyCalls
+	}
+	*stp = st
+	if old != nil {
+		log.Info("sipgw: attendee calls again: the new call replaces the old one")
+		if !old.evict(dlg.Context().Done()) {
+			return nil, refuseReplacing
+		}
+	}
 	ip := g.advertisedIP(req.Source())
 	rtpConn, rtcpConn, err := g.ports.alloc(g.bindIP)
 	if err != nil {
@@ -145,7 +173,7 @@ func (g *Gateway) setup(req *sip.Request, tx sip.ServerTransaction, dlg *sipgo.D
 	c := &call{
 		g: g, log: log, id: id, transport: transport, dlg: dlg, codec: p.codec,
 		contact: g.contact(transport, g.listenAddr(transport), ip),
-		plan:    p, srtp: sess, timer: timer,
+		plan:    p, srtp: sess, timer: timer, seat: st, requireSRTP: requireSRTP,
 		ops:      make(chan callOp),
 		acked:    make(chan uint32, 4),
 		ended:    make(chan struct{}),
@@ -156,7 +184,7 @@ func (g *Gateway) setup(req *sip.Request, tx sip.ServerTransaction, dlg *sipgo.D
 	mp := mediaParams{
 		clock: g.clock, conn: rtpConn, rtcp: rtcpConn, codec: p.codec,
 		rx:     rxConfig{pt: p.pt, tePT: p.tePT},
-		remote: p.remote,
+		remote: p.remote, signalIP: signalIP, log: log, panics: g.p.Panics,
 		ssrc:   binary.BigEndian.Uint32(rnd[8:12]),
 		seq:    binary.BigEndian.Uint16(rnd[12:14]),
 		tsBase: binary.BigEndian.Uint32(rnd[14:18]),
@@ -191,7 +219,7 @@ func (g *Gateway) setup(req *sip.Request, tx sip.ServerTransaction, dlg *sipgo.D
 		return nil, refuseJoinFailed
 	}
 	c.leg = leg
-	if dlg.Context().Err() != nil || !g.register(c) { // cancelled, or closing
+	if dlg.Context().Err() != nil || isClosed(st.kick) || !g.register(c) { // cancelled, replaced, or closing
 		leg.Leave()
 		release()
 		return nil, refuseShutdown
@@ -202,9 +230,11 @@ func (g *Gateway) setup(req *sip.Request, tx sip.ServerTransaction, dlg *sipgo.D
 // byeTimeout bounds the wait for the 200 to our BYE.
 const byeTimeout = 4 * time.Second
 
-// run answers the call and serves it until it ends.
+// run answers the call and serves it until it ends. A panic on the way
+// ends this call (BYE), not the process.
 func (c *call) run(req *sip.Request, tx sip.ServerTransaction, start time.Time) {
 	g := c.g
+	defer guard.Recover(c.log, g.p.Panics, "sipgw call", func(any) { c.end("internal error", true) })
 	c.media.start()
 	c.muted = c.plan.muted()
 	if c.muted {
@@ -212,7 +242,9 @@ func (c *call) run(req *sip.Request, tx sip.ServerTransaction, start time.Time) 
 	}
 	labels := []string{c.transport, c.codec.String()}
 	g.metrics.active.WithLabelValues(labels...).Inc()
+	defer g.metrics.active.WithLabelValues(labels...).Dec()
 	g.metrics.total.WithLabelValues(labels...).Inc()
+	c.answered = g.clock.Now()
 
 	res := c.okResponse(c.dlg.InviteRequest, c.lastAnswer, c.timer)
 	c.dlg.InviteResponse = res
@@ -229,7 +261,6 @@ func (c *call) run(req *sip.Request, tx sip.ServerTransaction, start time.Time) 
 		}
 	}
 	c.end(reason, bye)
-	g.metrics.active.WithLabelValues(labels...).Dec()
 }
 
 // okResponse builds a 2xx to an INVITE or UPDATE of the call.
@@ -279,6 +310,10 @@ func (c *call) awaitAck(tx sip.ServerTransaction, res *sip.Response, cseq uint32
 			return "bye", false
 		case <-c.leg.Done():
 			return "attendee removed", true
+		case <-c.seat.kick:
+			return "replaced", true
+		case <-c.media.failed:
+			return "media error", true
 		case <-c.g.closing:
 			return "shutdown", true
 		}
@@ -287,7 +322,7 @@ func (c *call) awaitAck(tx sip.ServerTransaction, res *sip.Response, cseq uint32
 
 // housekeeping is how often a call checks its timers and flushes metrics.
 func (c *call) housekeeping() time.Duration {
-	return max(20*time.Millisecond, min(time.Second, c.g.cfg.RTPTimeout/4))
+	return max(20*time.Millisecond, min(time.Second, c.g.cfg.RTPTimeout/4, c.g.cfg.NoMediaTimeout/4))
 }
 
 // loop serves the confirmed call. It returns why the call ends and
@@ -308,11 +343,18 @@ func (c *call) loop() (string, bool) {
 			if c.plan.expectsRTP() && now.Sub(time.Unix(0, c.media.lastRTP.Load())) > c.g.cfg.RTPTimeout {
 				return "rtp timeout", true
 			}
+			if c.media.received.Load() == 0 && now.Sub(c.answered) > c.g.cfg.NoMediaTimeout {
+				return "no media", true
+			}
 			if c.timer.interval > 0 && now.After(c.timer.deadline(c.refreshed)) {
 				return "session expired", true
 			}
 		case <-c.leg.Done():
 			return "attendee removed", true
+		case <-c.seat.kick:
+			return "replaced", true
+		case <-c.media.failed:
+			return "media error", true
 		case <-c.g.closing:
 			return "shutdown", true
 		case <-c.dlg.Context().Done():
@@ -321,11 +363,18 @@ func (c *call) loop() (string, bool) {
 	}
 }
 
-// end tears the call down, sending BYE if asked to. The leg leaves first,
-// so the mixer stops feeding a call that is over.
+// end tears the call down, sending BYE if asked to; only its first call
+// does anything. The leg leaves first, so the mixer stops feeding a call
+// that is over, and the attendee's seat is given back at once, so that a
+// call replacing this one can join.
 func (c *call) end(reason string, bye bool) {
+	c.endOnce.Do(func() { c.endOnce1(reason, bye) })
+}
+
+func (c *call) endOnce1(reason string, bye bool) {
 	close(c.ended)
 	c.leg.Leave()
+	c.g.seats.release(c.seat)
 	if bye {
 		ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
 		if err := c.dlg.Bye(ctx); err != nil {
@@ -353,7 +402,7 @@ func (c *call) apply(op callOp) opResult {
 		c.refreshed, c.timer = now, op.timer
 		return opResult{sdp: c.lastAnswer, timer: c.timer}
 	}
-	p, ref := negotiate(o, c.g.cfg.RequireSRTP, c.codec)
+	p, ref := negotiate(o, c.requireSRTP, c.codec)
 	if ref != nil {
 		return opResult{ref: ref}
 	}
@@ -548,4 +597,31 @@ func (g *Gateway) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 		}
 	}
 	g.respond(req, tx, ref)
+}
+
+// sourceIP is the address a request came from (unmapped), or the zero
+// Addr.
+func sourceIP(req *sip.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(req.Source())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
+// srtpRequired reports whether a caller signalling from ip must use SRTP:
+// always with Config.RequireSRTP, and for every caller off loopback unless
+// Config.AllowPlainRTP.
+func (g *Gateway) srtpRequired(ip netip.Addr) bool {
+	return g.cfg.RequireSRTP || (!g.cfg.AllowPlainRTP && !ip.IsLoopback())
+}
+
+// isClosed reports whether ch is closed.
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }

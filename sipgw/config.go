@@ -9,6 +9,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/confab-media/confab/internal/guard"
+	"github.com/confab-media/confab/internal/netguard"
 	"github.com/confab-media/confab/signaling/meeting"
 )
 
@@ -26,8 +28,15 @@ type Config struct {
 	// listener. Both empty: a self-signed certificate is generated in memory
 	// at start — for development only, since no phone can verify it.
 	CertFile, KeyFile string
-	// RequireSRTP refuses plain RTP/AVP offers with 488.
+	// RequireSRTP refuses plain RTP/AVP offers with 488, loopback callers
+	// included.
 	RequireSRTP bool
+	// AllowPlainRTP accepts plain RTP/AVP offers from callers whose
+	// signalling does not come from a loopback address. By default (false)
+	// they get 488 "SRTP required": plain RTP can be read and injected by
+	// anyone on the path. Loopback callers may use plain RTP unless
+	// RequireSRTP.
+	AllowPlainRTP bool
 	// RTPPortMin and RTPPortMax bound the UDP ports of calls' media (default
 	// 16384–32767). Each call takes an even port for RTP and the next odd
 	// one for RTCP.
@@ -43,10 +52,36 @@ type Config struct {
 	// MinSessionExpires is the smallest session interval accepted (Min-SE):
 	// a smaller request gets 422 (default 90 s, the RFC 4028 floor).
 	MinSessionExpires time.Duration
+	// NoMediaTimeout ends with BYE a call from which no RTP at all has
+	// arrived this long after it was answered, whatever its SDP direction
+	// (a receive-only or held call included), so that calls that only
+	// listen cannot pile up (default 30 s). Once RTP has arrived, hold may
+	// last; RTPTimeout still applies while the caller is meant to send.
+	NoMediaTimeout time.Duration
+	// MaxCallsPerMeeting caps the calls in one meeting (default 100); the
+	// next caller gets 486 "Too many calls in meeting". Each attendee has
+	// at most one call: a new INVITE with the same attendee's join token
+	// replaces its call (the old one gets BYE), as a second join of an
+	// attendee does in the Chime SDK (AudioJoinedFromAnotherDevice).
+	MaxCallsPerMeeting int
+	// Stream bounds the TCP and TLS listeners (internal/netguard): an
+	// open-connection cap overall (default 1024) and per remote IP
+	// (default 32), a deadline for the TLS handshake and the first message
+	// (default 10 s), and an idle timeout after it, renewed by every read,
+	// keep-alive CRLFs included (default 1 h: a call's SIP connection may
+	// be quiet between session refreshes).
+	Stream StreamConfig
 	// PublicIP is the address put in the SDP c= line and the Contact.
 	// Empty: the listen address when it is a specific IP, else the local
 	// address that routes to the caller.
 	PublicIP string
+}
+
+// StreamConfig bounds the connections of the TCP and TLS listeners; zero
+// fields take their defaults.
+type StreamConfig struct {
+	MaxConns, MaxConnsPerIP int
+	FirstMessage, Idle      time.Duration
 }
 
 // Clock is the gateway's time source for RTP timeouts, session timers and
@@ -89,6 +124,12 @@ type Params struct {
 	// SIP INFO), once per key press: 0–9, *, #, A–D. It is called from the
 	// call's media goroutine or a SIP handler and must not block.
 	OnDTMF func(id meeting.Identity, digit rune)
+	// Panics counts panics contained in SIP request handlers, calls and
+	// RTP readers (each ends only its call); nil counts nothing.
+	Panics guard.Counter
+	// FDs is the process's descriptor budget, shared by every guarded
+	// listener (the TCP and TLS listeners take from it); nil: unbounded.
+	FDs *netguard.Budget
 }
 
 // Defaults.
@@ -100,6 +141,9 @@ const (
 	defaultPortMin    = 16384
 	defaultPortMax    = 32767
 	defaultRTPTimeout = 30 * time.Second
+	defaultNoMedia    = 30 * time.Second
+	defaultPerMeeting = 100
+	defaultStreamIdle = time.Hour
 	defaultSE         = 30 * time.Minute
 	minSEFloor        = 90 * time.Second // RFC 4028 §4
 )
@@ -120,6 +164,15 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.RTPTimeout == 0 {
 		c.RTPTimeout = defaultRTPTimeout
+	}
+	if c.NoMediaTimeout == 0 {
+		c.NoMediaTimeout = defaultNoMedia
+	}
+	if c.MaxCallsPerMeeting == 0 {
+		c.MaxCallsPerMeeting = defaultPerMeeting
+	}
+	if c.Stream.Idle == 0 {
+		c.Stream.Idle = defaultStreamIdle
 	}
 	if c.SessionExpires == 0 {
 		c.SessionExpires = defaultSE
@@ -151,6 +204,12 @@ func (c Config) validate() error {
 			"a range within 1024–65535 holding an even port and the next")
 	case c.RTPTimeout < 100*time.Millisecond:
 		return bad("RTPTimeout", c.RTPTimeout, "at least 100ms")
+	case c.NoMediaTimeout < 100*time.Millisecond:
+		return bad("NoMediaTimeout", c.NoMediaTimeout, "at least 100ms")
+	case c.MaxCallsPerMeeting < 1:
+		return bad("MaxCallsPerMeeting", c.MaxCallsPerMeeting, "at least 1")
+	case c.Stream.MaxConns < 0 || c.Stream.MaxConnsPerIP < 0 || c.Stream.FirstMessage < 0 || c.Stream.Idle < 0:
+		return bad("Stream", c.Stream, "no negative field")
 	case c.MinSessionExpires < minSEFloor:
 		return bad("MinSessionExpires", c.MinSessionExpires, "at least 90s")
 	case c.SessionExpires < c.MinSessionExpires:

@@ -2,6 +2,7 @@ package sipgw
 
 import (
 	"errors"
+	"net"
 	"net/netip"
 	"testing"
 	"time"
@@ -14,7 +15,8 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	want := Config{DialInNumber: "+17035550122", ListenUDP: "127.0.0.1:5060", ListenTCP: "127.0.0.1:5060",
 		ListenTLS: "127.0.0.1:5061", RTPPortMin: 16384, RTPPortMax: 32767, RTPTimeout: 30 * time.Second,
-		SessionExpires: 30 * time.Minute, MinSessionExpires: 90 * time.Second}
+		SessionExpires: 30 * time.Minute, MinSessionExpires: 90 * time.Second,
+		NoMediaTimeout: 30 * time.Second, MaxCallsPerMeeting: 100, Stream: StreamConfig{Idle: time.Hour}}
 	if c != want {
 		t.Errorf("defaults\n got %+v\nwant %+v", c, want)
 	}
@@ -29,6 +31,9 @@ func TestConfigDefaults(t *testing.T) {
 		{MinSessionExpires: time.Minute},
 		{SessionExpires: time.Minute},
 		{PublicIP: "example.com"},
+		{NoMediaTimeout: time.Millisecond},
+		{MaxCallsPerMeeting: -1},
+		{Stream: StreamConfig{MaxConnsPerIP: -1}},
 	} {
 		if _, err := bad.withDefaults(); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("%+v: err %v, want ErrInvalidConfig", bad, err)
@@ -51,9 +56,10 @@ func TestPortAllocator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p1, p2 := r1.LocalAddr().String(), r2.LocalAddr().String()
-	if p1 != "127.0.0.1:42002" || p2 != "127.0.0.1:42004" || c1.LocalAddr().String() != "127.0.0.1:42003" {
-		t.Errorf("ports %s %s %s", p1, p2, c1.LocalAddr())
+	p1, p2 := r1.LocalAddr().(*net.UDPAddr).Port, r2.LocalAddr().(*net.UDPAddr).Port
+	if p1 == p2 || p1&1 != 0 || p2&1 != 0 || p1 < 42002 || p1 > 42004 || p2 < 42002 || p2 > 42004 ||
+		c1.LocalAddr().(*net.UDPAddr).Port != p1+1 || c2.LocalAddr().(*net.UDPAddr).Port != p2+1 {
+		t.Errorf("ports %d/%v %d/%v", p1, c1.LocalAddr(), p2, c2.LocalAddr())
 	}
 	if _, _, err := a.alloc(ipLoopback); err == nil {
 		t.Error("third pair allocated from a range of two")
@@ -65,5 +71,28 @@ func TestPortAllocator(t *testing.T) {
 		t.Errorf("no pair after release: %v", err)
 	} else {
 		_, _ = r.Close(), c.Close()
+	}
+}
+
+// TestPortAllocatorRandom: pairs are not handed out in order, so the next
+// call's port cannot be guessed from the last one (RTP hijack).
+func TestPortAllocatorRandom(t *testing.T) {
+	a := newPortAllocator(43000, 43999)
+	var prev int
+	inOrder := 0
+	for range 20 {
+		r, c, err := a.alloc(ipLoopback)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := r.LocalAddr().(*net.UDPAddr).Port
+		if p == prev+2 {
+			inOrder++
+		}
+		prev = p
+		_, _ = r.Close(), c.Close()
+	}
+	if inOrder > 2 {
+		t.Errorf("%d of 20 pairs followed the previous one: allocation is sequential", inOrder)
 	}
 }

@@ -25,10 +25,28 @@
 // order whose suite pion/srtp implements (AEAD_AES_256/128_GCM,
 // AES_256_CM and AES_CM_128 with HMAC_SHA1_80/32), without session
 // parameters; replay protection is on; one a=crypto line is answered with
-// the offer's tag and our own random key. RTP/AVP is accepted unless
-// Config.RequireSRTP. Media is symmetric: RTP goes to where the caller's
+// the offer's tag and our own random key. RTP/AVP is accepted from
+// loopback callers unless Config.RequireSRTP, and from others only with
+// Config.AllowPlainRTP. Media is symmetric: RTP goes to where the caller's
 // packets come from (a plain-RTP source can only take over after 1 s of
-// silence from the latched one; an authenticated SRTP source at once).
+// silence from the latched one; an authenticated SRTP source at once), but
+// only packets from the INVITE's source IP or the SDP's IP are taken, and
+// RTP goes to an SDP address other than the INVITE's source only once a
+// packet came from it (no media cannon aimed at third parties). Port pairs
+// are picked at random, so the next call's port cannot be guessed.
+//
+// # Limits
+//
+// One call per attendee: a new INVITE with the same join token replaces
+// the attendee's call (BYE "replaced"), as a second join does in the Chime
+// SDK; Config.MaxCallsPerMeeting calls per meeting (486); a call that has
+// sent no RTP Config.NoMediaTimeout after answer ends. TCP and TLS
+// connections are bounded by internal/netguard (Config.Stream, overall and
+// per IP, TLS handshake and first-message deadline, idle timeout, the
+// process's descriptor budget Params.FDs). sipgo's logs of unparseable
+// input are rate-limited (logfilter.go) and counted. A panic in a SIP
+// handler (500), a call (BYE) or an RTP reader (BYE) is contained and
+// counted in Params.Panics.
 //
 // # Media
 //

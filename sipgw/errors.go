@@ -48,6 +48,8 @@ var (
 	refuseNoPorts      = refuse(503, "No media ports available")
 	refuseShutdown     = refuse(503, "Shutting down")
 	refuseCodecChange  = refuse(488, "Codec change not supported")
+	refuseTooManyCalls = refuse(486, "Too many calls in meeting")
+	refuseReplacing    = refuse(503, "Previous call of attendee still ending", [2]string{"Retry-After", "2"})
 )
 
 var errNoPorts = errors.New("sipgw: no free RTP port pair")

@@ -3,7 +3,9 @@ package sipgw
 import (
 	"net/netip"
 	"testing"
+	"time"
 
+	"github.com/emiago/sipgo/sip"
 	"github.com/pion/rtp"
 )
 
@@ -84,6 +86,43 @@ func FuzzRTP(f *testing.F) {
 				b[1] = b[1]&0x80 | []byte{0, 101, 111}[int(b[1])%3]
 			}
 			m.packet(b, plain, src, &hdr)
+		}
+	})
+}
+
+// FuzzRequest parses arbitrary bytes as sipgo does off the wire and runs
+// every check the gateway makes on a request before any state: Require,
+// numbers, the join token, the session timer, the SDP body. The corpus is
+// in testdata/fuzz/FuzzRequest.
+func FuzzRequest(f *testing.F) {
+	f.Add([]byte("INVITE sip:+17035550122@127.0.0.1;X-chime-join-token=t%2Dok SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK1\r\nFrom: <sip:+12065550100@127.0.0.1>;tag=1\r\n" +
+		"To: <sip:+17035550122@127.0.0.1>\r\nCall-ID: 1\r\nCSeq: 1 INVITE\r\nSupported: timer\r\n" +
+		"Session-Expires: 1800;refresher=uac\r\nMin-SE: 90\r\nContent-Type: application/sdp\r\n" +
+		"Content-Length: 4\r\n\r\nv=0\n"))
+	g := &Gateway{cfg: Config{DialInNumber: dialIn, MinSessionExpires: 90 * time.Second, SessionExpires: 30 * time.Minute}}
+	parser := sip.NewParser()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		msg, err := parser.ParseSIP(data)
+		if err != nil {
+			return
+		}
+		req, ok := msg.(*sip.Request)
+		if !ok {
+			return
+		}
+		req.SetSource("127.0.0.1:5062")
+		_ = g.checkRequest(req)
+		if tok, ok := joinToken(req); ok && tok == "" {
+			t.Fatal("empty join token accepted")
+		}
+		if timer, ref := g.negotiateTimer(req); ref == nil && timer.interval != 0 && timer.interval < g.cfg.MinSessionExpires {
+			t.Fatalf("session interval %v below Min-SE", timer.interval)
+		}
+		if body, ok := sdpOffer(req); ok {
+			if o, err := parseOffer(body); err == nil {
+				_, _ = negotiate(o, g.srtpRequired(sourceIP(req)), 0)
+			}
 		}
 	})
 }

@@ -12,6 +12,10 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/confab-media/confab/internal/guard"
+	"github.com/confab-media/confab/internal/netguard"
 )
 
 // Gateway is the SIP dial-in gateway: a UAS on UDP, TCP and TLS that admits
@@ -37,6 +41,8 @@ type Gateway struct {
 	udp        net.PacketConn
 	tcp, tls   net.Listener
 	serveGroup sync.WaitGroup // the three serve goroutines
+
+	seats *seats // one call per attendee, calls per meeting
 
 	mu       sync.Mutex       // guards calls and closed
 	calls    map[string]*call // by dialog ID
@@ -70,6 +76,7 @@ func New(cfg Config, p Params) (*Gateway, error) {
 		cfg: cfg, p: p, log: p.Log, clock: p.Clock, metrics: met,
 		ports:   newPortAllocator(cfg.RTPPortMin, cfg.RTPPortMax),
 		calls:   make(map[string]*call),
+		seats:   newSeats(),
 		closing: make(chan struct{}),
 	}
 	host, _, _ := net.SplitHostPort(cfg.ListenUDP)
@@ -84,7 +91,8 @@ func New(cfg Config, p Params) (*Gateway, error) {
 		g.closeListeners()
 		return nil, err
 	}
-	sipLog := p.Log.With("component", "sipgo")
+	// sipgo logs junk input at Error level with its bytes: limited.
+	sipLog := slog.New(newLogLimiter(p.Log.Handler(), p.Clock.Now, met.junk.Inc)).With("component", "sipgo")
 	g.ua, err = sipgo.NewUA(
 		sipgo.WithUserAgent("confab"),
 		sipgo.WithUserAgenTLSConfig(tlsConf),
@@ -128,13 +136,46 @@ func (g *Gateway) listen(tlsConf *tls.Config) error {
 	if g.udp, err = net.ListenPacket("udp", g.cfg.ListenUDP); err != nil {
 		return fmt.Errorf("sipgw: listen udp: %w", err)
 	}
-	if g.tcp, err = net.Listen("tcp", g.cfg.ListenTCP); err != nil {
+	tcp, err := netguard.Listen("tcp", g.cfg.ListenTCP, g.streamConfig(), g.streamParams("tcp"))
+	if err != nil {
 		return fmt.Errorf("sipgw: listen tcp: %w", err)
 	}
-	if g.tls, err = tls.Listen("tcp", g.cfg.ListenTLS, tlsConf); err != nil {
+	g.tcp = tcp
+	// The TLS handshake runs over the guarded TCP connection, within its
+	// first-message deadline; the guard above TLS gives the first SIP
+	// message the same deadline (a handshake and then silence is cut too).
+	// It counts the same connections again: its caps are never the
+	// tighter ones, and it takes nothing from the descriptor budget.
+	tlsTCP, err := netguard.Listen("tcp", g.cfg.ListenTLS, g.streamConfig(), g.streamParams("tls"))
+	if err != nil {
 		return fmt.Errorf("sipgw: listen tls: %w", err)
 	}
+	above := g.streamConfig()
+	above.Budget = nil
+	g.tls = netguard.Wrap(tls.NewListener(tlsTCP, tlsConf), above, netguard.Params{Log: g.log})
 	return nil
+}
+
+// streamConfig bounds the TCP and TLS listeners (each has its own caps;
+// both take from the process's descriptor budget).
+func (g *Gateway) streamConfig() netguard.Config {
+	sc := g.cfg.Stream
+	return netguard.Config{MaxConns: sc.MaxConns, MaxPerIP: sc.MaxConnsPerIP, FirstMessage: sc.FirstMessage,
+		Idle: sc.Idle, Budget: g.p.FDs}
+}
+
+func (g *Gateway) streamParams(transport string) netguard.Params {
+	refused := map[string]prometheus.Counter{}
+	for _, r := range []string{netguard.RefusedMaxConns, netguard.RefusedPerIP, netguard.RefusedBudget} {
+		refused[r] = g.metrics.streamRef.WithLabelValues(transport, r)
+	}
+	// Now stays the wall clock: socket deadlines are wall-clock times,
+	// whatever Params.Clock says.
+	return netguard.Params{Log: g.log, OnRefuse: func(reason string) {
+		if c := refused[reason]; c != nil {
+			c.Inc()
+		}
+	}}
 }
 
 func (g *Gateway) closeListeners() {
@@ -175,9 +216,16 @@ func (g *Gateway) Close() error {
 
 // handle wraps a request handler: it counts it for Close and, once the
 // gateway is closing, turns away every request that does not belong to a
-// call still ending (whose ACK or BYE must get through).
+// call still ending (whose ACK or BYE must get through). A panic in the
+// handler is contained: the request gets 500 (a call whose goroutine it
+// was has already ended itself, see call.run).
 func (g *Gateway) handle(h func(*sip.Request, sip.ServerTransaction)) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
+		defer guard.Recover(g.log, g.p.Panics, "sipgw "+string(req.Method)+" handler", func(any) {
+			if !req.IsAck() {
+				g.respond(req, tx, refuse(500, "Server Internal Error"))
+			}
+		})
 		g.mu.Lock()
 		if g.closed {
 			// A registered call's handler holds the count above zero, so

@@ -193,7 +193,7 @@ func TestTimersAndRefresh(t *testing.T) {
 	auth.add("tok-timer", "att-timer")
 	auth.add("tok-rtp", "att-rtp")
 	clock := newFakeClock()
-	gw := gatewayWith(t, Config{RTPTimeout: time.Hour, SessionExpires: 10 * time.Minute},
+	gw := gatewayWith(t, Config{RTPTimeout: time.Hour, NoMediaTimeout: time.Hour, SessionExpires: 10 * time.Minute},
 		Params{Auth: auth, Conference: conf, Clock: clock})
 	udp, _, _ := gw.Addrs()
 	u := newUAC(t)
@@ -256,7 +256,7 @@ func TestTimersAndRefresh(t *testing.T) {
 	leg.waitLeft(t, 5*time.Second)
 
 	// RTP timeout: a caller that sends nothing is hung up.
-	gw2 := gatewayWith(t, Config{RTPTimeout: 10 * time.Second}, Params{Auth: auth, Conference: conf, Clock: clock})
+	gw2 := gatewayWith(t, Config{RTPTimeout: 10 * time.Second, NoMediaTimeout: time.Hour}, Params{Auth: auth, Conference: conf, Clock: clock})
 	udp2, _, _ := gw2.Addrs()
 	if _, err := u.dial(ctx, inviteURI(udp2, "udp", dialIn, "X-chime-join-token=tok-rtp"), caller, offer); err != nil {
 		t.Fatal(err)

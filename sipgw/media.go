@@ -2,6 +2,7 @@ package sipgw
 
 import (
 	"errors"
+	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
@@ -12,6 +13,8 @@ import (
 	"github.com/pion/srtp/v3"
 	"github.com/zaf/g711"
 	"gopkg.in/hraban/opus.v2"
+
+	"github.com/confab-media/confab/internal/guard"
 )
 
 // media is a call's RTP session: one UDP socket (plus its RTCP neighbour,
@@ -27,8 +30,15 @@ type media struct {
 
 	rxCfg atomic.Pointer[rxConfig] // swapped by the call goroutine on re-INVITE
 
-	remoteMu   sync.Mutex // guards the fields below
-	remote     netip.AddrPort
+	// signalIP is the source address of the caller's INVITE: with the SDP
+	// address, the only one RTP is taken from (see accept).
+	signalIP netip.Addr
+	log      *slog.Logger
+	panics   guard.Counter
+	failed   chan struct{} // closed when the reader ended on a panic
+
+	remoteMu   sync.Mutex     // guards the fields below
+	remote     netip.AddrPort // where RTP goes; invalid: nowhere yet
 	sdpRemote  netip.AddrPort // the address of the last SDP
 	latched    bool
 	latchedAt  int64 // clock nanoseconds of the last packet from remote
@@ -92,11 +102,15 @@ type mediaParams struct {
 	rx     rxConfig
 	txSRTP *srtp.Context
 	remote netip.AddrPort // from the SDP; may be invalid
-	push   func(payload []byte, ts uint32, level int8) error
-	onDTMF func(rune)
-	ssrc   uint32 // ours
-	seq    uint16
-	tsBase uint32
+	// signalIP is the INVITE's source address.
+	signalIP netip.Addr
+	log      *slog.Logger
+	panics   guard.Counter
+	push     func(payload []byte, ts uint32, level int8) error
+	onDTMF   func(rune)
+	ssrc     uint32 // ours
+	seq      uint16
+	tsBase   uint32
 }
 
 func newMedia(p mediaParams) (*media, error) {
@@ -104,11 +118,16 @@ func newMedia(p mediaParams) (*media, error) {
 		clock: p.clock, conn: p.conn, rtcp: p.rtcp,
 		port: p.conn.LocalAddr().(*net.UDPAddr).Port,
 		out:  make(chan mixFrame, outQueue),
-		done: make(chan struct{}),
+		done: make(chan struct{}), failed: make(chan struct{}),
+		signalIP: p.signalIP.Unmap(), log: p.log, panics: p.panics,
+	}
+	if m.log == nil {
+		m.log = slog.New(slog.DiscardHandler)
 	}
 	cfg := p.rx
 	m.rxCfg.Store(&cfg)
-	m.remote, m.sdpRemote = p.remote, p.remote
+	m.sdpRemote = p.remote
+	m.remote = m.initialDestination(p.remote)
 	m.lastRTP.Store(p.clock.Now().UnixNano())
 	m.dtmf.onDigit = p.onDTMF
 	push := func(b []byte, ts uint32, level int8) {
@@ -174,11 +193,24 @@ func (m *media) send() {
 	_, _ = m.conn.WriteToUDPAddrPort(pkt, dst)
 }
 
-// destination is where RTP goes: the latched source, else the SDP address.
+// destination is where RTP goes: the latched source, else the SDP address
+// when it is the caller's signalling address, else nowhere (invalid).
 func (m *media) destination() netip.AddrPort {
 	m.remoteMu.Lock()
 	defer m.remoteMu.Unlock()
 	return m.remote
+}
+
+// initialDestination is where RTP goes before any packet came: the SDP
+// address only when its IP is the one the INVITE came from. An SDP naming
+// a third party must not turn the gateway into a 50 packet/s cannon
+// pointed at it: media to any other address waits until a packet from it
+// arrives (and authenticates, for SRTP).
+func (m *media) initialDestination(sdp netip.AddrPort) netip.AddrPort {
+	if sdp.IsValid() && sdp.Addr().Unmap() == m.signalIP {
+		return sdp
+	}
+	return netip.AddrPort{}
 }
 
 // setRemote applies the SDP address of a re-offer: when it changed,
@@ -187,15 +219,21 @@ func (m *media) setRemote(a netip.AddrPort) {
 	m.remoteMu.Lock()
 	defer m.remoteMu.Unlock()
 	if a != m.sdpRemote {
-		m.sdpRemote, m.remote, m.latched = a, a, false
+		m.sdpRemote, m.remote, m.latched = a, m.initialDestination(a), false
 	}
 }
 
 // accept applies symmetric RTP: media goes back to where the caller's
-// packets come from. It reports whether a packet from src is taken.
+// packets come from. Only packets from the INVITE's source IP or the SDP's
+// IP are taken (any port: NATs change it), so a third party that guesses
+// the port cannot latch the call onto itself. It reports whether a packet
+// from src is taken.
 func (m *media) accept(src netip.AddrPort, now int64, authenticated bool) bool {
 	m.remoteMu.Lock()
 	defer m.remoteMu.Unlock()
+	if ip := src.Addr(); ip != m.signalIP && ip != m.sdpRemote.Addr().Unmap() {
+		return false
+	}
 	switch {
 	case !m.latched, src == m.remote:
 	case authenticated, now-m.latchedAt > int64(latchHold):
@@ -207,9 +245,11 @@ func (m *media) accept(src netip.AddrPort, now int64, authenticated bool) bool {
 }
 
 // read is the reader goroutine: one per socket, one buffer, no allocation
-// or logging per packet.
+// or logging per packet. A panic (a bad packet meeting a bug) ends the
+// reader and, through failed, its call; never the process.
 func (m *media) read() {
 	defer close(m.done)
+	defer guard.Recover(m.log, m.panics, "sipgw RTP reader", func(any) { close(m.failed) })
 	buf := make([]byte, 1500)
 	plain := make([]byte, 1500)
 	var hdr rtp.Header

@@ -25,6 +25,8 @@ type metrics struct {
 	dropped   prometheus.Counter
 	dtmf      *prometheus.CounterVec // method
 	ended     *prometheus.CounterVec // reason
+	junk      prometheus.Counter
+	streamRef *prometheus.CounterVec // transport, reason
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -55,12 +57,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "DTMF digits received, by method (rfc4733, info)."}, []string{"method"}),
 		ended: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "calls_ended_total",
 			Help: "Calls ended, by reason."}, []string{"reason"}),
+		junk: counter("junk_messages_total", "SIP datagrams and stream data that could not be parsed (logged at a limited rate)."),
+		streamRef: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "connections_refused_total",
+			Help: "TCP and TLS connections closed at accept, by transport and cap (max_conns, per_ip, budget)."},
+			[]string{"transport", "reason"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.active, m.total, m.refused, m.setup, m.expected, m.lost, m.lateIn,
-		m.lostUnits, m.rejected, m.invalid, m.lateTicks, m.dropped, m.dtmf, m.ended} {
+		m.lostUnits, m.rejected, m.invalid, m.lateTicks, m.dropped, m.dtmf, m.ended, m.junk, m.streamRef} {
 		if err := reg.Register(c); err != nil {
 			return nil, errors.Join(errors.New("sipgw: register metrics"), err)
 		}

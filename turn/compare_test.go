@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"os"
 	"os/exec"
 	"runtime/pprof"
@@ -59,7 +58,7 @@ func runBenchChild() int {
 		UDPSockets:            sockets,
 		RelayPortMin:          benchPortMin,
 		RelayPortMax:          benchPortMax,
-		AllowedPeers:          []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
+		AllowedPeers:          loopbackPeers,
 		MaxAllocationsPerUser: 1000,
 	}, Params{Secret: []byte(benchSecret)})
 	if err != nil {

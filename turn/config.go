@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/confab-media/confab/internal/guard"
+	"github.com/confab-media/confab/internal/netguard"
 )
 
 // Config holds the Server's tunables; zero values take the defaults given on
@@ -46,16 +49,32 @@ type Config struct {
 	// RelayPortMin and RelayPortMax bound the relay ports. Default
 	// 49152–65535.
 	RelayPortMin, RelayPortMax uint16
-	// AllowedPeers are peers that permissions and channels may always
-	// target (the media groups' own addresses), even inside the ranges
-	// refused below. Default none.
-	AllowedPeers []netip.Prefix
-	// AllowPrivatePeers, if false (the default), refuses with 403 peers in
-	// loopback, private (RFC 1918, RFC 6598, fc00::/7) and link-local
-	// ranges unless they are inside AllowedPeers. Unspecified, multicast,
-	// reserved and cloud-metadata (169.254.169.254, fd00:ec2::254) peers
-	// are refused whatever this says, unless inside AllowedPeers.
+	// AllowedPeers are the peers permissions, channels, Send indications
+	// and relayed datagrams may name: Confab puts its media sockets here
+	// (PeerAt, exact address and port), plus whatever the operator adds
+	// (ParsePeer: ip, ip:port or CIDR). Everything else is refused with
+	// 403; see peerPolicy for the order of the checks. Default none, so
+	// nothing is relayed.
+	AllowedPeers []Peer
+	// DeniedPeers are sockets refused even when a wider AllowedPeers entry
+	// (an "ip" or a CIDR) covers them: the host's own HTTP and SIP
+	// listeners. An unspecified address means that port on any address.
+	// The Server adds its own TURN listeners itself.
+	DeniedPeers []netip.AddrPort
+	// AllowPrivatePeers lets CIDR entries of AllowedPeers reach loopback,
+	// private (RFC 1918, RFC 6598, fc00::/7) and link-local addresses; a
+	// CIDR that lies inside such a range (10.1.0.0/16) reaches it anyway,
+	// and single addresses are always taken as written. Unspecified,
+	// multicast, reserved and cloud-metadata (169.254.169.254,
+	// fd00:ec2::254) addresses are reached only when named exactly.
 	AllowPrivatePeers bool
+	// Stream bounds TURN-over-TCP/TLS connections (RFC 8656 §3.1): the
+	// TLS handshake and first message deadline, the idle timeout, the cap
+	// per source IP and overall. Zero values take netguard's defaults
+	// (10 s, 5 min, 32 per IP, 1024), except MaxConns, which defaults to
+	// MaxAllocations when that is smaller. Its Budget is set from
+	// Params.FDs.
+	Stream netguard.Config
 	// MaxAllocationsPerUser caps the live allocations of one attendee
 	// (486 Allocation Quota Reached past it). Default 12.
 	MaxAllocationsPerUser int
@@ -73,6 +92,7 @@ const (
 	defaultRelayPortMax = 65535
 	defaultPerUser      = 12
 	defaultMaxAllocs    = 10000
+	defaultMaxStreams   = 1024 // netguard's default
 )
 
 // withDefaults fills the zero values and validates the result. The TCP and
@@ -101,6 +121,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxAllocations <= 0 {
 		c.MaxAllocations = defaultMaxAllocs
+	}
+	if c.Stream.MaxConns <= 0 {
+		c.Stream.MaxConns = min(c.MaxAllocations, defaultMaxStreams)
 	}
 	return c, c.validate()
 }
@@ -134,8 +157,13 @@ func (c Config) validate() error {
 		return bad("RelayPortMin %d > RelayPortMax %d", c.RelayPortMin, c.RelayPortMax)
 	}
 	for _, p := range c.AllowedPeers {
+		if !p.Prefix.IsValid() {
+			return bad("AllowedPeers: invalid prefix %v", p.Prefix)
+		}
+	}
+	for _, p := range c.DeniedPeers {
 		if !p.IsValid() {
-			return bad("AllowedPeers: invalid prefix %v", p)
+			return bad("DeniedPeers: invalid address %v", p)
 		}
 	}
 	return nil
@@ -158,6 +186,14 @@ type Params struct {
 	Log *slog.Logger
 	// Registerer receives the confab_turn_* metrics; nil registers none.
 	Registerer prometheus.Registerer
+	// FDs is the process's descriptor budget, shared with the other
+	// stream listeners; nil bounds TCP/TLS by Config.Stream alone.
+	FDs *netguard.Budget
+	// Panics counts panics contained in the goroutines and callbacks that
+	// handle remote input (internal/guard); nil counts none.
+	Panics guard.Counter
+
+	testHook func(pkt []byte) // see Server.testHook
 }
 
 func (p Params) withDefaults() (Params, error) {

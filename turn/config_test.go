@@ -2,7 +2,6 @@ package turn
 
 import (
 	"errors"
-	"net/netip"
 	"runtime"
 	"testing"
 )
@@ -30,7 +29,7 @@ func TestConfigInvalid(t *testing.T) {
 		"relay ip garbage":    {RelayIP: "relay"},
 		"port range reversed": {RelayPortMin: 60000, RelayPortMax: 50000},
 		"nothing listens":     {DisableUDP: true, DisableTCP: true},
-		"bad prefix":          {AllowedPeers: []netip.Prefix{{}}},
+		"bad prefix":          {AllowedPeers: []Peer{{}}},
 	} {
 		if _, err := c.withDefaults(); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("%s: err = %v, want ErrInvalidConfig", name, err)

@@ -9,10 +9,21 @@
 //     mints "<unix expiry>:<attendeeID>" usernames; the Server refuses
 //     expired ones, bad passwords and attendees Params.Active disowns with
 //     401 (RFC 8489 §9.2.4) on every authenticated request.
-//   - Peer policy: permissions and channels to loopback, private,
-//     link-local, multicast, reserved and cloud-metadata addresses are
-//     refused with 403 (RFC 8656 §21.3) unless Config.AllowedPeers holds
-//     them.
+//   - Peer policy (policy.go): the relay is closed by default. Only the
+//     peers Config.AllowedPeers names (Confab's media sockets, exact
+//     address and port, plus operator entries) are reachable; everything
+//     else gets 403 on CreatePermission and ChannelBind (RFC 8656 §21.3)
+//     and is dropped on Send indications and relayed datagrams, which are
+//     checked with their port since permissions are per address. The
+//     server's own listeners and Config.DeniedPeers stay refused inside
+//     wider entries.
+//   - TCP/TLS limits: each listener is wrapped by internal/netguard
+//     (Config.Stream, Params.FDs): handshake and first-message deadline,
+//     idle timeout, caps per source IP and overall, shared descriptors.
+//   - Containment: panics in the relay engines and in the callbacks pion
+//     runs for a client's message are recovered (internal/guard,
+//     Params.Panics); the message is dropped and the loop goes on.
+//     Panics inside pion/turn's own reader code are out of reach.
 //   - Caps per attendee and per server (486, RFC 8656 §7.2), and Revoke,
 //     which ends an attendee's allocations at once.
 //   - The UDP data path. The UDP port is a group of SO_REUSEPORT sockets;

@@ -172,13 +172,45 @@ func (e *engine) run() {
 	ep := os.NewFile(uintptr(e.epfd), "epoll")
 	rc, err := ep.SyscallConn()
 	if err == nil {
-		err = rc.Read(func(uintptr) bool { return e.poll() })
+		err = rc.Read(func(uintptr) bool { return e.pollGuarded() })
 	}
 	if err != nil {
 		e.srv.log.Error("turn: engine", "err", err)
 	}
 	e.shutdown()
 	_ = ep.Close() // closes epfd
+}
+
+// maxPanicsInARow bounds how often pollGuarded restarts the loop after
+// panics with no clean pass between them, so a panic that recurs without
+// consuming input cannot spin the engine forever.
+const maxPanicsInARow = 1000
+
+// pollGuarded is poll, continued after a panic (internal/guard): the
+// datagrams of the batch being handled are dropped, the panic is counted
+// and logged (rate-limited), and the loop goes on relaying for everyone
+// else. The engine stops only after maxPanicsInARow panics in a row.
+func (e *engine) pollGuarded() bool {
+	for range maxPanicsInARow {
+		stop, panicked := e.pollOnce()
+		if !panicked {
+			return stop
+		}
+	}
+	e.srv.log.Error("turn: relay engine stopped after repeated panics", "panics", maxPanicsInARow)
+	return true
+}
+
+func (e *engine) pollOnce() (stop, panicked bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			e.srv.contained("turn relay loop", v)
+			clear(e.sendBy[:e.nsend])
+			e.nsend, e.used = 0, 0
+			panicked = true
+		}
+	}()
+	return e.poll(), false
 }
 
 // poll handles ready sockets until there are none (false: park until the
@@ -218,6 +250,9 @@ func (e *engine) readClients() {
 		pkt, ok := e.in.datagram(i)
 		if !ok {
 			continue
+		}
+		if e.srv.testHook != nil {
+			e.srv.testHook(pkt)
 		}
 		from := addrPortOfRaw(&e.in.names[i])
 		if isChannelData(pkt) && e.forward(pkt, from) {
@@ -269,7 +304,9 @@ func (e *engine) readPeers(r *relay) {
 		switch {
 		case bound && fast:
 			e.queue(r, i, num, len(pkt))
-		case bound || r.permitted(from.Addr()):
+		case bound || r.permitted(from.Addr()) && e.srv.permitsPeer(from):
+			// A permission is per address (RFC 8656 §9); the port must
+			// pass the policy too, as it did for a channel's peer.
 			r.deliver(pkt, from)
 		}
 	}

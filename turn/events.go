@@ -17,6 +17,7 @@ import (
 func (s *Server) events() pionturn.EventHandler {
 	return pionturn.EventHandler{
 		OnPermissionCreated: func(src, _ net.Addr, _, _, _ string, relayAddr net.Addr, peer net.IP) {
+			defer s.recoverCallback("turn permission event", nil)
 			if r := s.relayAt(relayAddr, src); r != nil {
 				if ip, ok := netip.AddrFromSlice(peer); ok {
 					r.permit(ip.Unmap())
@@ -24,6 +25,7 @@ func (s *Server) events() pionturn.EventHandler {
 			}
 		},
 		OnPermissionDeleted: func(src, _ net.Addr, _, _, _ string, relayAddr net.Addr, peer net.IP) {
+			defer s.recoverCallback("turn permission event", nil)
 			if r := s.relayAt(relayAddr, src); r != nil {
 				if ip, ok := netip.AddrFromSlice(peer); ok {
 					r.unpermit(ip.Unmap())
@@ -31,11 +33,15 @@ func (s *Server) events() pionturn.EventHandler {
 			}
 		},
 		OnChannelCreated: func(src, _ net.Addr, _, _, _ string, relayAddr, peer net.Addr, number uint16) {
-			if r := s.relayAt(relayAddr, src); r != nil {
+			defer s.recoverCallback("turn channel event", nil)
+			// Only a peer the policy permits (address and port) enters
+			// the engine's mirror; screen has refused the others already.
+			if r := s.relayAt(relayAddr, src); r != nil && s.permitsPeer(addrPortOf(peer)) {
 				r.bind(number, addrPortOf(peer))
 			}
 		},
 		OnChannelDeleted: func(src, _ net.Addr, _, _, _ string, relayAddr, _ net.Addr, number uint16) {
+			defer s.recoverCallback("turn channel event", nil)
 			if r := s.relayAt(relayAddr, src); r != nil {
 				r.unbind(number)
 			}

@@ -30,7 +30,17 @@ import (
 
 var testSecret = []byte("confab-test-secret")
 
-var loopbackPeers = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+// loopbackPeers lets relays reach any port on 127.0.0.1 (but the TURN
+// listeners themselves), where the tests' echo peers listen.
+var loopbackPeers = []Peer{mustPeer("127.0.0.1")}
+
+func mustPeer(s string) Peer {
+	p, err := ParsePeer(s)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
 
 // harness is one Server on loopback with its metrics registry.
 type harness struct {

@@ -39,6 +39,16 @@ type lane struct {
 	// Only the lane's pion reader goroutine touches it.
 	pending pendingAlloc
 
+	// busy is held by the lane's pion reader from the return of ReadFrom
+	// to its next call, i.e. while pion handles a message. A relay's
+	// pion goroutine takes it once when the relay closes (relay.ReadFrom),
+	// so everything pion did on the reader (starting a permission's
+	// timer, say) happens before it closes the allocation (pion/turn
+	// v4.1.4 starts that timer after releasing its own lock). handling
+	// (reader only) says whether the reader holds busy.
+	busy     sync.Mutex
+	handling bool
+
 	closeOnce  sync.Once
 	readerGone sync.Once
 	onGone     func() // run once the reader has had its last datagram
@@ -95,6 +105,10 @@ func (l *lane) deliver(pkt []byte, from netip.AddrPort) {
 // ReadFrom returns the next datagram pion/turn must handle.
 func (l *lane) ReadFrom(b []byte) (int, net.Addr, error) {
 	l.pending = pendingAlloc{}
+	if l.handling {
+		l.handling = false
+		l.busy.Unlock()
+	}
 	for {
 		var (
 			n    int
@@ -118,6 +132,8 @@ func (l *lane) ReadFrom(b []byte) (int, net.Addr, error) {
 			return 0, nil, err
 		}
 		if !l.srv.screen(l, b[:n], addr) {
+			l.busy.Lock()
+			l.handling = true
 			return n, addr, nil
 		}
 	}
@@ -126,7 +142,8 @@ func (l *lane) ReadFrom(b []byte) (int, net.Addr, error) {
 // quota is pion/turn's QuotaHandler (RFC 8656 §7.2 step 7): 486 when a cap is
 // reached. It runs on the lane's reader right before the allocation is
 // created, and tells the generator whose it is.
-func (l *lane) quota(username, _ string, src net.Addr) bool {
+func (l *lane) quota(username, _ string, src net.Addr) (ok bool) {
+	defer l.srv.recoverCallback("turn quota handler", func() { ok = false })
 	_, attendee, _ := parseUsername(username)
 	if why := l.srv.capReached(attendee); why != reasonNone {
 		l.srv.refuse(why, attendee, src)
@@ -216,7 +233,8 @@ func (relayGenerator) Validate() error { return nil }
 // allocation being created (after quota, pending set) it registers a relay
 // for that attendee; called by pion's EVEN-PORT probe (pending empty) it
 // returns a plain socket, which pion closes at once.
-func (g relayGenerator) AllocatePacketConn(_ string, port int) (net.PacketConn, net.Addr, error) {
+func (g relayGenerator) AllocatePacketConn(_ string, port int) (pc net.PacketConn, addr net.Addr, err error) {
+	defer g.l.srv.recoverCallback("turn relay generator", func() { pc, addr, err = nil, nil, ErrQuota })
 	p := g.l.pending
 	g.l.pending = pendingAlloc{}
 	s := g.l.srv

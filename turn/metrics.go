@@ -20,6 +20,9 @@ const (
 	reasonForbiddenPeer
 	reasonUserQuota
 	reasonGlobalQuota
+	reasonStreamCap    // TCP/TLS: the listener's connection cap
+	reasonStreamPerIP  // TCP/TLS: the source IP's connection cap
+	reasonStreamBudget // TCP/TLS: the process's descriptor budget
 	numReasons
 )
 
@@ -32,6 +35,9 @@ var reasonLabels = [numReasons]string{
 	reasonForbiddenPeer: "forbidden_peer",
 	reasonUserQuota:     "user_quota",
 	reasonGlobalQuota:   "global_quota",
+	reasonStreamCap:     "stream_max_conns",
+	reasonStreamPerIP:   "stream_per_ip",
+	reasonStreamBudget:  "fd_budget",
 }
 
 func (r reason) String() string { return reasonLabels[r] }

@@ -88,14 +88,22 @@ func (r *relay) ReadFrom(b []byte) (int, net.Addr, error) {
 		r.srv.packets.Put(p)
 		return n, addr, nil
 	case <-r.done:
+		r.lane.busy.Lock() // see lane.busy
+		r.lane.busy.Unlock()
 		r.readerGone.Do(r.srv.readers.Done)
 		return 0, nil, net.ErrClosed
 	}
 }
 
 // WriteTo is pion/turn relaying a Send indication or ChannelData the engine
-// left to it.
+// left to it. pion checks only the peer's address against its permissions
+// (RFC 8656 §9), so the port is checked here: a permission for the media
+// socket's address must not reach the SIP or HTTP port on it.
 func (r *relay) WriteTo(b []byte, addr net.Addr) (int, error) {
+	if !r.srv.permitsPeer(addrPortOf(addr)) {
+		r.srv.refuse(reasonForbiddenPeer, r.attendee, addr)
+		return 0, errForbiddenPeer
+	}
 	n, err := r.sock.writeTo(b, addr)
 	if err == nil {
 		r.toPeer.add(n)
@@ -213,13 +221,6 @@ func (r *relay) unpermit(ip netip.Addr) {
 		}
 	}
 	r.perms.Store(&next)
-}
-
-func unmapAddrPort(ap netip.AddrPort) netip.AddrPort {
-	if ap.Addr().Is4In6() {
-		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-	}
-	return ap
 }
 
 // addrPortOf converts the *net.UDPAddr / *net.TCPAddr pion/turn passes

@@ -21,11 +21,19 @@ var errForbiddenPeer = errors.New("turn: forbidden peer")
 //     NONCE (RFC 8489 §9.2.4; pion answers 400);
 //   - CreatePermission or ChannelBind to a forbidden peer: 403 Forbidden
 //     (RFC 8656 §9.1 and §12.1; pion answers an error without a code, or
-//     401).
+//     401). The peer is judged by address AND port (peerPolicy): a
+//     permission is per address in RFC 8656, but Confab grants one only
+//     for a socket it may relay to, and checks the port again on every
+//     Send indication and relayed datagram.
 //
 // It reports whether it answered. Requests without MESSAGE-INTEGRITY,
-// Binding requests, indications and anything malformed go on to pion.
-func (s *Server) screen(l *lane, pkt []byte, from net.Addr) bool {
+// Binding requests, indications and anything malformed go on to pion. A
+// panic while screening drops the message (reported as answered).
+func (s *Server) screen(l *lane, pkt []byte, from net.Addr) (answered bool) {
+	defer s.recoverCallback("turn request screen", func() { answered = true })
+	if s.testHook != nil {
+		s.testHook(pkt)
+	}
 	if !stun.IsMessage(pkt) {
 		return false
 	}
@@ -64,7 +72,8 @@ func (s *Server) screen(l *lane, pkt []byte, from net.Addr) bool {
 		if err := peer.GetFromAs(m, stun.AttrXORPeerAddress); err != nil {
 			return nil // malformed: pion answers 400
 		}
-		if ip, ok := netip.AddrFromSlice(peer.IP); !ok || !s.policy.permits(ip) {
+		ip, ok := netip.AddrFromSlice(peer.IP)
+		if !ok || !s.permitsPeer(netip.AddrPortFrom(ip, uint16(peer.Port))) {
 			return errForbiddenPeer
 		}
 		return nil

@@ -11,6 +11,10 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
+
+	"github.com/confab-media/confab/internal/guard"
+	"github.com/confab-media/confab/internal/netguard"
 )
 
 // Server is a TURN relay (RFC 8656) for Confab's attendees.
@@ -18,11 +22,18 @@ type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	creds    checker
-	policy   peerPolicy
+	policy   atomic.Pointer[peerPolicy] // swapped once the listeners are bound
+	panics   guard.Counter
+	fds      *netguard.Budget
 	relayIP  netip.Addr
 	met      *metrics
 	pionLogs pionLogs
 	refusals *logLimiter
+	panicLog *logLimiter // recovered panics' log lines (each is counted)
+	// testHook, if set (Params.testHook, by this package's tests only),
+	// sees every client datagram the engines and screen handle, so a
+	// test can make them panic.
+	testHook func(pkt []byte)
 	packets  sync.Pool // *packet, engine → pion/turn hand-offs
 
 	udp     []*lane   // the SO_REUSEPORT group, one engine each; fixed after New
@@ -57,14 +68,18 @@ func New(cfg Config, p Params) (*Server, error) {
 		cfg:      cfg,
 		log:      p.Log,
 		creds:    checker{secret: append([]byte(nil), p.Secret...), realm: cfg.Realm, now: p.Now, active: p.Active},
-		policy:   newPeerPolicy(cfg.AllowedPeers, cfg.AllowPrivatePeers),
+		panics:   p.Panics,
+		testHook: p.testHook,
+		fds:      p.FDs,
 		relayIP:  netip.MustParseAddr(cfg.RelayIP).Unmap(),
 		refusals: &logLimiter{now: p.Now, burst: 10},
+		panicLog: &logLimiter{now: p.Now, burst: 1},
 		quit:     make(chan struct{}),
 		streams:  map[*lane]struct{}{},
 		relays:   map[netip.AddrPort]*relay{},
 		byUser:   map[string]map[*relay]bool{},
 	}
+	s.policy.Store(newPeerPolicy(cfg.AllowedPeers, cfg.DeniedPeers, cfg.AllowPrivatePeers))
 	s.pionLogs = pionLogs{log: p.Log, limit: &logLimiter{now: p.Now, burst: 10}}
 	s.met, err = newMetrics(p.Registerer, s.allocationCount, s.relayed)
 	if err != nil {
@@ -73,6 +88,7 @@ func New(cfg Config, p Params) (*Server, error) {
 	if err := s.listen(); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
+	s.denySelf()
 	udp, tcp, tls := s.Addrs()
 	s.log.Info("turn: listening", "udp", udp, "tcp", tcp, "tls", tls, "udp_sockets", len(s.udp),
 		"relay", fmt.Sprintf("%s:%d-%d", s.relayIP, cfg.RelayPortMin, cfg.RelayPortMax))
@@ -118,8 +134,8 @@ func (s *Server) listen() error {
 		if err != nil {
 			return fmt.Errorf("listen tcp: %w", err)
 		}
-		s.tcpLn = ln
-		s.serve(ln)
+		s.tcpLn = s.guardStream(ln)
+		s.serve(s.tcpLn)
 	}
 	if s.cfg.tlsEnabled() {
 		if s.cfg.ListenTLS == "" {
@@ -133,7 +149,7 @@ func (s *Server) listen() error {
 		if err != nil {
 			return fmt.Errorf("listen tls: %w", err)
 		}
-		s.tlsLn = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		s.tlsLn = tls.NewListener(s.guardStream(ln), &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 		s.serve(s.tlsLn)
 	}
 	return nil
@@ -288,15 +304,35 @@ func (s *Server) Close() error {
 
 // authKey is pion/turn's AuthHandler: the long-term key for username. screen
 // has already answered the failures with 401; this is the backstop.
-func (s *Server) authKey(username, _ string, _ net.Addr) ([]byte, bool) {
+func (s *Server) authKey(username, _ string, _ net.Addr) (key []byte, ok bool) {
+	defer s.recoverCallback("turn auth handler", func() { key, ok = nil, false })
 	_, key, why := s.creds.check(username)
 	return key, why == reasonNone
 }
 
+// denySelf adds the server's own listeners to the refused peers, so that
+// no wider AllowedPeers entry relays to the TURN ports themselves.
+func (s *Server) denySelf() {
+	var self []netip.AddrPort
+	udp, tcp, tls := s.Addrs()
+	for _, a := range []net.Addr{udp, tcp, tls} {
+		if ap := addrPortOf(a); ap.IsValid() {
+			self = append(self, ap)
+		}
+	}
+	s.policy.Store(s.policy.Load().withDenied(self))
+}
+
+// permitsPeer reports whether peer may be relayed to or from.
+func (s *Server) permitsPeer(peer netip.AddrPort) bool { return s.policy.Load().permits(peer) }
+
 // permitPeer is pion/turn's PermissionHandler. screen answers forbidden
-// peers with 403 first; this is the backstop.
-func (s *Server) permitPeer(client net.Addr, peer net.IP) bool {
-	if ip, ok := netip.AddrFromSlice(peer); ok && s.policy.permits(ip) {
+// peers (address and port) with 403 first; this is the backstop, which
+// sees only the address. Send indications and relayed datagrams are
+// checked with their port in relay.WriteTo and the engine.
+func (s *Server) permitPeer(client net.Addr, peer net.IP) (ok bool) {
+	defer s.recoverCallback("turn permission handler", func() { ok = false })
+	if ip, valid := netip.AddrFromSlice(peer); valid && s.policy.Load().permitsIP(ip) {
 		return true
 	}
 	s.refuse(reasonForbiddenPeer, "", client)
@@ -308,5 +344,30 @@ func (s *Server) refuse(why reason, attendee string, from net.Addr) {
 	s.met.refused(why)
 	if s.refusals.allow() {
 		s.log.Debug("turn: refused", "reason", why.String(), "attendee", attendee, "from", from)
+	}
+}
+
+// recoverCallback, deferred directly, contains a panic in a callback that
+// pion/turn's reader runs for a client's message (or in Confab's own code
+// on that reader) so the process and the reader go on; refuse sets the
+// callback's refusing result.
+func (s *Server) recoverCallback(what string, refuse func()) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	s.contained(what, v)
+	if refuse != nil {
+		refuse()
+	}
+}
+
+// contained counts a recovered panic and logs it (stack included) at most
+// once a second.
+func (s *Server) contained(what string, v any) {
+	if s.panicLog.allow() {
+		guard.Handle(s.log, s.panics, what, v)
+	} else if s.panics != nil {
+		s.panics.Inc()
 	}
 }

@@ -159,7 +159,7 @@ func TestAuthRefusals(t *testing.T) {
 // TestForbiddenPeers checks that CreatePermission and ChannelBind to refused
 // addresses get 403 and relay nothing, and that an allowed peer works.
 func TestForbiddenPeers(t *testing.T) {
-	h := newHarness(t, Config{AllowedPeers: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}}, Params{})
+	h := newHarness(t, Config{AllowedPeers: []Peer{mustPeer("127.0.0.2")}}, Params{})
 	peer := newEchoPeer(t) // on 127.0.0.1: loopback, refused by default
 	creds := minter(testSecret).Mint("attendee-1")
 	c := newPionClient(t, h.udp, creds, false)

@@ -7,7 +7,32 @@ import (
 	"net"
 	"net/netip"
 	"time"
+
+	"github.com/confab-media/confab/internal/guard"
+	"github.com/confab-media/confab/internal/netguard"
 )
+
+// guardStream bounds a TCP listener's connections (netguard): deadlines for
+// the TLS handshake and first message, an idle timeout, caps per source IP
+// and overall, and the process's descriptor budget. A TLS listener wraps
+// the guarded one, so the handshake is under the first-message deadline.
+func (s *Server) guardStream(ln net.Listener) *netguard.Listener {
+	cfg := s.cfg.Stream
+	cfg.Budget = s.fds
+	return netguard.Wrap(ln, cfg, netguard.Params{Log: s.log, OnRefuse: s.streamRefused})
+}
+
+// streamRefused counts a connection netguard closed at accept.
+func (s *Server) streamRefused(why string) {
+	switch why {
+	case netguard.RefusedMaxConns:
+		s.refuse(reasonStreamCap, "", nil)
+	case netguard.RefusedPerIP:
+		s.refuse(reasonStreamPerIP, "", nil)
+	case netguard.RefusedBudget:
+		s.refuse(reasonStreamBudget, "", nil)
+	}
+}
 
 func listenTCP(addr string) (net.Listener, error) {
 	ap, err := netip.ParseAddrPort(addr)
@@ -42,9 +67,16 @@ func (s *Server) serve(ln net.Listener) {
 				}
 				continue
 			}
-			s.startStream(c)
+			s.startStreamGuarded(c)
 		}
 	}()
+}
+
+// startStreamGuarded is startStream with a panic contained: the
+// connection is closed and the accept loop goes on.
+func (s *Server) startStreamGuarded(c net.Conn) {
+	defer guard.Recover(s.log, s.panics, "turn stream start", func(any) { _ = c.Close() })
+	s.startStream(c)
 }
 
 func (s *Server) startStream(c net.Conn) {

@@ -28,7 +28,11 @@ const chromiumPath = "/usr/lib/chromium/chromium"
 // attendees; A switches both from the highest to the lowest layer, which
 // the SDK sends as REMOTE_VIDEO_UPDATE with no new SUBSCRIBE, and the same
 // tiles keep decoding at the smaller size; B shares a canvas as content and
-// A and C get a decoding content tile bound to B#content. Last, stop()
+// A and C get a decoding content tile bound to B#content. Then the
+// capabilities the API sets are enforced on the live sessions:
+// UpdateAttendeeCapabilities(C, Audio=Receive) and A and B stop hearing C
+// (the tone check); Video=Receive and C's tile stops decoding on A and B;
+// SendReceive brings both back with nothing done on C's page. Last, stop()
 // ends each session with Left, and DeleteMeeting.
 // (The driver's older "signaling" stage expected SUBSCRIBE to fail with 503,
 // from before the SFU existed; it is kept only for debugging signaling.)

@@ -12,20 +12,30 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/confab-media/confab/cmd/confab/internal/config"
+	"github.com/confab-media/confab/internal/guard"
 	"github.com/confab-media/confab/signaling/meeting"
 	"github.com/confab-media/confab/signaling/notify"
 	"github.com/confab-media/confab/signaling/sigv4"
+	"github.com/confab-media/confab/signaling/store"
 )
 
-// startNotify opens the event outbox in <data_dir>/notify and starts the
-// delivery workers of the configured hooks.
-func startNotify(cfg config.Config, reg prometheus.Registerer, log *slog.Logger) (*notify.Service, error) {
+// startNotify starts event delivery on the store's own file: the outbox's
+// buckets live in confab.db, the store writes the meeting service's events
+// in the transactions of their changes, and a <data_dir>/notify/notify.db
+// of an earlier version is imported once. Then it starts the delivery
+// workers of the configured hooks and of what is queued.
+func startNotify(cfg config.Config, st *store.Bolt, reg prometheus.Registerer, log *slog.Logger, panics guard.Counter) (*notify.Service, error) {
 	n := cfg.Notifications
-	return notify.New(notify.Config{
+	nt, err := notify.New(notify.Config{
 		Dir: filepath.Join(cfg.DataDir, "notify"), Hooks: n.Hooks, Endpoints: n.Endpoints,
 		Retry:          notify.RetryPolicy{MaxAttempts: n.MaxAttempts, MaxAge: n.MaxAge.Std()},
-		WebhookTimeout: n.WebhookTimeout.Std(), DLQ: n.DLQ,
-	}, notify.Params{Log: log, Registerer: reg})
+		WebhookTimeout: n.WebhookTimeout.Std(), DLQ: n.DLQ, Limits: n.Limits,
+	}, notify.Params{Log: log, Registerer: reg, DB: st.DB(), Panics: panics})
+	if err != nil {
+		return nil, err
+	}
+	st.SetOutbox(nt)
+	return nt, nil
 }
 
 // meetingTargets hands meetings' NotificationsConfiguration to the

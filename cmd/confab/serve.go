@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/confab-media/confab/cmd/confab/internal/config"
+	"github.com/confab-media/confab/internal/netguard"
 	"github.com/confab-media/confab/mixer"
 	"github.com/confab-media/confab/sfu"
 	"github.com/confab-media/confab/signaling/api"
@@ -30,6 +31,11 @@ import (
 	"github.com/confab-media/confab/signaling/sigv4"
 	"github.com/confab-media/confab/signaling/store"
 )
+
+// fdReserve is how many file descriptors are kept out of the budget that
+// SIP and TURN stream connections share: the HTTP API and signaling
+// WebSockets, media sockets, the store and logs draw on these.
+const fdReserve = 4096
 
 // serve runs Confab until SIGINT or SIGTERM, then shuts down in order: stop
 // taking requests, stop the lifecycle loop, flush and close the store.
@@ -59,11 +65,18 @@ func serve(cfg config.Config, stderr io.Writer) error {
 	ctx := context.Background()
 	bus := events.NewBus(events.LogSink{Log: log.With("subsystem", "events")})
 	reg := prometheus.NewRegistry()
+	panics := panicCounter(reg) // each subsystem's Params.Panics
+	// Stream connections from the internet (SIP and TURN over TCP/TLS) share
+	// a descriptor budget; the rest of RLIMIT_NOFILE stays for the HTTP API,
+	// WebSockets, media sockets and files.
+	fds := netguard.BudgetFromRlimit(fdReserve)
 
 	// Event delivery: every event goes into a durable outbox before the
-	// API call that caused it returns; workers deliver to hooks and to the
-	// meetings' own targets. Closed after everything that publishes.
-	nt, err := startNotify(cfg, reg, log.With("subsystem", "notify"))
+	// API call that caused it returns (the meeting service's in the same
+	// transaction as their change, in confab.db); workers deliver to hooks
+	// and to the meetings' own targets. Closed after everything that
+	// publishes, before the store.
+	nt, err := startNotify(cfg, st, reg, log.With("subsystem", "notify"), panics("notify"))
 	if err != nil {
 		return fmt.Errorf("notifications: %w", err)
 	}
@@ -109,12 +122,13 @@ func serve(cfg config.Config, stderr io.Writer) error {
 		MaxContentShares: cfg.Media.MaxContentShares,
 	}, sfu.Params{
 		Log: log.With("subsystem", "sfu"), Clock: mixer.SystemClock{}, Volumes: volumes,
-		Events: bus, AccountID: cfg.AccountID,
+		Events: bus, AccountID: cfg.AccountID, Panics: panics("sfu"),
 	})
 	if err != nil {
 		return err
 	}
 	defer media.Close()
+	bus.Subscribe(media) // capability changes reach live peers and calls
 
 	// TURN relay: JOIN_ACK hands each attendee credentials for it; it may
 	// relay only to the media socket (and configured peers), and hears
@@ -123,11 +137,11 @@ func serve(cfg config.Config, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("turn secret: %w", err)
 	}
-	relay, err := startTURN(cfg, turnSecret, media.Addr(), svc, reg, log.With("subsystem", "turn"))
+	relay, err := startTURN(cfg, turnSecret, media.Addr(), svc, reg, log.With("subsystem", "turn"), fds, panics("turn"))
 	if err != nil {
 		return fmt.Errorf("turn: %w", err)
 	}
-	sessionParams := session.Params{Auth: svc, Presence: svc, Events: bus, Media: media, Log: log.With("subsystem", "session")}
+	sessionParams := session.Params{Auth: svc, Presence: svc, Events: bus, Media: media, Log: log.With("subsystem", "session"), Panics: panics("session")}
 	if relay != nil {
 		defer relay.Close()
 		bus.Subscribe(relay)
@@ -147,7 +161,7 @@ func serve(cfg config.Config, stderr io.Writer) error {
 	// SIP dial-in: a caller becomes its attendee's audio leg and presence.
 	phones := newPhoneConference(media, signaling)
 	bus.Subscribe(phones)
-	gw, err := startSIP(cfg, svc, phones, reg, log.With("subsystem", "sipgw"))
+	gw, err := startSIP(cfg, svc, phones, reg, log.With("subsystem", "sipgw"), fds, panics("sipgw"))
 	if err != nil {
 		return fmt.Errorf("sip: %w", err)
 	}

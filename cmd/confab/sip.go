@@ -8,6 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/confab-media/confab/cmd/confab/internal/config"
+	"github.com/confab-media/confab/internal/guard"
+	"github.com/confab-media/confab/internal/netguard"
 	"github.com/confab-media/confab/sfu"
 	"github.com/confab-media/confab/signaling/events"
 	"github.com/confab-media/confab/signaling/meeting"
@@ -15,18 +17,23 @@ import (
 	"github.com/confab-media/confab/sipgw"
 )
 
-// startSIP starts the dial-in gateway when the config enables it.
-func startSIP(cfg config.Config, svc *meeting.Service, conf *phoneConference, reg prometheus.Registerer, log *slog.Logger) (*sipgw.Gateway, error) {
+// startSIP starts the dial-in gateway when the config enables it. Its TCP
+// and TLS connections take from the process's descriptor budget fds;
+// panics counts the panics it contains.
+func startSIP(cfg config.Config, svc *meeting.Service, conf *phoneConference, reg prometheus.Registerer, log *slog.Logger, fds *netguard.Budget, panics guard.Counter) (*sipgw.Gateway, error) {
 	sc := cfg.SIP
 	if !sc.Enabled {
 		return nil, nil
 	}
 	return sipgw.New(sipgw.Config{
 		DialInNumber: sc.DialInNumber, ListenUDP: sc.ListenUDP, ListenTCP: sc.ListenTCP, ListenTLS: sc.ListenTLS,
-		CertFile: sc.CertFile, KeyFile: sc.KeyFile, RequireSRTP: sc.RequireSRTP,
+		CertFile: sc.CertFile, KeyFile: sc.KeyFile, RequireSRTP: sc.RequireSRTP, AllowPlainRTP: sc.AllowPlainRTP,
 		RTPPortMin: sc.RTPPortMin, RTPPortMax: sc.RTPPortMax, RTPTimeout: sc.RTPTimeout.Std(), PublicIP: sc.PublicIP,
+		NoMediaTimeout: sc.NoMediaTimeout.Std(), MaxCallsPerMeeting: sc.MaxCallsPerMeeting,
+		Stream: sipgw.StreamConfig{MaxConns: sc.MaxConns, MaxConnsPerIP: sc.MaxConnsPerIP,
+			FirstMessage: sc.FirstMessageTimeout.Std(), Idle: sc.IdleTimeout.Std()},
 	}, sipgw.Params{
-		Auth: svc, Conference: conf, Log: log, Registerer: reg,
+		Auth: svc, Conference: conf, Log: log, Registerer: reg, FDs: fds, Panics: panics,
 		OnDTMF: func(id meeting.Identity, digit rune) {
 			log.Info("dtmf", "meeting", id.MeetingID, "attendee", id.AttendeeID, "digit", string(digit))
 		},
@@ -51,7 +58,7 @@ func newPhoneConference(media *sfu.Server, sessions *session.Handler) *phoneConf
 
 // JoinPhone implements sipgw.Conference.
 func (c *phoneConference) JoinPhone(id meeting.Identity, mix func(opus []byte, ts uint32)) (sipgw.PhoneLeg, error) {
-	leg, err := c.media.JoinPhone(id.MeetingID, id.AttendeeID, mix)
+	leg, err := c.media.JoinPhoneAs(id, mix) // the caller's capabilities apply
 	if err != nil {
 		return nil, err
 	}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +18,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/confab-media/confab/cmd/confab/internal/config"
+	"github.com/confab-media/confab/internal/guard"
+	"github.com/confab-media/confab/internal/netguard"
 	"github.com/confab-media/confab/signaling/events"
 	"github.com/confab-media/confab/signaling/meeting"
 	"github.com/confab-media/confab/signaling/protocol"
@@ -38,24 +42,29 @@ type turnRelay struct {
 }
 
 // startTURN starts the relay when the config enables it; nil otherwise.
-// The media UDP address is always an allowed peer: it is where relayed
-// media must go.
-func startTURN(cfg config.Config, secret []byte, media net.Addr, svc *meeting.Service, reg prometheus.Registerer, log *slog.Logger) (*turnRelay, error) {
+// Relays may reach only the media socket (address and port: mediaPeers)
+// and turn.allowed_peers; the HTTP and SIP listeners are refused even when
+// a wide allowed_peers entry covers them. TCP/TLS connections draw on fds,
+// and panics counts what the relay's goroutines contain.
+func startTURN(cfg config.Config, secret []byte, media net.Addr, svc *meeting.Service, reg prometheus.Registerer, log *slog.Logger, fds *netguard.Budget, panics guard.Counter) (*turnRelay, error) {
 	tc := cfg.TURN
 	if !tc.Enabled {
 		return nil, nil
 	}
-	allowed := make([]netip.Prefix, 0, len(tc.AllowedPeers)+2)
-	if ap, err := netip.ParseAddrPort(media.String()); err == nil {
-		allowed = append(allowed, netip.PrefixFrom(ap.Addr().Unmap(), 32))
-	}
-	for _, ip := range cfg.Media.PublicIPs {
-		if a, err := netip.ParseAddr(ip); err == nil {
-			allowed = append(allowed, netip.PrefixFrom(a, a.BitLen()))
-		}
+	allowed, err := mediaPeers(media, cfg.Media.PublicIPs, interfaceIPs)
+	if err != nil {
+		return nil, err
 	}
 	for _, p := range tc.AllowedPeers {
-		allowed = append(allowed, netip.MustParsePrefix(p)) // validated by config
+		peer, err := turn.ParsePeer(p)
+		if err != nil { // validated by config
+			return nil, fmt.Errorf("turn.allowed_peers: %q: %w", p, err)
+		}
+		allowed = append(allowed, peer)
+	}
+	var denied []netip.AddrPort
+	for _, a := range []string{cfg.HTTP.Listen, cfg.SIP.ListenUDP, cfg.SIP.ListenTCP, cfg.SIP.ListenTLS} {
+		denied = append(denied, listenerPeers(a)...)
 	}
 	listenHost, _, _ := net.SplitHostPort(tc.ListenUDP)
 	relayIP := tc.RelayIP
@@ -67,9 +76,13 @@ func startTURN(cfg config.Config, secret []byte, media net.Addr, svc *meeting.Se
 		ListenUDP: tc.ListenUDP, ListenTCP: tc.ListenTCP, ListenTLS: tc.ListenTLS,
 		CertFile: tc.CertFile, KeyFile: tc.KeyFile, RelayIP: relayIP,
 		RelayPortMin: uint16(tc.RelayPortMin), RelayPortMax: uint16(tc.RelayPortMax),
-		UDPSockets: tc.UDPSockets, AllowedPeers: allowed, AllowPrivatePeers: tc.AllowPrivatePeers,
+		UDPSockets: tc.UDPSockets, AllowedPeers: allowed, DeniedPeers: denied, AllowPrivatePeers: tc.AllowPrivatePeers,
 		MaxAllocationsPerUser: tc.MaxAllocationsPerAttendee, MaxAllocations: tc.MaxAllocations,
-	}, turn.Params{Secret: secret, Active: r.active, Log: log, Registerer: reg})
+		Stream: netguard.Config{
+			MaxConns: tc.MaxConns, MaxPerIP: tc.MaxConnsPerIP,
+			FirstMessage: tc.FirstMessageTimeout.Std(), Idle: tc.IdleTimeout.Std(),
+		},
+	}, turn.Params{Secret: secret, Active: r.active, Log: log, Registerer: reg, FDs: fds, Panics: panics})
 	if err != nil {
 		return nil, err
 	}
@@ -79,8 +92,81 @@ func startTURN(cfg config.Config, secret []byte, media net.Addr, svc *meeting.Se
 	}
 	r.srv = srv
 	r.minter = turn.NewMinter(secret, tc.CredentialTTL.Std(), srv.URIs(host), time.Now)
-	log.Info("turn: credentials name", "uris", srv.URIs(host), "ttl", tc.CredentialTTL.Std())
+	log.Info("turn: credentials name", "uris", srv.URIs(host), "ttl", tc.CredentialTTL.Std(), "peers", allowed)
 	return r, nil
+}
+
+// mediaPeers are the sockets relayed media may go to: the media socket
+// itself, and where it is reached from outside. A concrete listen address
+// gives that address and port, plus each public IP (1:1 NAT, the address
+// ICE candidates advertise) with the port. A wildcard (0.0.0.0, ::) gives
+// the port on every local address (loopback and each interface's, from
+// local) and on each public IP, since any of them reaches the socket; no
+// other port on those addresses is allowed.
+func mediaPeers(media net.Addr, publicIPs []string, local func() ([]netip.Addr, error)) ([]turn.Peer, error) {
+	ap, err := netip.ParseAddrPort(media.String())
+	if err != nil || ap.Port() == 0 {
+		return nil, fmt.Errorf("media address %v: %w", media, errors.Join(err, errors.New("want a bound ip:port")))
+	}
+	port := ap.Port()
+	ips := []netip.Addr{ap.Addr().Unmap()}
+	if ap.Addr().IsUnspecified() {
+		ifs, err := local()
+		if err != nil {
+			return nil, fmt.Errorf("media address %v: local addresses: %w", media, err)
+		}
+		ips = append([]netip.Addr{netip.MustParseAddr("127.0.0.1")}, ifs...)
+	}
+	for _, s := range publicIPs {
+		if a, err := netip.ParseAddr(s); err == nil {
+			ips = append(ips, a.Unmap())
+		}
+	}
+	var peers []turn.Peer
+	seen := map[netip.Addr]bool{}
+	for _, ip := range ips {
+		if ip.IsValid() && !ip.IsUnspecified() && !seen[ip] {
+			seen[ip] = true
+			peers = append(peers, turn.PeerAt(netip.AddrPortFrom(ip, port)))
+		}
+	}
+	return peers, nil
+}
+
+// interfaceIPs lists the host's unicast interface addresses.
+func interfaceIPs() ([]netip.Addr, error) {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil, err
+	}
+	var ips []netip.Addr
+	for _, a := range addrs {
+		if p, err := netip.ParsePrefix(a.String()); err == nil && !p.Addr().IsMulticast() {
+			ips = append(ips, p.Addr().Unmap())
+		}
+	}
+	return ips, nil
+}
+
+// listenerPeers is a configured listen address as TURN DeniedPeers: its
+// ip:port, or the port on any address for a wildcard or empty host. A port
+// of 0 (picked at start) gives none: such a listener is still refused by
+// default, as no allowed entry names it, but not inside a wide
+// allowed_peers CIDR.
+func listenerPeers(listen string) []netip.AddrPort {
+	host, p, err := net.SplitHostPort(listen)
+	if err != nil {
+		return nil
+	}
+	port, err := strconv.ParseUint(p, 10, 16)
+	if err != nil || port == 0 {
+		return nil
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil || ip.IsUnspecified() {
+		ip = netip.IPv4Unspecified()
+	}
+	return []netip.AddrPort{netip.AddrPortFrom(ip.Unmap(), uint16(port))}
 }
 
 // mint returns credentials for id and remembers its meeting.

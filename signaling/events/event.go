@@ -83,6 +83,12 @@ type Event struct {
 	Region     string   `json:"region"`
 	Resources  []string `json:"resources"`
 	Detail     Detail   `json:"detail"`
+
+	// Outboxed is set on an event that was written to the durable delivery
+	// outbox in the same transaction as the change it reports (see
+	// store.Outbox); a sink that keeps such an outbox must not queue it
+	// again. Never serialised.
+	Outboxed bool `json:"-"`
 }
 
 // New builds an event of type t at time now for the given account and region;

@@ -21,19 +21,21 @@ func (s *Service) attendeeCapLocked(m *liveMeeting) int {
 	return s.cfg.AttendeesPerMeeting
 }
 
-// addAttendeeLocked validates one input and adds the attendee to m in memory,
-// returning the store op that makes it durable. An ExternalUserId that is
+// addAttendeeLocked validates one input and adds the attendee to m in memory
+// (pending until the caller's commit settles it). An ExternalUserId that is
 // already present returns that attendee (created=false), so a retried
-// CreateAttendee never makes two attendees for one user.
-func (s *Service) addAttendeeLocked(m *liveMeeting, in *CreateAttendeeInput, now time.Time) (a *store.AttendeeRecord, created bool, err error) {
+// CreateAttendee never makes two attendees for one user; if that attendee's
+// own creation is still committing, wait is its pending write, which the
+// caller must wait for (outside the lock) before answering.
+func (s *Service) addAttendeeLocked(m *liveMeeting, in *CreateAttendeeInput, now time.Time) (a *store.AttendeeRecord, created bool, wait *pendingWrite, err error) {
 	if err := validateAttendeeInput(in, m.features); err != nil {
-		return nil, false, err
+		return nil, false, nil, err
 	}
 	if a := m.byExtUser[in.ExternalUserId]; a != nil {
-		return a, false, nil
+		return a, false, m.pending[a.AttendeeID], nil
 	}
 	if cap := s.attendeeCapLocked(m); len(m.attendees) >= cap {
-		return nil, false, errorf(ErrLimitExceeded, "Meeting %s has reached its limit of %d attendees", m.rec.MeetingID, cap)
+		return nil, false, nil, errorf(ErrLimitExceeded, "Meeting %s has reached its limit of %d attendees", m.rec.MeetingID, cap)
 	}
 	caps := defaultCapabilities(m.features)
 	if in.Capabilities != nil {
@@ -51,43 +53,69 @@ func (s *Service) addAttendeeLocked(m *liveMeeting, in *CreateAttendeeInput, now
 	}
 	m.attendees[a.AttendeeID] = a
 	m.byExtUser[a.ExternalUserID] = a
-	return a, true, nil
+	m.pending[a.AttendeeID] = newPendingWrite()
+	return a, true, nil, nil
 }
 
-// removeAttendeeLocked undoes addAttendeeLocked after a failed commit.
+// removeAttendeeLocked takes a out of the live model.
 func removeAttendeeLocked(m *liveMeeting, a *store.AttendeeRecord) {
-	if m.attendees[a.AttendeeID] == a {
+	if cur := m.attendees[a.AttendeeID]; cur != nil {
 		delete(m.attendees, a.AttendeeID)
-		delete(m.byExtUser, a.ExternalUserID)
+		if m.byExtUser[a.ExternalUserID] == cur {
+			delete(m.byExtUser, a.ExternalUserID)
+		}
 	}
 }
 
-// CreateAttendee adds an attendee to a meeting and returns it with its join token.
+// settleAdded ends the pending state of attendees created together: on a
+// failed commit they leave the live model. Either way their waiting twins
+// are released with the outcome.
+func settleAdded(m *liveMeeting, added []*store.AttendeeRecord, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, a := range added {
+		p := m.pending[a.AttendeeID]
+		delete(m.pending, a.AttendeeID)
+		if err != nil {
+			removeAttendeeLocked(m, a)
+		}
+		if p != nil {
+			p.err = err
+			close(p.done)
+		}
+	}
+}
+
+// CreateAttendee adds an attendee to a meeting and returns it with its join
+// token once it is durable. A twin request (same ExternalUserId) answers
+// with the same attendee, after that attendee's commit.
 func (s *Service) CreateAttendee(ctx context.Context, meetingID string, in *CreateAttendeeInput) (Attendee, error) {
 	m, err := s.lockLive(meetingID)
 	if err != nil {
 		return Attendee{}, err
 	}
-	a, created, err := s.addAttendeeLocked(m, in, s.p.Clock.Now())
+	a, created, wait, err := s.addAttendeeLocked(m, in, s.p.Clock.Now())
 	if err != nil || !created {
 		var v Attendee
 		if a != nil {
 			v = s.attendeeView(a)
 		}
 		m.mu.Unlock()
+		if err == nil && wait != nil && wait.wait() != nil {
+			return Attendee{}, errStore()
+		}
 		return v, err
 	}
-	ch := s.p.Store.Submit(store.PutAttendee(*a))
-	ev := s.eventLocked(events.AttendeeAdded, m, a)
+	evs := []events.Event{s.eventLocked(events.AttendeeAdded, m, a)}
+	ch := s.submitLocked([]store.Op{store.PutAttendee(*a)}, evs)
 	m.mu.Unlock()
 
-	if err := commit(ch); err != nil {
-		m.mu.Lock()
-		removeAttendeeLocked(m, a)
-		m.mu.Unlock()
+	err = commit(ch)
+	settleAdded(m, []*store.AttendeeRecord{a}, err)
+	if err != nil {
 		return Attendee{}, err
 	}
-	s.publish(ctx, ev)
+	s.publish(ctx, evs...)
 	return s.attendeeView(a), nil
 }
 
@@ -114,17 +142,21 @@ func (s *Service) batchCreate(ctx context.Context, m *liveMeeting, ins []CreateA
 	var (
 		records []*store.AttendeeRecord
 		added   []*store.AttendeeRecord
+		waits   []*pendingWrite
 		ops     []store.Op
 		evs     []events.Event
 		errs    = []CreateAttendeeError{}
 	)
 	for i := range ins {
-		a, created, err := s.addAttendeeLocked(m, &ins[i], now)
+		a, created, wait, err := s.addAttendeeLocked(m, &ins[i], now)
 		if err != nil {
 			errs = append(errs, CreateAttendeeError{ExternalUserId: ins[i].ExternalUserId, ErrorCode: errorCode(err), ErrorMessage: err.Error()})
 			continue
 		}
 		records = append(records, a)
+		if wait != nil {
+			waits = append(waits, wait)
+		}
 		if created {
 			added = append(added, a)
 			ops = append(ops, store.PutAttendee(*a))
@@ -133,18 +165,20 @@ func (s *Service) batchCreate(ctx context.Context, m *liveMeeting, ins []CreateA
 	}
 	var ch <-chan error
 	if len(ops) > 0 {
-		ch = s.p.Store.Submit(ops...)
+		ch = s.submitLocked(ops, evs)
 	}
 	m.mu.Unlock()
 
 	if ch != nil {
-		if err := commit(ch); err != nil {
-			m.mu.Lock()
-			for _, a := range added {
-				removeAttendeeLocked(m, a)
-			}
-			m.mu.Unlock()
+		err := commit(ch)
+		settleAdded(m, added, err)
+		if err != nil {
 			return nil, nil, err
+		}
+	}
+	for _, w := range waits { // twins of attendees other requests are committing
+		if w.wait() != nil {
+			return nil, nil, errStore()
 		}
 	}
 	s.publish(ctx, evs...)
@@ -167,18 +201,25 @@ func errorCode(err error) string {
 	}
 }
 
-// GetAttendee returns one attendee with its join token.
+// GetAttendee returns one attendee with its join token; an attendee whose
+// creation is still committing is returned once it is durable.
 func (s *Service) GetAttendee(_ context.Context, meetingID, attendeeID string) (Attendee, error) {
 	m, err := s.lockLive(meetingID)
 	if err != nil {
 		return Attendee{}, err
 	}
-	defer m.mu.Unlock()
 	a := m.attendees[normID(attendeeID)]
 	if a == nil {
+		m.mu.Unlock()
 		return Attendee{}, attendeeNotFound(attendeeID)
 	}
-	return s.attendeeView(a), nil
+	wait := m.pending[a.AttendeeID]
+	v := s.attendeeView(a)
+	m.mu.Unlock()
+	if wait != nil && wait.wait() != nil {
+		return Attendee{}, attendeeNotFound(attendeeID)
+	}
+	return v, nil
 }
 
 // ListAttendees pages through a meeting's attendees in creation order.
@@ -205,7 +246,7 @@ func (s *Service) ListAttendees(_ context.Context, meetingID, nextToken string, 
 	m.mu.Lock()
 	page := make([]*store.AttendeeRecord, 0, len(m.attendees))
 	for _, a := range m.attendees {
-		if a.Seq > after {
+		if a.Seq > after && m.pending[a.AttendeeID] == nil { // only durable ones
 			page = append(page, a)
 		}
 	}
@@ -255,14 +296,14 @@ func (s *Service) DeleteAttendee(ctx context.Context, meetingID, attendeeID stri
 		return attendeeNotFound(attendeeID)
 	}
 	removeAttendeeLocked(m, a)
-	ch := s.p.Store.Submit(store.DeleteAttendee(a.MeetingID, a.AttendeeID))
-	ev := s.eventLocked(events.AttendeeDeleted, m, a)
+	evs := []events.Event{s.eventLocked(events.AttendeeDeleted, m, a)}
+	ch := s.submitLocked([]store.Op{store.DeleteAttendee(a.MeetingID, a.AttendeeID)}, evs)
 	m.mu.Unlock()
 
 	if err := commit(ch); err != nil {
 		return err // revoked in memory; the record returns only after a restart
 	}
-	s.publish(ctx, ev)
+	s.publish(ctx, evs...)
 	return nil
 }
 
@@ -288,14 +329,14 @@ func (s *Service) UpdateAttendeeCapabilities(ctx context.Context, meetingID, att
 	updated.Capabilities = *caps
 	m.attendees[a.AttendeeID] = &updated
 	m.byExtUser[a.ExternalUserID] = &updated
-	ch := s.p.Store.Submit(store.PutAttendee(updated))
-	ev := s.capabilitiesEventLocked(m, &updated)
+	evs := []events.Event{s.capabilitiesEventLocked(m, &updated)}
+	ch := s.submitLocked([]store.Op{store.PutAttendee(updated)}, evs)
 	m.mu.Unlock()
 
 	if err := commit(ch); err != nil {
 		return Attendee{}, err
 	}
-	s.publish(ctx, ev)
+	s.publish(ctx, evs...)
 	return s.attendeeView(&updated), nil
 }
 
@@ -338,7 +379,7 @@ func (s *Service) BatchUpdateAttendeeCapabilitiesExcept(ctx context.Context, mee
 	}
 	var ch <-chan error
 	if len(ops) > 0 {
-		ch = s.p.Store.Submit(ops...)
+		ch = s.submitLocked(ops, evs)
 	}
 	m.mu.Unlock()
 	if ch != nil {

@@ -5,7 +5,12 @@
 //
 // The Service keeps the live model in memory and makes every change durable
 // through store.Store before the call returns; it emits a Chime-shaped event
-// for every state change. Each meeting has its own lock, so requests for
+// for every state change. With a store that keeps the delivery outbox
+// (store.HasOutbox), each event is committed in the same transaction as its
+// change, and published on the bus only after that commit. A request that
+// finds its own earlier twin still committing (a retried CreateAttendee with
+// the same ExternalUserId, a CreateMeeting with the same ClientRequestToken)
+// waits for that commit and answers only once it is durable. Each meeting has its own lock, so requests for
 // different meetings never wait for each other; the store group-commits them.
 package meeting
 
@@ -16,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -58,7 +64,8 @@ type Params struct {
 // Targets is where meetings' NotificationsConfiguration goes. Check
 // refuses targets no configured endpoint serves (CreateMeeting answers
 // BadRequestException); Set registers a new meeting's targets before its
-// MeetingStarted event is published.
+// MeetingStarted event is submitted, and an empty configuration forgets them
+// (after a failed commit).
 type Targets interface {
 	Check(n NotificationsConfiguration) error
 	Set(meetingID string, n NotificationsConfiguration) error
@@ -71,6 +78,8 @@ type Service struct {
 	p       Params
 	tokens  tokenCodec
 	regions map[string]bool
+	// outboxed: the store writes Event ops into the delivery outbox.
+	outboxed bool
 
 	createMu sync.Mutex // serialises meeting creation: idempotency is race-free
 
@@ -93,7 +102,10 @@ type liveMeeting struct {
 	attendees map[string]*store.AttendeeRecord // by AttendeeId
 	byExtUser map[string]*store.AttendeeRecord // by ExternalUserId
 	lastSeq   uint64                           // highest AttendeeRecord.Seq given out
-	ended     bool
+	// pending holds attendees (by AttendeeId) whose creation is submitted
+	// but not yet durable; their twins wait on it before answering.
+	pending map[string]*pendingWrite
+	ended   bool
 	// connected counts media connections by attendee; idleSince is when the
 	// count last dropped to zero (or the meeting was created or loaded).
 	connected map[string]int
@@ -114,6 +126,7 @@ func New(ctx context.Context, cfg Config, p Params) (*Service, error) {
 		meetings:       map[string]*liveMeeting{},
 		byRequestToken: map[string]*liveMeeting{},
 		stop:           make(chan struct{}),
+		outboxed:       store.HasOutbox(p.Store),
 	}
 	for _, r := range cfg.Regions {
 		s.regions[r] = true
@@ -151,6 +164,7 @@ func newLiveMeeting(rec store.MeetingRecord, g MediaGroup, now time.Time) *liveM
 		features:  featuresOf(rec.Features),
 		attendees: map[string]*store.AttendeeRecord{},
 		byExtUser: map[string]*store.AttendeeRecord{},
+		pending:   map[string]*pendingWrite{},
 		connected: map[string]int{},
 		idleSince: now,
 	}
@@ -184,9 +198,43 @@ func (s *Service) lockLive(meetingID string) (*liveMeeting, error) {
 // commit waits for a store submission and converts a failure.
 func commit(ch <-chan error) error {
 	if err := <-ch; err != nil {
-		return &Error{Kind: ErrStore, Msg: "The meeting service could not store the change; try again"}
+		return errStore()
 	}
 	return nil
+}
+
+func errStore() error {
+	return &Error{Kind: ErrStore, Msg: "The meeting service could not store the change; try again"}
+}
+
+// pendingWrite is a submitted change that is not durable yet. done closes
+// once it is settled; err (set before) says how.
+type pendingWrite struct {
+	done chan struct{}
+	err  error
+}
+
+func newPendingWrite() *pendingWrite { return &pendingWrite{done: make(chan struct{})} }
+
+// wait blocks until the write is settled and returns its error.
+func (p *pendingWrite) wait() error {
+	<-p.done
+	return p.err
+}
+
+// submitLocked queues ops together with the events they announce: with an
+// outbox, the events ride in the same transaction and are marked Outboxed
+// (the delivery sink then skips them on the bus). The caller holds the
+// meeting's lock (per-meeting order) and publishes evs after the commit.
+func (s *Service) submitLocked(ops []store.Op, evs []events.Event) <-chan error {
+	if s.outboxed {
+		ops = slices.Clip(ops)
+		for i := range evs {
+			evs[i].Outboxed = true
+			ops = append(ops, store.Event(evs[i]))
+		}
+	}
+	return s.p.Store.Submit(ops...)
 }
 
 func (s *Service) arn(region, meetingID string) string {
@@ -320,8 +368,21 @@ func (s *Service) createMeeting(ctx context.Context, in *CreateMeetingInput, wit
 		CreatedAt:                 now,
 	}
 	m := newLiveMeeting(rec, g, now)
-	if err := commit(s.p.Store.Submit(store.PutMeeting(rec))); err != nil {
+	// The targets are registered first: MeetingStarted is queued for them in
+	// the meeting's own transaction. createMu, held across the commit, makes
+	// a concurrent CreateMeeting with the same token wait for it.
+	targets := rec.Notifications != nil && s.p.Targets != nil
+	if targets {
+		if err := s.p.Targets.Set(id, *rec.Notifications); err != nil {
+			s.p.Log.Error("meeting notification targets not registered", "meeting", id, "err", err)
+		}
+	}
+	evs := []events.Event{s.eventLocked(events.MeetingStarted, m, nil)}
+	if err := commit(s.submitLocked([]store.Op{store.PutMeeting(rec)}, evs)); err != nil {
 		s.p.Placer.Release(id)
+		if targets {
+			_ = s.p.Targets.Set(id, NotificationsConfiguration{}) // forget
+		}
 		return nil, err
 	}
 	s.mu.Lock()
@@ -329,12 +390,7 @@ func (s *Service) createMeeting(ctx context.Context, in *CreateMeetingInput, wit
 	s.byRequestToken[rec.ClientRequestToken] = m
 	s.mu.Unlock()
 	s.p.Log.Info("meeting created", "meeting", id, "region", rec.MediaRegion, "group", g.ID)
-	if rec.Notifications != nil && s.p.Targets != nil {
-		if err := s.p.Targets.Set(id, *rec.Notifications); err != nil {
-			s.p.Log.Error("meeting notification targets not registered", "meeting", id, "err", err)
-		}
-	}
-	s.publish(ctx, s.eventLocked(events.MeetingStarted, m, nil))
+	s.publish(ctx, evs...)
 	return m, nil
 }
 
@@ -373,8 +429,8 @@ func (s *Service) end(ctx context.Context, m *liveMeeting, reason string) error 
 		delete(s.byRequestToken, m.rec.ClientRequestToken)
 	}
 	s.mu.Unlock()
-	ch := s.p.Store.Submit(store.DeleteMeeting(id))
-	ev := s.eventLocked(events.MeetingEnded, m, nil)
+	evs := []events.Event{s.eventLocked(events.MeetingEnded, m, nil)}
+	ch := s.submitLocked([]store.Op{store.DeleteMeeting(id)}, evs)
 	m.mu.Unlock()
 
 	s.p.Placer.Release(id)
@@ -383,9 +439,10 @@ func (s *Service) end(ctx context.Context, m *liveMeeting, reason string) error 
 		// The meeting is over for every client either way; a stale record is
 		// swept again after the next restart.
 		s.p.Log.Error("meeting end not stored", "meeting", id, "err", err)
+		evs[0].Outboxed = false // not in the outbox: the delivery sink tries
 	}
 	s.p.Log.Info("meeting ended", "meeting", id, "reason", reason)
-	s.publish(ctx, ev)
+	s.publish(ctx, evs...)
 	return nil
 }
 
@@ -422,6 +479,7 @@ func (s *Service) Verify(token string) (Identity, error) {
 		MediaRegion:       m.rec.MediaRegion,
 		MediaGroup:        m.rec.MediaGroup,
 	}
+	id.MaxResolution.Video, id.MaxResolution.Content = m.features.videoMax, m.features.contentMax
 	if p.content {
 		id.AttendeeID += ContentSuffix
 		id.ExternalUserID += ContentSuffix

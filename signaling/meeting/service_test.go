@@ -271,6 +271,16 @@ func TestValidation(t *testing.T) {
 		{"long external id", func(in *CreateMeetingInput) { in.ExternalMeetingId = strings.Repeat("x", 65) }, "ExternalMeetingId"},
 		{"reserved external id", func(in *CreateMeetingInput) { in.ExternalMeetingId = "aws:x" }, "ExternalMeetingId"},
 		{"host id short", func(in *CreateMeetingInput) { in.MeetingHostId = "h" }, "MeetingHostId"},
+		{"external id NUL", func(in *CreateMeetingInput) { in.ExternalMeetingId = "ext\x00id" }, "ExternalMeetingId"},
+		{"external id CRLF", func(in *CreateMeetingInput) { in.ExternalMeetingId = "ext\r\nSet-Cookie: x" }, "ExternalMeetingId"},
+		{"external id bad UTF-8", func(in *CreateMeetingInput) { in.ExternalMeetingId = "ext\xff\xfe" }, "ExternalMeetingId"},
+		{"external id symbol", func(in *CreateMeetingInput) { in.ExternalMeetingId = "ext<script>" }, "ExternalMeetingId"},
+		{"host id LF", func(in *CreateMeetingInput) { in.MeetingHostId = "host\nid" }, "MeetingHostId"},
+		{"host id reserved", func(in *CreateMeetingInput) { in.MeetingHostId = "AWS:host" }, "MeetingHostId"},
+		{"token NUL", func(in *CreateMeetingInput) { in.ClientRequestToken = "tok\x00en" }, "ClientRequestToken"},
+		{"tag key NUL", func(in *CreateMeetingInput) { in.Tags = []Tag{{Key: "k\x00", Value: "v"}} }, "Tags.Key"},
+		{"tag value CRLF", func(in *CreateMeetingInput) { in.Tags = []Tag{{Key: "k", Value: "v\r\n"}} }, "Tags.Value"},
+		{"tag value bad UTF-8", func(in *CreateMeetingInput) { in.Tags = []Tag{{Key: "k", Value: "\xc3"}} }, "Tags.Value"},
 		{"tenant repeat", func(in *CreateMeetingInput) { in.TenantIds = []string{"abbbbc"} }, "TenantIds"},
 		{"tenant empty list", func(in *CreateMeetingInput) { in.TenantIds = []string{} }, "TenantIds"},
 		{"tenant too many", func(in *CreateMeetingInput) { in.TenantIds = []string{"aa", "ab", "ac", "ad", "ae", "af"} }, "TenantIds"},
@@ -306,6 +316,33 @@ func TestValidation(t *testing.T) {
 	if _, err := f.svc.CreateMeeting(context.Background(), ok()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestValidationAttendeeStrings checks ExternalUserId against the Chime
+// pattern: NUL, CR/LF, invalid UTF-8 and characters outside the class are
+// refused naming the field; the class itself (accents, brackets, quotes,
+// spaces) is accepted.
+func TestValidationAttendeeStrings(t *testing.T) {
+	f := newFixture(t, testConfig(), store.NewMemory(), 250)
+	m := f.meeting(t, "strings", nil)
+	for _, bad := range []string{"u\x00ser", "user\r\n", "us\ner", "\xff\xfeuser", "user<1>", "user;1", "aws:user", "u", strings.Repeat("u", 65)} {
+		_, err := f.svc.CreateAttendee(context.Background(), m.MeetingId, &CreateAttendeeInput{ExternalUserId: bad})
+		wantKind(t, err, ErrInvalid)
+		if !strings.Contains(err.Error(), "ExternalUserId") {
+			t.Errorf("%q: message %q does not name ExternalUserId", bad, err)
+		}
+		_, errs, err := f.svc.BatchCreateAttendee(context.Background(), m.MeetingId, []CreateAttendeeInput{{ExternalUserId: bad}})
+		if err != nil || len(errs) != 1 || errs[0].ErrorCode != "BadRequest" {
+			t.Errorf("batch %q: errs %+v, err %v", bad, errs, err)
+		}
+	}
+	for _, good := range []string{"user-1", "Zoë Brontë", "a@b.c", `x[1]{2}(3) «q» 'a' "b" #1 |/:=+,&_`, "tab\tok"} {
+		if _, err := f.svc.CreateAttendee(context.Background(), m.MeetingId, &CreateAttendeeInput{ExternalUserId: good}); err != nil {
+			t.Errorf("%q refused: %v", good, err)
+		}
+	}
+	err := f.svc.UntagResource(context.Background(), "arn:aws:chime:us-east-1:123456789012:meeting/"+m.MeetingId, []string{"k\x00"})
+	wantKind(t, err, ErrInvalid)
 }
 
 func TestCapabilityRules(t *testing.T) {
@@ -430,7 +467,7 @@ func TestTags(t *testing.T) {
 	}
 	many := make([]Tag, 50)
 	for i := range many {
-		many[i] = Tag{Key: "k" + string(rune('A'+i)), Value: "v"}
+		many[i] = Tag{Key: "k" + string(rune('A'+i%26)) + string(rune('a'+i/26)), Value: "v"}
 	}
 	wantKind(t, f.svc.TagResource(ctx, arn, many), ErrTooManyTags)
 	_, err = f.svc.ListTagsForResource(ctx, strings.Replace(arn, m.MeetingId, "00000000-0000-0000-0000-000000000000", 1))

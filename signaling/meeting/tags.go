@@ -78,6 +78,9 @@ func (s *Service) UntagResource(_ context.Context, arn string, keys []string) er
 		if err := checkLen("TagKeys", k, 1, 128); err != nil {
 			return err
 		}
+		if err := checkChars("TagKeys", k, isTagChar, "^(?!aws:)"+tagPattern+"$"); err != nil {
+			return err
+		}
 	}
 	return s.updateTags(arn, func(cur []Tag) ([]Tag, error) {
 		next := make([]Tag, 0, len(cur))

@@ -89,4 +89,8 @@ type Identity struct {
 	ExternalMeetingID string
 	MediaRegion       string
 	MediaGroup        string
+	// MaxResolution is the meeting's Video and Content MaxResolution
+	// (MeetingFeatures, Chime's defaults applied): "None" turns that
+	// media off for everyone (the SFU refuses cameras or content shares).
+	MaxResolution struct{ Video, Content string }
 }

@@ -2,13 +2,20 @@ package meeting
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
 // Input validation, with the constraints of the Chime SDK Meetings service
-// model. Each failure names the member the way the API does.
+// model (https://docs.aws.amazon.com/chime-sdk/latest/APIReference/API_Operations_Amazon_Chime_SDK_Meetings.html).
+// Each failure names the member the way the API does. Every string is also
+// required to be valid UTF-8 without control characters other than those a
+// pattern names: NUL, CR and LF never reach the store, the log or an event.
 
 func checkLen(field, v string, lo, hi int) error {
+	if !utf8.ValidString(v) {
+		return invalid(field, "must be valid UTF-8")
+	}
 	if n := utf8.RuneCountInString(v); n < lo || n > hi {
 		if v == "" && lo > 0 {
 			return invalid(field, "a value is required (%d to %d characters)", lo, hi)
@@ -34,6 +41,37 @@ func checkChars(field, v string, ok func(r rune) bool, describe string) error {
 	return nil
 }
 
+// isIDChar is the class of ExternalUserId, ExternalMeetingId and
+// MeetingHostId: [-_&@+=,(){}\[\]\/«».:|'"#a-zA-Z0-9À-ÿ\s]*. The model's \s
+// is taken as space and tab only: CR and LF (header and log injection) are
+// refused like every other control character.
+func isIDChar(r rune) bool {
+	return isAlnum(r) || r >= 'À' && r <= 'ÿ' || r == ' ' || r == '\t' ||
+		strings.ContainsRune("-_&@+=,(){}[]/«».:|'\"#", r)
+}
+
+// idPattern describes isIDChar in error messages.
+const idPattern = `[-_&@+=,(){}\[\]\/«».:|'"#a-zA-Z0-9À-ÿ\s]*`
+
+// isTagChar is the class of tag keys and values: [\p{L}\p{Z}\p{N}_.:/=+\-@]*.
+func isTagChar(r rune) bool {
+	return unicode.IsLetter(r) || unicode.In(r, unicode.Z) || unicode.IsNumber(r) || strings.ContainsRune("_.:/=+-@", r)
+}
+
+const tagPattern = `[\p{L}\p{Z}\p{N}_.:/=+\-@]*`
+
+// checkID validates ExternalUserId, ExternalMeetingId or MeetingHostId:
+// 2 to 64 characters of idPattern, not starting with "aws:".
+func checkID(field, v string) error {
+	if err := checkLen(field, v, 2, 64); err != nil {
+		return err
+	}
+	if err := checkChars(field, v, isIDChar, idPattern); err != nil {
+		return err
+	}
+	return checkNotReserved(field, v)
+}
+
 func isAlnum(r rune) bool {
 	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
 }
@@ -52,17 +90,11 @@ func validateCreateMeeting(in *CreateMeetingInput, withAttendees bool) error {
 	if err := checkLen("MediaRegion", in.MediaRegion, 2, 64); err != nil {
 		return err
 	}
-	if err := checkLen("ExternalMeetingId", in.ExternalMeetingId, 2, 64); err != nil {
-		return err
-	}
-	if err := checkNotReserved("ExternalMeetingId", in.ExternalMeetingId); err != nil {
+	if err := checkID("ExternalMeetingId", in.ExternalMeetingId); err != nil {
 		return err
 	}
 	if in.MeetingHostId != "" {
-		if err := checkLen("MeetingHostId", in.MeetingHostId, 2, 64); err != nil {
-			return err
-		}
-		if err := checkNotReserved("MeetingHostId", in.MeetingHostId); err != nil {
+		if err := checkID("MeetingHostId", in.MeetingHostId); err != nil {
 			return err
 		}
 	}
@@ -153,10 +185,16 @@ func validateTags(tags []Tag) error {
 		if err := checkLen("Tags.Key", t.Key, 1, 128); err != nil {
 			return err
 		}
+		if err := checkChars("Tags.Key", t.Key, isTagChar, "^(?!aws:)"+tagPattern+"$"); err != nil {
+			return err
+		}
 		if err := checkNotReserved("Tags.Key", t.Key); err != nil {
 			return err
 		}
 		if err := checkLen("Tags.Value", t.Value, 0, 256); err != nil {
+			return err
+		}
+		if err := checkChars("Tags.Value", t.Value, isTagChar, "^"+tagPattern+"$"); err != nil {
 			return err
 		}
 	}
@@ -285,10 +323,7 @@ func defaultCapabilities(f effectiveFeatures) Capabilities {
 }
 
 func validateAttendeeInput(in *CreateAttendeeInput, f effectiveFeatures) error {
-	if err := checkLen("ExternalUserId", in.ExternalUserId, 2, 64); err != nil {
-		return err
-	}
-	if err := checkNotReserved("ExternalUserId", in.ExternalUserId); err != nil {
+	if err := checkID("ExternalUserId", in.ExternalUserId); err != nil {
 		return err
 	}
 	return validateCapabilities(in.Capabilities, f)

@@ -19,6 +19,13 @@ const (
 	DefaultMaxAge          = 24 * time.Hour
 	DefaultInitialBackoff  = time.Second
 	DefaultMaxBackoff      = 5 * time.Minute
+	// Outbox and dead-letter store bounds (Limits).
+	DefaultTargetEvents = 10_000
+	DefaultTargetBytes  = 64 << 20
+	DefaultEvents       = 100_000
+	DefaultBytes        = 256 << 20
+	DefaultDeadLetters  = 10_000
+	DefaultDeadBytes    = 64 << 20
 	// DefaultEventBridgeSource is the Source of events put on an EventBridge
 	// bus: EventBridge refuses PutEvents entries whose source starts with
 	// "aws.", so the Chime source "aws.chime" cannot be used there.
@@ -27,7 +34,10 @@ const (
 
 // Config holds the tunables of the notification service.
 type Config struct {
-	// Dir holds the outbox database (notify.db); created if missing.
+	// Dir holds the outbox database (notify.db) when Params.DB is nil;
+	// with Params.DB, a notify.db left there by an earlier version is
+	// imported into DB once and renamed to notify.db.imported. Created if
+	// missing.
 	Dir string
 	// Hooks are the deployment-wide hooks of the configuration file. They
 	// are read-only through the admin API, which adds hooks of its own.
@@ -51,6 +61,52 @@ type Config struct {
 	// DLQ, when set, also receives every dead letter (as a JSON envelope
 	// with the reason; see DeadLetterMessage).
 	DLQ *SQSTarget
+	// Limits bound the outbox and the dead-letter store.
+	Limits Limits
+}
+
+// Limits bound what the outbox and the dead-letter store hold, in entries
+// and in bytes (stored size), so that no client can fill the disk through
+// events (a join/leave loop writes hundreds per second). Zero fields take
+// the defaults; there is no "unlimited".
+//
+// An event that would take a target, or the whole outbox, past its cap is
+// not queued: it is dead-lettered at once with reason outbox_full (counted
+// in confab_notify_dead_lettered_total, logged at most every 10 s) and can
+// be re-driven once the target has caught up. The API call that caused it
+// is never blocked or failed by this. When the dead-letter store is past
+// its own cap, its oldest entries are evicted (counted in
+// confab_notify_dead_letters_evicted_total, logged at most every 10 s).
+// Caps are checked against the committed counts plus the transaction's own
+// changes, so two concurrent writers may together overshoot by one group
+// commit.
+type Limits struct {
+	TargetEvents int `yaml:"target_events"` // per target (default 10000)
+	TargetBytes  int `yaml:"target_bytes"`  // per target (default 64 MiB)
+	Events       int `yaml:"events"`        // all targets together (default 100000)
+	Bytes        int `yaml:"bytes"`         // all targets together (default 256 MiB)
+	DeadLetters  int `yaml:"dead_letters"`  // the dead-letter store (default 10000)
+	DeadBytes    int `yaml:"dead_bytes"`    // the dead-letter store (default 64 MiB)
+}
+
+func (l *Limits) withDefaults() error {
+	for _, f := range []struct {
+		name string
+		v    *int
+		def  int
+	}{
+		{"TargetEvents", &l.TargetEvents, DefaultTargetEvents}, {"TargetBytes", &l.TargetBytes, DefaultTargetBytes},
+		{"Events", &l.Events, DefaultEvents}, {"Bytes", &l.Bytes, DefaultBytes},
+		{"DeadLetters", &l.DeadLetters, DefaultDeadLetters}, {"DeadBytes", &l.DeadBytes, DefaultDeadBytes},
+	} {
+		if *f.v < 0 {
+			return fmt.Errorf("%w: Limits.%s %d", ErrInvalidConfig, f.name, *f.v)
+		}
+		if *f.v == 0 {
+			*f.v = f.def
+		}
+	}
+	return nil
 }
 
 // RetryPolicy is the retry budget of one event at one target. An event is
@@ -174,6 +230,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxMessageBytes == 0 {
 		c.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if err := c.Limits.withDefaults(); err != nil {
+		return c, err
 	}
 	if c.WebhookTimeout == 0 {
 		c.WebhookTimeout = DefaultWebhookTimeout

@@ -15,7 +15,7 @@ import (
 type DeadLetter struct {
 	ID        string    `json:"id"`
 	Target    string    `json:"target"` // "hook:<name>", a meeting target ARN, or "dlq"
-	Reason    string    `json:"reason"` // too_large, max_attempts, max_age, hook_deleted
+	Reason    string    `json:"reason"` // too_large, max_attempts, max_age, hook_deleted, outbox_full, panic
 	Detail    string    `json:"detail"` // human-readable reason
 	Attempts  int       `json:"attempts"`
 	LastError string    `json:"last_error,omitempty"`
@@ -167,10 +167,12 @@ func (s *Service) redrivable(e *entry) error {
 // fresh retry budget: same event id, new seq.
 func (s *Service) redriveOne(w *wtx, k []byte, e *entry) error {
 	target := e.meta.Target
+	size := len(w.tx.Bucket(bucketDead).Get(k))
 	if err := w.tx.Bucket(bucketDead).Delete(k); err != nil {
 		return err
 	}
 	w.deadN--
+	w.deadBytes -= size
 	e.seq = 0
 	e.meta.Target, e.meta.Reason, e.meta.Why, e.meta.DeadAt = "", "", "", 0
 	e.meta.Attempts, e.meta.LastError = 0, ""
@@ -254,11 +256,13 @@ func (s *Service) discard(id string) error {
 	var refused error
 	err = s.write(func(w *wtx) error {
 		b := w.tx.Bucket(bucketDead)
-		if b.Get(seqKey(seq)) == nil {
+		v := b.Get(seqKey(seq))
+		if v == nil {
 			refused = fmt.Errorf("%w: id %s", ErrDeadLetterNotFound, id)
 			return nil
 		}
 		w.deadN--
+		w.deadBytes -= len(v)
 		return b.Delete(seqKey(seq))
 	})
 	if err != nil {

@@ -19,16 +19,25 @@
 //
 // # Delivery
 //
-// Service.Deliver (an events.Sink) writes the event into a bbolt outbox in
-// Config.Dir before it returns; one writer goroutine group-commits whatever
-// was queued meanwhile, so concurrent Deliver calls share one fsync. One
+// The outbox is a set of bbolt buckets ("notify.*"). With Params.DB they
+// live in the control plane's own file (store.Bolt), and the store writes
+// the meeting service's events through Service.WriteEvents (store.Outbox)
+// in the same transaction as the changes they report: a change is never
+// durable without its event. Those events reach the bus marked Outboxed and
+// Deliver skips them. Service.Deliver (an events.Sink) writes every other
+// event (joins, leaves, video…) into the outbox before it returns; one
+// writer goroutine group-commits whatever was queued meanwhile, so
+// concurrent Deliver calls share one fsync. The outbox and the dead-letter
+// store are bounded (Config.Limits): what does not fit is dead-lettered
+// with reason outbox_full, never refused. One
 // worker per target (per hook, per meeting target ARN, and the DLQ) sends in
 // order, batching where the API allows (SQS, SNS, EventBridge: 10), and
 // retries failures with exponential backoff and jitter. When an event's retry
 // budget (Config.Retry) is spent it moves to the dead-letter store, which the
 // admin API lists and re-drives; Config.DLQ also receives a copy. An event
 // over Config.MaxMessageBytes (256 KiB) is never sent: it is dead-lettered
-// with reason too_large. A restart re-reads the outbox and loses nothing
+// with reason too_large; a panic while sending dead-letters the batch with
+// reason panic (counted in Params.Panics). A restart re-reads the outbox and loses nothing
 // accepted; an event may then be sent twice, so consumers de-duplicate on the
 // event "id", which never changes. Order is best effort.
 //
@@ -60,8 +69,9 @@
 //
 // # Wiring
 //
-//	svc, err := notify.New(cfg, notify.Params{Log: log, Registerer: reg})
-//	bus.Subscribe(svc)                          // events flow in
+//	svc, err := notify.New(cfg, notify.Params{Log: log, Registerer: reg, DB: st.DB()})
+//	st.SetOutbox(svc)                           // the store writes its changes' events
+//	bus.Subscribe(svc)                          // every other event flows in
 //	svc.SetMeetingTargets(id, targets)          // at CreateMeeting, before MeetingStarted
 //	mux.Handle("/admin/notify/", auth(svc.Admin()))
 //	defer svc.Close()

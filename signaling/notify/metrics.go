@@ -13,6 +13,7 @@ type metrics struct {
 	retried       *prometheus.CounterVec
 	dead          *prometheus.CounterVec
 	enqueueErrors prometheus.Counter
+	evicted       prometheus.Counter
 	commit        prometheus.Histogram
 }
 
@@ -31,6 +32,9 @@ func newMetrics(reg prometheus.Registerer, ob *outbox, clock Clock) (*metrics, e
 		enqueueErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "confab_notify_enqueue_errors_total", Help: "Events that could not be written to the outbox.",
 		}),
+		evicted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "confab_notify_dead_letters_evicted_total", Help: "Oldest dead letters dropped to keep the dead-letter store within its limits.",
+		}),
 		commit: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "confab_notify_outbox_commit_seconds", Help: "Duration of one group commit of the outbox.",
 			Buckets: prometheus.ExponentialBuckets(0.0002, 2, 14),
@@ -41,8 +45,9 @@ func newMetrics(reg prometheus.Registerer, ob *outbox, clock Clock) (*metrics, e
 		depth:  prometheus.NewDesc("confab_notify_outbox_depth", "Events queued per target.", []string{"target"}, nil),
 		oldest: prometheus.NewDesc("confab_notify_outbox_oldest_age_seconds", "Age of the oldest queued event per target.", []string{"target"}, nil),
 		dead:   prometheus.NewDesc("confab_notify_dead_letters", "Entries in the dead-letter store.", nil, nil),
+		bytes:  prometheus.NewDesc("confab_notify_outbox_bytes", "Stored bytes of the outbox (all targets) and of the dead-letter store.", []string{"store"}, nil),
 	}
-	for _, c := range []prometheus.Collector{m.delivered, m.retried, m.dead, m.enqueueErrors, m.commit, oc} {
+	for _, c := range []prometheus.Collector{m.delivered, m.retried, m.dead, m.enqueueErrors, m.evicted, m.commit, oc} {
 		if err := reg.Register(c); err != nil {
 			m.unregister()
 			return nil, err
@@ -61,15 +66,16 @@ func (m *metrics) unregister() {
 
 // outboxCollector reports the queue state at scrape time.
 type outboxCollector struct {
-	ob                  *outbox
-	clock               Clock
-	depth, oldest, dead *prometheus.Desc
+	ob                         *outbox
+	clock                      Clock
+	depth, oldest, dead, bytes *prometheus.Desc
 }
 
 func (c *outboxCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.depth
 	ch <- c.oldest
 	ch <- c.dead
+	ch <- c.bytes
 }
 
 func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
@@ -82,4 +88,9 @@ func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, max(0, now.Sub(at).Seconds()), t)
 	}
 	ch <- prometheus.MustNewConstMetric(c.dead, prometheus.GaugeValue, float64(dead))
+	c.ob.mu.Lock()
+	ob, db := c.ob.totalBytes, c.ob.deadBytes
+	c.ob.mu.Unlock()
+	ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.GaugeValue, float64(ob), "outbox")
+	ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.GaugeValue, float64(db), "dead")
 }

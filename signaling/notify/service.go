@@ -5,6 +5,7 @@ import (
 	crand "crypto/rand"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -19,7 +20,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/confab-media/confab/internal/guard"
 	"github.com/confab-media/confab/signaling/events"
+	"github.com/confab-media/confab/signaling/store"
 )
 
 // Params are the Service's dependencies.
@@ -31,6 +34,14 @@ type Params struct {
 	// HTTPClient makes every outbound call (webhooks and AWS APIs); nil
 	// means a client of our own. Per-call timeouts come from Config.
 	HTTPClient *http.Client
+	// DB, when set, is the control plane's bbolt file (store.Bolt.DB): the
+	// outbox keeps its buckets there, the store writes the meeting
+	// service's events in their changes' transactions (attach the Service
+	// with store.Bolt.SetOutbox), and an old <Dir>/notify.db is imported
+	// once. The caller closes DB after Close. Nil: <Dir>/notify.db.
+	DB *bolt.DB
+	// Panics counts panics contained in delivery workers; nil counts none.
+	Panics guard.Counter
 }
 
 // Target keys name a delivery target: a hook, a meeting's target ARN, or the
@@ -75,6 +86,8 @@ type Service struct {
 	ob       *outbox
 	m        *metrics
 	dlq      sender // nil without Config.DLQ
+	panics   guard.Counter
+	logGate  logGate // rate-limits the outbox_full and eviction warnings
 
 	ctx    context.Context // cancelled by Close: aborts in-flight sends
 	cancel context.CancelFunc
@@ -106,7 +119,10 @@ type Service struct {
 	batchless batchless // queues and topics sent to one message at a time
 }
 
-var _ events.Sink = (*Service)(nil)
+var (
+	_ events.Sink  = (*Service)(nil)
+	_ store.Outbox = (*Service)(nil)
+)
 
 // New opens (creating) the outbox in cfg.Dir, re-reads it, and starts a
 // delivery worker for every target with queued events.
@@ -128,7 +144,7 @@ func New(cfg Config, p Params) (*Service, error) {
 	s := &Service{
 		cfg: cfg, clock: p.Clock, log: p.Log, http: p.HTTPClient, resolver: resolver,
 		stop: make(chan struct{}), hooks: map[string]*hookState{}, meetings: map[string]meetingReg{},
-		workers: map[string]*worker{},
+		workers: map[string]*worker{}, panics: p.Panics,
 	}
 	if s.http == nil {
 		s.http, s.ownHTTP = defaultHTTPClient(), true
@@ -160,12 +176,17 @@ func New(cfg Config, p Params) (*Service, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return fail(fmt.Errorf("notify: %w", err))
 	}
-	if s.ob, err = openOutbox(cfg.Dir, p.Log, p.Clock); err != nil {
+	if s.ob, err = openOutbox(p.DB, cfg.Dir, cfg.Limits, p.Log, p.Clock); err != nil {
 		return fail(err)
 	}
 	s.ob.dlq = s.dlq != nil
+	closeDB := func() {
+		if s.ob.ownDB {
+			_ = s.ob.db.Close()
+		}
+	}
 	if err := s.loadState(); err != nil {
-		_ = s.ob.db.Close()
+		closeDB()
 		return fail(err)
 	}
 	reg := p.Registerer
@@ -173,7 +194,7 @@ func New(cfg Config, p Params) (*Service, error) {
 		reg = prometheus.NewRegistry()
 	}
 	if s.m, err = newMetrics(reg, s.ob, s.clock); err != nil {
-		_ = s.ob.db.Close()
+		closeDB()
 		return fail(err)
 	}
 	s.ob.committed = s.committed
@@ -283,13 +304,38 @@ func (s *Service) Resolver() *Resolver { return s.resolver }
 // event will be delivered. A target's slowness never reaches Deliver. An
 // outbox failure (disk full, Service closed) is logged and counted in
 // confab_notify_enqueue_errors_total; Sink has no error to return.
+//
+// An event marked Outboxed is skipped: the store already wrote it into this
+// outbox, in the transaction of the change it reports (WriteEvents).
 func (s *Service) Deliver(ctx context.Context, e events.Event) {
+	if e.Outboxed {
+		return
+	}
 	if err := s.enqueue(e); err != nil {
 		s.m.enqueueErrors.Inc()
 		s.log.LogAttrs(ctx, slog.LevelError, "event not queued for delivery",
 			slog.String("id", e.ID), slog.String("type", string(e.Detail.EventType)),
 			slog.String("meeting", e.Detail.MeetingID), slog.Any("err", err))
 	}
+}
+
+// WriteEvents implements store.Outbox: it queues evs for their targets in
+// tx, the store's write transaction on the shared file (Params.DB), and
+// returns the wake-up of their workers, to run after the commit. Past
+// Limits an event is dead-lettered, never refused: the change commits.
+func (s *Service) WriteEvents(tx *bolt.Tx, evs []events.Event) (func(), error) {
+	if tx.DB() != s.ob.db {
+		return nil, errors.New("notify: WriteEvents: transaction of another file (set Params.DB)")
+	}
+	w := s.ob.newWtx(tx)
+	for _, e := range evs {
+		if fn := s.stage(e); fn != nil {
+			if err := fn(w); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return func() { s.ob.finish(w, nil, nil) }, nil
 }
 
 // enqueue is Deliver with its error.
@@ -299,6 +345,20 @@ func (s *Service) enqueue(e events.Event) error {
 		s.mu.RUnlock()
 		return ErrClosed
 	}
+	fn := s.stage(e)
+	if fn == nil {
+		s.mu.RUnlock()
+		return nil
+	}
+	done := make(chan error, 1)
+	s.ob.queue <- &writeReq{done: done, fn: fn}
+	s.mu.RUnlock()
+	return <-done
+}
+
+// stage works out e's targets and returns the write that queues it for
+// them (and keeps the meeting registrations), or nil when it goes nowhere.
+func (s *Service) stage(e events.Event) func(*wtx) error {
 	now := s.clock.Now()
 	targets := s.hookTargets(e.Detail.EventType)
 	meetingID := strings.ToLower(e.Detail.MeetingID)
@@ -328,7 +388,6 @@ func (s *Service) enqueue(e events.Event) error {
 	}
 	s.meetMu.Unlock()
 	if len(targets) == 0 && endedReg == nil && len(prune) == 0 {
-		s.mu.RUnlock()
 		return nil
 	}
 
@@ -345,8 +404,7 @@ func (s *Service) enqueue(e events.Event) error {
 	if why == "" {
 		value = (&entry{meta: m, body: body}).encode()
 	}
-	done := make(chan error, 1)
-	s.ob.queue <- &writeReq{done: done, fn: func(w *wtx) error {
+	return func(w *wtx) error {
 		for _, t := range targets {
 			var err error
 			if why != "" {
@@ -371,9 +429,7 @@ func (s *Service) enqueue(e events.Event) error {
 			}
 		}
 		return nil
-	}}
-	s.mu.RUnlock()
-	return <-done
+	}
 }
 
 // hookTargets returns the keys of the enabled hooks taking events of type t.
@@ -436,10 +492,24 @@ func (s *Service) write(fn func(*wtx) error) error {
 	return <-done
 }
 
-// committed runs on the writer goroutine after each commit.
+// committed runs on a writer goroutine (the outbox's or the store's) after
+// each commit.
 func (s *Service) committed(w *wtx) {
+	full := 0
 	for _, d := range w.dead {
 		s.m.dead.WithLabelValues(d.target, d.reason).Inc()
+		if d.reason == ReasonOutboxFull {
+			full++
+		}
+	}
+	if w.evicted > 0 {
+		s.m.evicted.Add(float64(w.evicted))
+	}
+	if full > 0 || w.evicted > 0 {
+		if n, ev, ok := s.logGate.note(s.clock.Now(), full, w.evicted); ok {
+			s.log.Warn("outbox at its limits: events dead-lettered instead of queued (reason outbox_full); oldest dead letters evicted",
+				"dead_lettered", n, "evicted", ev)
+		}
 	}
 	if len(w.wake) > 0 {
 		s.wakeTargets(w.wake)
@@ -523,4 +593,26 @@ func (s *Service) errClosedIf() error {
 		return ErrClosed
 	}
 	return nil
+}
+
+// logGate lets a warning through at most every logEvery, with the counts
+// accumulated since the last one.
+type logGate struct {
+	mu         sync.Mutex // guards everything below
+	last       time.Time
+	full, evic int
+}
+
+const logEvery = 10 * time.Second
+
+func (g *logGate) note(now time.Time, full, evicted int) (int, int, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.full, g.evic = g.full+full, g.evic+evicted
+	if !g.last.IsZero() && now.Sub(g.last) < logEvery {
+		return 0, 0, false
+	}
+	f, e := g.full, g.evic
+	g.last, g.full, g.evic = now, 0, 0
+	return f, e, true
 }

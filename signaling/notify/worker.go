@@ -9,6 +9,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/confab-media/confab/internal/guard"
 )
 
 // sender delivers entries to one target.
@@ -36,6 +38,8 @@ const (
 	ReasonMaxAttempts = "max_attempts" // Retry.MaxAttempts attempts failed
 	ReasonMaxAge      = "max_age"      // still failing after Retry.MaxAge
 	ReasonHookDeleted = "hook_deleted" // queued for a hook that was deleted
+	ReasonOutboxFull  = "outbox_full"  // the target or the outbox was at its Limits
+	ReasonPanic       = "panic"        // sending it panicked (a bug; re-drive after the fix)
 )
 
 type targetState int
@@ -66,8 +70,12 @@ func (s *Service) newWorker(key string) *worker {
 	return &worker{s: s, key: key, wake: make(chan struct{}, 1), rng: s.newRand()}
 }
 
+// run is the worker goroutine. A panic anywhere in it is contained: the
+// worker leaves the Service (the next event committed for its target starts
+// a fresh one, which re-reads the queue) and the process goes on.
 func (w *worker) run() {
 	defer w.s.wg.Done()
+	defer guard.Recover(w.s.log, w.s.panics, "notify worker "+w.key, func(any) { w.forget() })
 	for !w.stopped() {
 		snd, state, sndErr := w.sender()
 		switch state {
@@ -137,6 +145,16 @@ func (w *worker) tryExit() bool {
 		delete(w.s.workers, w.key)
 	}
 	return true
+}
+
+// forget removes the worker from the Service unconditionally (its goroutine
+// is ending after a panic).
+func (w *worker) forget() {
+	w.s.workersMu.Lock()
+	defer w.s.workersMu.Unlock()
+	if w.s.workers[w.key] == w {
+		delete(w.s.workers, w.key)
+	}
 }
 
 // sender returns the target's sender and state. sndErr is set when an ARN
@@ -240,7 +258,17 @@ func (w *worker) attempt(snd sender, sndErr error) {
 			errs[i] = sndErr
 		}
 	} else {
-		errs = snd.send(w.s.ctx, batch)
+		var panicked bool
+		if errs, panicked = w.sendGuarded(snd, batch); panicked {
+			dead := make([]deadItem, len(batch))
+			for i, e := range batch {
+				e.meta.Attempts++
+				e.meta.LastError = truncate(errs[i].Error(), maxErrorText)
+				dead[i] = deadItem{e, ReasonPanic, e.meta.LastError}
+			}
+			w.settle(nil, dead, nil)
+			return
+		}
 	}
 	aborted := w.stopped() // Close cancelled the send: not an attempt
 	now := w.s.clock.Now()
@@ -296,6 +324,26 @@ func (w *worker) attempt(snd sender, sndErr error) {
 	if len(retry) > 0 {
 		w.sleep(w.backoff())
 	}
+}
+
+// sendGuarded sends a batch, containing a panic of the sender (a bug that
+// one event or target triggers): the batch is then dead-lettered with reason
+// panic rather than retried, so it cannot block its target.
+func (w *worker) sendGuarded(snd sender, batch []*entry) (errs []error, panicked bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			guard.Handle(w.s.log, w.s.panics, "notify delivery to "+w.key, v)
+			errs, panicked = make([]error, len(batch)), true
+			for i := range errs {
+				errs[i] = fmt.Errorf("delivery panicked: %v", v)
+			}
+		}
+	}()
+	errs = snd.send(w.s.ctx, batch)
+	if len(errs) != len(batch) {
+		panic(fmt.Sprintf("sender returned %d results for %d entries", len(errs), len(batch)))
+	}
+	return errs, false
 }
 
 // exhausted returns the dead-letter reason once e's retry budget is spent.
@@ -402,8 +450,9 @@ func (w *worker) abandon() {
 			return nil
 		}
 		var moved []*entry
-		var bad int
+		var bad, size int
 		if err := b.ForEach(func(k, v []byte) error {
+			size += len(v)
 			e, err := decodeEntry(k, v)
 			if err != nil {
 				bad++
@@ -416,6 +465,7 @@ func (w *worker) abandon() {
 		}
 		if n := len(moved) + bad; n > 0 {
 			t.depth[key] -= n
+			t.bytes[key] -= size
 		}
 		if err := t.outbox().DeleteBucket([]byte(key)); err != nil && err != bolt.ErrBucketNotFound {
 			return err

@@ -15,7 +15,8 @@ var (
 	// ErrPrefix: the first byte is neither FramePrefix (0x05) nor
 	// LegacyFramePrefix (0x02).
 	ErrPrefix = errors.New("signaling protocol: unknown frame prefix")
-	// ErrTooLarge: the message is longer than MaxFrameSize.
+	// ErrTooLarge: the message is longer than MaxFrameSize, or carries
+	// more than MaxElements fields.
 	ErrTooLarge = errors.New("signaling protocol: frame too large")
 	// ErrMalformed: the payload is not a valid SdkSignalFrame: bad protobuf
 	// wire format, or a required field (at any depth) is missing. The

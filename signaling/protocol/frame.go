@@ -41,7 +41,8 @@ const (
 )
 
 // Decode parses one WebSocket message: a 0x05 (or 0x02) prefix byte and an
-// SdkSignalFrame. It fails with an error wrapping ErrEmpty, ErrTooLarge,
+// SdkSignalFrame. It fails with an error wrapping ErrEmpty, ErrTooLarge
+// (over MaxFrameSize bytes or MaxElements fields, checked before decoding),
 // ErrPrefix, ErrMalformed (bad wire format or a missing required field, at
 // any depth; the protobuf error is wrapped as well) or ErrUnknownType (a
 // well-formed frame whose type this package does not know).
@@ -59,6 +60,10 @@ func Decode(b []byte) (*SdkSignalFrame, error) {
 		return nil, fmt.Errorf("%w: %d bytes, max %d", ErrTooLarge, len(b), MaxFrameSize)
 	case b[0] != FramePrefix && b[0] != LegacyFramePrefix:
 		return nil, fmt.Errorf("%w: 0x%02x", ErrPrefix, b[0])
+	}
+	budget := MaxElements
+	if err := checkElements(b[1:], (*SdkSignalFrame)(nil).ProtoReflect().Descriptor(), &budget); err != nil {
+		return nil, err
 	}
 	f := new(SdkSignalFrame)
 	// Decode first and check required fields second (the same checks

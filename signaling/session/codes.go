@@ -31,6 +31,13 @@ const (
 	// CloseServerShutdown: the Handler is closing; 45xx makes the SDK
 	// reconnect (SignalingInternalServerError).
 	CloseServerShutdown websocket.StatusCode = 4503
+	// CloseInternalError: a bug (a contained panic) ended this session and
+	// only it; 45xx makes the SDK reconnect.
+	CloseInternalError websocket.StatusCode = 4500
+	// CloseRateLimited: the attendee opened more connections than
+	// Config.ConnectRate/ConnectBurst allow. In the 45xx range so the SDK
+	// retries with its backoff instead of failing for good.
+	CloseRateLimited websocket.StatusCode = 4529
 )
 
 // AUDIO_STATUS values (MeetingSessionStatus.fromAudioStatus in the SDK) sent
@@ -47,6 +54,7 @@ const (
 // (reconnect).
 const (
 	statusBadRequest  uint32 = 400
+	statusTooMany     uint32 = 429 // SUBSCRIBE over Config.SubscribeRate
 	statusInternal    uint32 = 500
 	statusUnavailable uint32 = 503
 )

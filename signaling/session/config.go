@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/confab-media/confab/internal/guard"
 	"github.com/confab-media/confab/signaling/events"
 	"github.com/confab-media/confab/signaling/meeting"
 	"github.com/confab-media/confab/signaling/protocol"
@@ -46,11 +47,17 @@ func (systemClock) Now() time.Time { return time.Now() }
 // concurrently.
 type Media interface {
 	// Subscribe answers a SUBSCRIBE (the first one and every
-	// renegotiation). ctx ends when the session closes. Wrap ErrBadRequest
-	// or ErrMediaUnavailable to choose the error status (else 500).
+	// renegotiation). sub is never nil and carries an SDP offer (plain or
+	// compressed); SUBSCRIBEs are rate-limited per attendee before this
+	// (Config.SubscribeRate). ctx ends when the session closes. Wrap
+	// ErrBadRequest or ErrMediaUnavailable to choose the error status
+	// (else 500).
 	Subscribe(ctx context.Context, s *Session, sub *protocol.SdkSubscribeFrame) (*protocol.SdkSubscribeAckFrame, error)
 	// Control receives the control frames of a joined session:
-	// AUDIO_CONTROL (mute), PAUSE, RESUME, REMOTE_VIDEO_UPDATE and BITRATES.
+	// AUDIO_CONTROL (mute), PAUSE, RESUME, REMOTE_VIDEO_UPDATE and BITRATES,
+	// each with its payload present (AUDIO_CONTROL with muted set; PAUSE and
+	// RESUME in the pause field; at most 1,024 stream ids or subscription
+	// entries). AUDIO_CONTROL comes only when the mute state changes.
 	Control(s *Session, f *protocol.SdkSignalFrame)
 	// Leave is called once when a joined session has ended (for any
 	// reason, including replacement by a newer session of the same
@@ -93,6 +100,12 @@ type Config struct {
 	// SendQueue is the number of frames queued per session; a client that
 	// lets it fill is dropped. Default 1024.
 	SendQueue int
+	// SendQueueBytes bounds the encoded bytes queued per session (frames
+	// shared by a broadcast count in full for each session): a client that
+	// reads slower than it is sent to is closed, not buffered for. Default
+	// 4 MiB, which holds the largest frame the server builds (the replay of
+	// DataRetainedMax full-size data messages to a late joiner).
+	SendQueueBytes int
 	// OriginPatterns restricts the Origin header (coder/websocket syntax).
 	// Empty accepts any origin: the join token, not a cookie, authenticates.
 	OriginPatterns []string
@@ -103,6 +116,32 @@ type Config struct {
 	AttendeeDataBurst float64       // 2000
 	MeetingDataRate   float64       // 500 msg/s
 	MeetingDataBurst  float64       // 10000
+	// DataMessagesPerFrame caps the messages in one client DATA_MESSAGE
+	// frame (the SDK sends one); a larger frame is refused whole with one
+	// error frame. Default 16.
+	DataMessagesPerFrame int
+
+	// Per-attendee rate limits (token buckets on Params.Clock), shared by an
+	// attendee's successive connections; see limits.go.
+	//
+	// ConnectRate/ConnectBurst: signaling connections with a valid token per
+	// second; one over the limit is closed with CloseRateLimited before it
+	// joins. Default 0.5/s, burst 10.
+	ConnectRate, ConnectBurst float64
+	// SubscribeRate/SubscribeBurst: SUBSCRIBE frames per second; one over
+	// the limit gets SUBSCRIBE_ACK error 429 and never reaches Media.
+	// Default 2/s, burst 20.
+	SubscribeRate, SubscribeBurst float64
+	// UnmuteRate/UnmuteBurst: unmutes per second. Muting always takes
+	// effect at once; an unmute over the limit is held (only the latest
+	// wish, never a queue) and applied with the next frame the client sends
+	// once a token is back (the SDK pings every 10 s). Default 5/s, burst 20.
+	UnmuteRate, UnmuteBurst float64
+	// PresenceInterval: mute changes are announced (AUDIO_STREAM_ID_INFO)
+	// at most once per interval per meeting, all changes of the interval in
+	// one frame; the first change after a quiet interval goes out at once.
+	// Default 100 ms.
+	PresenceInterval time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -131,6 +170,19 @@ func (c Config) withDefaults() Config {
 	deff(&c.AttendeeDataBurst, 2000)
 	deff(&c.MeetingDataRate, 500)
 	deff(&c.MeetingDataBurst, 10000)
+	if c.SendQueueBytes <= 0 {
+		c.SendQueueBytes = 4 << 20
+	}
+	if c.DataMessagesPerFrame <= 0 {
+		c.DataMessagesPerFrame = 16
+	}
+	deff(&c.ConnectRate, 0.5)
+	deff(&c.ConnectBurst, 10)
+	deff(&c.SubscribeRate, 2)
+	deff(&c.SubscribeBurst, 20)
+	deff(&c.UnmuteRate, 5)
+	deff(&c.UnmuteBurst, 20)
+	def(&c.PresenceInterval, 100*time.Millisecond)
 	return c
 }
 
@@ -144,6 +196,9 @@ type Params struct {
 	TURN     TURN         // nil: JOIN_ACK carries no TURN credentials
 	Clock    Clock        // default: the system clock
 	Log      *slog.Logger // default: discard
+	// Panics counts panics contained in the goroutines that handle a
+	// client's input (reader, writer, ServeHTTP); nil counts nothing.
+	Panics guard.Counter
 }
 
 func (p Params) validate() (Params, error) {

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"fmt"
 	"regexp"
 	"time"
 
@@ -43,32 +44,38 @@ func newDataState(cfg Config) dataState {
 }
 
 // dataMessages checks, stamps, throttles, keeps and relays the messages s
-// sent. A refused message costs the sender an error frame (status 400; the
-// session stays); a throttled one comes back to the sender alone with
-// ingest_time_ns 0; the rest go to every other joined session, never back.
+// sent. A frame of more than Config.DataMessagesPerFrame messages is
+// refused whole, and a refused message costs the frame, at most one error
+// frame (status 400; the session stays). Throttled messages cost one
+// compact bounce per frame: the first of them comes back to the sender
+// alone with ingest_time_ns 0 (the SDK reports it throttled), the others
+// are dropped. The rest go to every other joined session, never back, as
+// best-effort frames: a listener with half its byte cap queued skips them.
 func (r *room) dataMessages(s *Session, msgs []*protocol.SdkDataMessagePayload) {
+	if limit := r.h.cfg.DataMessagesPerFrame; len(msgs) > limit {
+		s.enqueueFrame(s.errorFrame(protocol.SdkSignalFrame_DATA_MESSAGE, statusBadRequest,
+			fmt.Sprintf("more than %d data messages in one frame", limit)))
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.h.p.Clock.Now()
-	var relay, bounce []*protocol.SdkDataMessagePayload
+	var relay []*protocol.SdkDataMessagePayload
+	var bounce *protocol.SdkDataMessagePayload
 	var refused string
 	for _, m := range msgs {
 		if reason := checkDataMessage(m); reason != "" {
 			refused = reason
 			continue
 		}
-		out := &protocol.SdkDataMessagePayload{
-			Topic:                proto.String(m.GetTopic()),
-			Data:                 m.GetData(),
-			LifetimeMs:           proto.Uint32(m.GetLifetimeMs()),
-			SenderAttendeeId:     proto.String(s.ident.AttendeeID),
-			SenderExternalUserId: proto.String(s.ident.ExternalUserID),
-		}
 		if !r.data.allowLocked(s.ident.AttendeeID, now) {
-			out.IngestTimeNs = proto.Int64(0)
-			bounce = append(bounce, out)
+			if bounce == nil {
+				bounce = s.dataPayload(m)
+				bounce.IngestTimeNs = proto.Int64(0)
+			}
 			continue
 		}
+		out := s.dataPayload(m)
 		out.IngestTimeNs = proto.Int64(r.data.ingestLocked(now))
 		relay = append(relay, out)
 		if m.GetLifetimeMs() > 0 {
@@ -78,15 +85,27 @@ func (r *room) dataMessages(s *Session, msgs []*protocol.SdkDataMessagePayload) 
 	if refused != "" {
 		s.enqueueFrame(s.errorFrame(protocol.SdkSignalFrame_DATA_MESSAGE, statusBadRequest, refused))
 	}
-	if len(bounce) > 0 {
+	if bounce != nil {
 		f := s.frame(protocol.SdkSignalFrame_DATA_MESSAGE)
-		f.DataMessage = &protocol.SdkDataMessageFrame{Messages: bounce}
+		f.DataMessage = &protocol.SdkDataMessageFrame{Messages: []*protocol.SdkDataMessagePayload{bounce}}
 		s.enqueueFrame(f)
 	}
 	if len(relay) > 0 {
 		f := s.frame(protocol.SdkSignalFrame_DATA_MESSAGE)
 		f.DataMessage = &protocol.SdkDataMessageFrame{Messages: relay}
-		r.broadcastLocked(f, s)
+		r.offerLocked(f, s) // a listener far behind skips it (Session.offer)
+	}
+}
+
+// dataPayload is m as relayed: its topic, data and lifetime, stamped with
+// s's sender IDs (ingest time left to the caller).
+func (s *Session) dataPayload(m *protocol.SdkDataMessagePayload) *protocol.SdkDataMessagePayload {
+	return &protocol.SdkDataMessagePayload{
+		Topic:                proto.String(m.GetTopic()),
+		Data:                 m.GetData(),
+		LifetimeMs:           proto.Uint32(m.GetLifetimeMs()),
+		SenderAttendeeId:     proto.String(s.ident.AttendeeID),
+		SenderExternalUserId: proto.String(s.ident.ExternalUserID),
 	}
 }
 

@@ -9,8 +9,18 @@ import (
 	"github.com/confab-media/confab/signaling/protocol"
 )
 
+// maxControlItems caps the stream ids of a PAUSE/RESUME and the entries of
+// a REMOTE_VIDEO_UPDATE passed to Media: a client has at most a few dozen.
+const maxControlItems = 1024
+
 // handleMessage handles one client message on the reader goroutine and
 // reports whether reading should stop (the session is ending).
+//
+// Every frame type whose handling needs its payload is checked for it here
+// (see checkPayload), so Media never sees such a frame without it: a
+// SUBSCRIBE without sub gets SUBSCRIBE_ACK error 400, a DATA_MESSAGE
+// without data_message a DATA_MESSAGE error 400 (the session stays), any
+// other frame missing what it is for closes the session with 4400.
 func (s *Session) handleMessage(typ websocket.MessageType, b []byte) (stop bool) {
 	if typ != websocket.MessageBinary {
 		return s.badRequest(nil, "text message")
@@ -22,6 +32,24 @@ func (s *Session) handleMessage(typ websocket.MessageType, b []byte) (stop bool)
 	case err != nil:
 		s.h.p.Log.Debug("bad signaling frame", "session", s.id, "err", err)
 		return s.badRequest(nil, "malformed frame")
+	}
+	if reason := checkPayload(f); reason != "" {
+		switch f.GetType() {
+		case protocol.SdkSignalFrame_SUBSCRIBE:
+			if !s.joined.Load() {
+				break // answered below like any SUBSCRIBE before JOIN
+			}
+			s.enqueueFrame(s.errorFrame(protocol.SdkSignalFrame_SUBSCRIBE_ACK, statusBadRequest, reason))
+			return false
+		case protocol.SdkSignalFrame_DATA_MESSAGE:
+			s.enqueueFrame(s.errorFrame(protocol.SdkSignalFrame_DATA_MESSAGE, statusBadRequest, reason))
+			return false
+		default:
+			return s.badRequest(nil, reason)
+		}
+	}
+	if s.pendingUnmute {
+		s.requestMute(false) // applied once UnmuteRate allows
 	}
 	switch f.GetType() {
 	case protocol.SdkSignalFrame_PING_PONG:
@@ -36,12 +64,7 @@ func (s *Session) handleMessage(typ websocket.MessageType, b []byte) (stop bool)
 		s.terminate(closeReq{kind: departLeft, code: CloseNormal, reason: "left"}, mustEncode(ack))
 		return true
 	case protocol.SdkSignalFrame_AUDIO_CONTROL:
-		if ac := f.GetAudioControl(); ac != nil && ac.Muted != nil {
-			s.room.setMuted(s, ac.GetMuted())
-			if m := s.h.p.Media; m != nil && s.joined.Load() {
-				m.Control(s, f) // the mixer stops treating a muted leg as a talker
-			}
-		}
+		s.requestMute(f.GetAudioControl().GetMuted())
 	case protocol.SdkSignalFrame_DATA_MESSAGE:
 		if s.joined.Load() { // before JOIN there is nobody to relay to yet
 			s.room.dataMessages(s, f.GetDataMessage().GetMessages())
@@ -52,9 +75,76 @@ func (s *Session) handleMessage(typ websocket.MessageType, b []byte) (stop bool)
 			m.Control(s, f)
 		}
 	default:
-		// CLIENT_METRIC, MEETING_SESSION_TIMING and the rest: ignored.
+		// CLIENT_METRIC, MEETING_SESSION_TIMING, PRIMARY_MEETING_* and the
+		// server's own types: ignored, whatever they carry.
 	}
 	return false
+}
+
+// checkPayload returns why f lacks what its handling needs, or "". JOIN and
+// LEAVE carry nothing the server reads; ignored types are not checked.
+func checkPayload(f *protocol.SdkSignalFrame) string {
+	switch f.GetType() {
+	case protocol.SdkSignalFrame_PING_PONG:
+		if f.PingPong == nil {
+			return "PING_PONG without ping_pong"
+		}
+	case protocol.SdkSignalFrame_SUBSCRIBE:
+		switch {
+		case f.Sub == nil:
+			return "SUBSCRIBE without sub"
+		case f.Sub.GetSdpOffer() == "" && len(f.Sub.GetCompressedSdpOffer()) == 0:
+			return "SUBSCRIBE without sdp_offer"
+		}
+	case protocol.SdkSignalFrame_AUDIO_CONTROL:
+		if f.AudioControl == nil || f.AudioControl.Muted == nil {
+			return "AUDIO_CONTROL without muted"
+		}
+	case protocol.SdkSignalFrame_DATA_MESSAGE:
+		if f.DataMessage == nil {
+			return "DATA_MESSAGE without data_message"
+		}
+	case protocol.SdkSignalFrame_PAUSE, protocol.SdkSignalFrame_RESUME:
+		switch {
+		case f.Pause == nil:
+			return f.GetType().String() + " without pause"
+		case len(f.Pause.GetStreamIds()) > maxControlItems:
+			return f.GetType().String() + " with too many stream ids"
+		}
+	case protocol.SdkSignalFrame_REMOTE_VIDEO_UPDATE:
+		switch u := f.RemoteVideoUpdate; {
+		case u == nil:
+			return "REMOTE_VIDEO_UPDATE without remote_video_update"
+		case len(u.GetAddedOrUpdatedVideoSubscriptions())+len(u.GetRemovedVideoSubscriptionMids()) > maxControlItems:
+			return "REMOTE_VIDEO_UPDATE with too many entries"
+		}
+	case protocol.SdkSignalFrame_BITRATES:
+		if f.Bitrates == nil {
+			return "BITRATES without bitrates"
+		}
+	}
+	return ""
+}
+
+// requestMute applies a mute change from the client: to the room (which
+// announces it, coalesced; presence.go) and, for a joined session, to
+// Media. Muting always takes effect; an unmute over Config.UnmuteRate is
+// held in pendingUnmute (the latest wish only) and retried with the next
+// frame. Reader goroutine only.
+func (s *Session) requestMute(muted bool) {
+	s.pendingUnmute = false
+	if !muted && !s.lim.take(&s.lim.unmute, s.h.p.Clock.Now()) {
+		s.pendingUnmute = true
+		return
+	}
+	if !s.room.setMuted(s, muted) {
+		return
+	}
+	if m := s.h.p.Media; m != nil && s.joined.Load() {
+		f := s.frame(protocol.SdkSignalFrame_AUDIO_CONTROL)
+		f.AudioControl = &protocol.SdkAudioControlFrame{Muted: proto.Bool(muted)}
+		m.Control(s, f) // the mixer stops treating a muted leg as a talker
+	}
 }
 
 func (s *Session) pong(p *protocol.SdkPingPongFrame) {
@@ -86,7 +176,14 @@ func (s *Session) handleSubscribe(sub *protocol.SdkSubscribeFrame) (stop bool) {
 		return s.badRequest(s.errorFrame(protocol.SdkSignalFrame_SUBSCRIBE_ACK, statusBadRequest, "SUBSCRIBE before JOIN"),
 			"SUBSCRIBE before JOIN")
 	}
+	if !s.lim.take(&s.lim.subscribe, s.h.p.Clock.Now()) {
+		s.enqueueFrame(s.errorFrame(protocol.SdkSignalFrame_SUBSCRIBE_ACK, statusTooMany, "too many SUBSCRIBE frames"))
+		return false
+	}
 	if sub.AudioMuted != nil {
+		// SUBSCRIBE is rate-limited itself: its mute state applies at once
+		// (Media applies it from the frame too) and supersedes a held unmute.
+		s.pendingUnmute = false
 		s.room.setMuted(s, sub.GetAudioMuted())
 	}
 	m := s.h.p.Media

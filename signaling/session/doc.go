@@ -18,4 +18,14 @@
 //
 // Close codes and AUDIO_STATUS values are chosen from how the SDK maps them
 // to MeetingSessionStatusCode; see codes.go.
+//
+// Every client is treated as hostile: a frame lacking the payload its type
+// needs gets a typed answer and never reaches Media (dispatch.go);
+// connections, SUBSCRIBE and unmutes are rate-limited per attendee across
+// reconnects (limits.go); mute announcements are coalesced per meeting
+// (presence.go); data messages are capped per frame and bounce once per
+// frame (datamsg.go); send queues are bounded in frames and bytes, with
+// relays skipped for a listener far behind (session.go); and a panic in a
+// session's goroutines ends that session alone (CloseInternalError),
+// logged and counted in Params.Panics. FuzzSession drives all of it.
 package session

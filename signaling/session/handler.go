@@ -9,6 +9,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/confab-media/confab/internal/guard"
 	"github.com/confab-media/confab/signaling/events"
 	"github.com/confab-media/confab/signaling/meeting"
 	"github.com/confab-media/confab/signaling/protocol"
@@ -32,11 +33,15 @@ type Handler struct {
 	accept websocket.AcceptOptions
 	done   chan struct{} // closed by Close
 
-	// mu guards rooms, closed and nextID. Lock order: h.mu, then room.mu.
-	mu     sync.Mutex
-	rooms  map[string]*room
-	closed bool
-	nextID uint64
+	// mu guards rooms, closed, nextID, limits (and each entry's refs) and
+	// limitsSweepAt. Lock order: h.mu, then room.mu; h.mu, then
+	// attendeeLimits.mu.
+	mu            sync.Mutex
+	rooms         map[string]*room
+	closed        bool
+	nextID        uint64
+	limits        map[string]*attendeeLimits // by lower-case attendee ID (limits.go)
+	limitsSweepAt int
 
 	wg sync.WaitGroup // one per running ServeHTTP
 }
@@ -55,6 +60,9 @@ func New(cfg Config, p Params) (*Handler, error) {
 		p:     p,
 		done:  make(chan struct{}),
 		rooms: map[string]*room{},
+
+		limits:        map[string]*attendeeLimits{},
+		limitsSweepAt: minLimitsSweep,
 	}
 	h.accept = websocket.AcceptOptions{
 		Subprotocols:       []string{Subprotocol},
@@ -65,7 +73,9 @@ func New(cfg Config, p Params) (*Handler, error) {
 	return h, nil
 }
 
-// ServeHTTP upgrades the request and runs the session until it ends.
+// ServeHTTP upgrades the request and runs the session until it ends. A
+// panic in it (or in the Media calls it makes) is contained: the session
+// is closed with CloseInternalError, logged and counted in Params.Panics.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -80,6 +90,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.wg.Add(1)
 	h.mu.Unlock()
 	defer h.wg.Done()
+	var c *websocket.Conn
+	var s *Session
+	defer guard.Recover(h.p.Log, h.p.Panics, "signaling session", func(any) {
+		if s != nil {
+			s.terminate(internalError(true), nil)
+		}
+		if c != nil {
+			_ = c.CloseNow()
+		}
+	})
 
 	meetingID := pathMeetingID(r)
 	id, token, code, reason := h.authenticate(r, meetingID)
@@ -94,7 +114,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reject(c, code, reason)
 		return
 	}
-	s := newSession(h, c, id, token)
+	lim := h.acquireLimits(id.AttendeeID)
+	defer h.releaseLimits(lim)
+	if !lim.take(&lim.connect, h.p.Clock.Now()) {
+		h.p.Log.Debug("signaling connection refused: attendee reconnects too often",
+			"meeting", meetingID, "attendee", id.AttendeeID, "code", int(CloseRateLimited))
+		h.reject(c, CloseRateLimited, "too many connections")
+		return
+	}
+	s = newSession(h, c, id, token, lim)
 	if err := h.attach(s); err != nil {
 		code, reason := CloseServerShutdown, "server shutting down"
 		if !errors.Is(err, ErrClosed) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/confab-media/confab/internal/guard"
 	"github.com/confab-media/confab/signaling/protocol"
 )
 
@@ -19,6 +20,7 @@ func (h *Handler) reject(c *websocket.Conn, code websocket.StatusCode, reason st
 	readerDone := make(chan struct{})
 	go func() {
 		defer close(readerDone)
+		defer guard.Recover(h.p.Log, h.p.Panics, "signaling refused-connection reader", func(any) { _ = c.CloseNow() })
 		var once sync.Once
 		for {
 			ctx, cancel := context.WithTimeout(context.Background(), h.cfg.RejectDelay+h.cfg.WriteTimeout)

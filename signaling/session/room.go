@@ -32,6 +32,7 @@ type room struct {
 	nextStreamID uint32                // last audio_stream_id given out
 	ended        bool                  // the meeting ended: no more joins
 	data         dataState
+	mutes        muteAnnouncer // presence.go
 }
 
 func newRoom(h *Handler, id string) *room {
@@ -85,6 +86,7 @@ func (r *room) join(s *Session) error {
 		s.enqueueFrame(f)
 	}
 
+	s.announced = s.muted // in its presence entry
 	entries := []*protocol.SdkAudioStreamIdInfo{presentEntry(s)}
 	if old != nil {
 		// A higher audio_stream_id supersedes the old one; the old one's
@@ -150,23 +152,20 @@ func (r *room) flushEvents() {
 	}
 }
 
-// setMuted records s's mute state and, if it changed while s is the
-// current session, broadcasts it to every session, s included.
-func (r *room) setMuted(s *Session, muted bool) {
+// setMuted records s's mute state and reports whether it changed. A change
+// of the attendee's current session is announced to every session, s
+// included, coalesced with the room's other changes (presence.go).
+func (r *room) setMuted(s *Session, muted bool) (changed bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if s.muted == muted {
-		return
+		return false
 	}
 	s.muted = muted
-	if r.joined[s.ident.AttendeeID] != s {
-		return // announced with the presence entry at join
-	}
-	f := s.frame(protocol.SdkSignalFrame_AUDIO_STREAM_ID_INFO)
-	f.AudioStreamIdInfo = &protocol.SdkAudioStreamIdInfoFrame{Streams: []*protocol.SdkAudioStreamIdInfo{{
-		AudioStreamId: proto.Uint32(s.AudioStreamID()), Muted: proto.Bool(muted),
-	}}}
-	r.broadcastLocked(f, nil)
+	if r.joined[s.ident.AttendeeID] == s {
+		r.muteChangedLocked(s)
+	} // else: announced with the presence entry at join
+	return true
 }
 
 // broadcastVolumes sends one AUDIO_METADATA frame to every joined session.
@@ -191,7 +190,7 @@ func (r *room) broadcastVolumes(vols []Volume) {
 	}
 	f := protocol.NewFrame(protocol.SdkSignalFrame_AUDIO_METADATA, r.h.p.Clock.Now())
 	f.AudioMetadata = &protocol.SdkAudioMetadataFrame{AttendeeStates: states}
-	r.broadcastLocked(f, nil)
+	r.offerLocked(f, nil) // the next report supersedes it
 }
 
 // end marks the room ended: no session joins it any more.
@@ -226,6 +225,17 @@ func (r *room) broadcastLocked(f *protocol.SdkSignalFrame, except *Session) {
 	for _, s := range r.joined {
 		if s != except {
 			_ = s.enqueue(b) // a full queue drops that session, not the meeting
+		}
+	}
+}
+
+// offerLocked is broadcastLocked for best-effort frames (Session.offer):
+// a listener far behind skips f. One encoding is shared by every queue.
+func (r *room) offerLocked(f *protocol.SdkSignalFrame, except *Session) {
+	b := mustEncode(f)
+	for _, s := range r.joined {
+		if s != except {
+			s.offer(b)
 		}
 	}
 }

@@ -2,12 +2,14 @@ package session
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/confab-media/confab/internal/guard"
 	"github.com/confab-media/confab/signaling/events"
 	"github.com/confab-media/confab/signaling/meeting"
 	"github.com/confab-media/confab/signaling/protocol"
@@ -52,6 +54,8 @@ type Session struct {
 	cancel context.CancelFunc
 
 	out        chan []byte   // encoded frames, in order
+	queued     atomic.Int64  // bytes in out (Config.SendQueueBytes)
+	skipped    atomic.Int64  // best-effort frames not queued (offer)
 	closing    chan struct{} // closed once by terminate
 	closeOnce  sync.Once
 	req        closeReq      // written before closing is closed
@@ -60,15 +64,19 @@ type Session struct {
 	joined   atomic.Bool   // set under room.mu by join
 	streamID atomic.Uint32 // audio_stream_id, set by join
 
+	lim           *attendeeLimits // the attendee's rate limits (limits.go)
+	pendingUnmute bool            // an unmute held by UnmuteRate; reader only
+
 	// Guarded by room.mu.
-	muted    bool
-	departed bool
+	muted     bool
+	announced bool // muted as last announced to the room (presence.go)
+	departed  bool
 }
 
-func newSession(h *Handler, c *websocket.Conn, id meeting.Identity, token string) *Session {
+func newSession(h *Handler, c *websocket.Conn, id meeting.Identity, token string, lim *attendeeLimits) *Session {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Session{
-		h: h, conn: c, ident: id, token: token,
+		h: h, conn: c, ident: id, token: token, lim: lim,
 		ctx: ctx, cancel: cancel,
 		out:        make(chan []byte, h.cfg.SendQueue),
 		closing:    make(chan struct{}),
@@ -88,8 +96,8 @@ func (s *Session) Identity() meeting.Identity { return s.ident }
 func (s *Session) AudioStreamID() uint32 { return s.streamID.Load() }
 
 // Send queues a frame to the client. It never blocks: a client whose queue
-// is full is dropped (ErrSlowClient); after the session began closing it
-// returns ErrClosed.
+// is full (Config.SendQueue frames or SendQueueBytes bytes) is dropped
+// (ErrSlowClient); after the session began closing it returns ErrClosed.
 func (s *Session) Send(f *protocol.SdkSignalFrame) error {
 	b, err := protocol.Encode(f)
 	if err != nil {
@@ -107,19 +115,36 @@ func (s *Session) isClosing() bool {
 	}
 }
 
+// offer queues b, a best-effort frame (a relayed data message, a volume
+// report), unless the session's queue already holds half its byte cap: a
+// listener that has fallen that far behind skips it instead of being closed
+// for another attendee's burst. A client that stops reading is still closed:
+// its writes time out (Config.WriteTimeout) and its other frames overflow.
+func (s *Session) offer(b []byte) {
+	if s.queued.Load()+int64(len(b)) > int64(s.h.cfg.SendQueueBytes/2) {
+		s.skipped.Add(1)
+		return
+	}
+	_ = s.enqueue(b)
+}
+
 func (s *Session) enqueue(b []byte) error {
 	select {
 	case <-s.closing:
 		return ErrClosed
 	default:
 	}
-	select {
-	case s.out <- b:
-		return nil
-	default:
-		s.terminate(closeReq{kind: departDropped, reason: "slow client", now: true}, nil)
-		return ErrSlowClient
+	n := int64(len(b))
+	if s.queued.Add(n) <= int64(s.h.cfg.SendQueueBytes) {
+		select {
+		case s.out <- b:
+			return nil
+		default:
+		}
 	}
+	s.queued.Add(-n)
+	s.terminate(closeReq{kind: departDropped, reason: "slow client", now: true}, nil)
+	return ErrSlowClient
 }
 
 // terminate starts closing the session, once: final (if any) is the last
@@ -139,11 +164,31 @@ func (s *Session) terminate(req closeReq, final []byte) {
 	})
 }
 
+// errPanicked is the reader's result when a panic ended it.
+var errPanicked = errors.New("session: reader panicked")
+
+// internalError ends a session whose goroutine panicked: after a reader
+// panic the writer still sends what is queued and a close frame with
+// CloseInternalError (the SDK reconnects); a panicked writer or supervisor
+// closes at once (now).
+func internalError(now bool) closeReq {
+	return closeReq{kind: departDropped, code: CloseInternalError, reason: "internal error", now: now}
+}
+
 // run drives the session until it has ended and its goroutines are done.
+// A panic in the reader or the writer ends this session alone
+// (CloseInternalError), logged and counted once.
 func (s *Session) run() {
 	go s.writeLoop()
 	readerDone := make(chan error, 1)
-	go func() { readerDone <- s.readLoop() }()
+	go func() {
+		err := errPanicked
+		defer func() { readerDone <- err }()
+		defer guard.Recover(s.h.p.Log, s.h.p.Panics, "signaling session reader", func(any) {
+			s.terminate(internalError(false), nil)
+		})
+		err = s.readLoop()
+	}()
 	joinTimer := time.AfterFunc(s.h.cfg.JoinTimeout, func() {
 		if !s.joined.Load() {
 			s.terminate(closeReq{kind: departDropped, code: CloseTimeout, reason: "no JOIN"}, nil)
@@ -199,10 +244,16 @@ func (s *Session) readLoop() error {
 // what is still queued, then closes the connection.
 func (s *Session) writeLoop() {
 	defer close(s.writerDone)
+	defer guard.Recover(s.h.p.Log, s.h.p.Panics, "signaling session writer", func(any) {
+		s.terminate(internalError(true), nil)
+		_ = s.conn.CloseNow()
+	})
 	for {
 		select {
 		case b := <-s.out:
-			if err := s.write(b); err != nil {
+			err := s.write(b)
+			s.queued.Add(-int64(len(b)))
+			if err != nil {
 				// The reader sees the connection end and decides how the
 				// session ended: a close frame from the client may be what
 				// made this write fail.
@@ -248,7 +299,7 @@ func (s *Session) depart() (wasJoined bool) {
 	s.room.flushEvents()
 	s.h.detach(s)
 	s.h.p.Log.Debug("signaling session ended", "meeting", s.ident.MeetingID, "attendee", s.ident.AttendeeID,
-		"session", s.id, "code", int(s.req.code), "reason", s.req.reason)
+		"session", s.id, "code", int(s.req.code), "reason", s.req.reason, "skipped_frames", s.skipped.Load())
 	return wasJoined
 }
 

@@ -11,12 +11,15 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/confab-media/confab/signaling/events"
 )
 
 // Bucket layout (bbolt, one file):
 //
 //	meetings:  <meetingID>               → MeetingRecord JSON
 //	attendees: <meetingID>/<attendeeID>  → AttendeeRecord JSON
+//	notify.*:  the event outbox (signaling/notify), when one is attached
 var (
 	bucketMeetings  = []byte("meetings")
 	bucketAttendees = []byte("attendees")
@@ -46,6 +49,22 @@ type Bolt struct {
 
 	mu     sync.RWMutex // guards closed against concurrent Submit/Close
 	closed bool
+
+	// outbox receives the batch's Event ops inside its transaction. Set
+	// once by SetOutbox before the first Submit; read by the writer only.
+	outbox Outbox
+}
+
+// Outbox writes events into the transaction that makes the changes they
+// announce durable: both commit, or neither does. signaling/notify
+// implements it on the same bbolt file (its buckets are prefixed
+// "notify.").
+type Outbox interface {
+	// WriteEvents runs on the store's writer goroutine inside the write
+	// transaction, after the batch's state ops, with the batch's events in
+	// submission order. It returns what to run once the transaction has
+	// committed (nil: nothing); an error fails the whole batch.
+	WriteEvents(tx *bolt.Tx, evs []events.Event) (committed func(), err error)
 }
 
 type submission struct {
@@ -69,6 +88,10 @@ func OpenBoltConfig(cfg BoltConfig, log *slog.Logger) (*Bolt, error) {
 		Timeout:        2 * time.Second, // another confab holding the file lock
 		NoFreelistSync: true,
 		FreelistType:   bolt.FreelistMapType,
+		// Address space, not disk: growing the file (the event outbox lives
+		// here too) then needs no remap, which would wait for every open
+		// read transaction (delivery workers read the outbox).
+		InitialMmapSize: 256 << 20,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", cfg.Path, err)
@@ -90,6 +113,18 @@ func OpenBoltConfig(cfg BoltConfig, log *slog.Logger) (*Bolt, error) {
 	go s.writeLoop()
 	return s, nil
 }
+
+// DB is the open bbolt file, for a component that keeps its own buckets in
+// the same file (signaling/notify's outbox). It must not touch the store's
+// buckets, and it must be done with the file before Close.
+func (s *Bolt) DB() *bolt.DB { return s.db }
+
+// SetOutbox attaches the event outbox: from then on Event ops are written
+// through o. Call it once, before the first Submit.
+func (s *Bolt) SetOutbox(o Outbox) { s.outbox = o }
+
+// HasOutbox reports whether an outbox is attached (see store.HasOutbox).
+func (s *Bolt) HasOutbox() bool { return s.outbox != nil }
 
 // Load reads every record. Attendees of a missing meeting (possible only if
 // a crash interleaved oddly) are skipped.
@@ -161,6 +196,7 @@ func (s *Bolt) Close() error {
 func (s *Bolt) writeLoop() {
 	defer s.wg.Done()
 	batch := make([]*submission, 0, 256)
+	var evs []events.Event
 	for first := range s.queue {
 		batch = append(batch[:0], first)
 		n := len(first.ops)
@@ -177,20 +213,34 @@ func (s *Bolt) writeLoop() {
 				break drain
 			}
 		}
+		var committed func()
 		err := s.db.Update(func(tx *bolt.Tx) error {
+			evs = evs[:0]
 			for _, sub := range batch {
 				for _, op := range sub.ops {
+					if op.kind == opEvent {
+						evs = append(evs, op.event)
+						continue
+					}
 					if err := applyBolt(tx, op); err != nil {
 						return err
 					}
 				}
 			}
-			return nil
+			if len(evs) == 0 || s.outbox == nil {
+				return nil
+			}
+			var err error
+			committed, err = s.outbox.WriteEvents(tx, evs)
+			return err
 		})
 		if err != nil {
 			err = fmt.Errorf("store: commit: %w", err)
 			s.log.Error("store commit failed", "err", err, "submissions", len(batch))
+		} else if committed != nil {
+			committed()
 		}
+		clear(evs)
 		for i, sub := range batch {
 			sub.done <- err
 			batch[i] = nil

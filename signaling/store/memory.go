@@ -62,6 +62,7 @@ func (s *Memory) Submit(ops ...Op) <-chan error {
 			s.attendees[op.meetingID][op.attendeeID] = op.attendee
 		case opDeleteAttendee:
 			delete(s.attendees[op.meetingID], op.attendeeID)
+		case opEvent: // no outbox: HasOutbox is false
 		}
 	}
 	done <- nil

@@ -14,6 +14,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/confab-media/confab/signaling/events"
 )
 
 // ErrClosed is returned by Submit after Close.
@@ -119,6 +121,7 @@ const (
 	opDeleteMeeting
 	opPutAttendee
 	opDeleteAttendee
+	opEvent
 )
 
 // Op is one mutation. Build it with PutMeeting, DeleteMeeting, PutAttendee or
@@ -129,6 +132,7 @@ type Op struct {
 	attendee   AttendeeRecord
 	meetingID  string
 	attendeeID string
+	event      events.Event
 }
 
 // PutMeeting stores (or replaces) a meeting record.
@@ -147,4 +151,17 @@ func PutAttendee(a AttendeeRecord) Op {
 // DeleteAttendee removes one attendee.
 func DeleteAttendee(meetingID, attendeeID string) Op {
 	return Op{kind: opDeleteAttendee, meetingID: meetingID, attendeeID: attendeeID}
+}
+
+// Event records e in the store's event outbox (see Outbox) in the same
+// transaction as the submission's other ops, so that a change is never
+// durable without the event that announces it. A store without an outbox
+// ignores it (the caller then publishes the event for delivery itself; see
+// HasOutbox).
+func Event(e events.Event) Op { return Op{kind: opEvent, event: e} }
+
+// HasOutbox reports whether st writes Event ops into a delivery outbox.
+func HasOutbox(st Store) bool {
+	o, ok := st.(interface{ HasOutbox() bool })
+	return ok && o.HasOutbox()
 }

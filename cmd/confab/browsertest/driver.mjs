@@ -19,7 +19,7 @@
 // launches one Chromium per attendee (fresh user-data-dir, fake microphone =
 // its WAV) and asserts. It prints one JSON report line prefixed "REPORT " and
 // exits 0 only if every check passed.
-import { ChimeSDKMeetingsClient, CreateAttendeeCommand, CreateMeetingCommand, DeleteMeetingCommand } from '@aws-sdk/client-chime-sdk-meetings';
+import { ChimeSDKMeetingsClient, CreateAttendeeCommand, CreateMeetingCommand, DeleteMeetingCommand, UpdateAttendeeCapabilitiesCommand } from '@aws-sdk/client-chime-sdk-meetings';
 import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
 import { randomUUID } from 'node:crypto';
@@ -480,6 +480,62 @@ async function videoStage(peers) {
     check(`${p.name}: content share of ${B.name} shows as a decoding content tile`, ok, tiles);
   }
   await B.page.evaluate(() => window.confab.stopContent());
+  await capabilitiesStage(peers);
+}
+
+// 5. UpdateAttendeeCapabilities is enforced by the media plane on live
+//    sessions: C set to Audio Receive leaves A's and B's mix; C set to Video
+//    Receive leaves their tiles; SendReceive brings both back, with no
+//    action on C's page.
+async function capabilitiesStage(peers) {
+  const [A, B, C] = peers;
+  const setCaps = (audio, video, content) => chime.send(new UpdateAttendeeCapabilitiesCommand({
+    MeetingId: meetingId, AttendeeId: C.attendeeId, Capabilities: { Audio: audio, Video: video, Content: content },
+  }));
+  const freqs = [C.freq, OFF_FREQ];
+  const overFloor = async (p) => {
+    const m = await p.page.evaluate(([f]) => window.confab.measure(f, 400), [freqs]);
+    return m.ok ? m.db[C.freq] - m.db[OFF_FREQ] : NaN;
+  };
+  const tileOfC = async (p) => (await decodingTiles(p, 700)).filter((t) => !t.isContent && t.attendeeId === C.attendeeId);
+  report.capabilities = {};
+
+  let t = Date.now();
+  await setCaps('Receive', 'SendReceive', 'SendReceive');
+  for (const p of [A, B]) {
+    let db;
+    const gone = await until(`${p.name} to stop hearing ${C.name}`, async () => { db = await overFloor(p); return db < HEAR_MARGIN_DB / 2; }, 5000, 100);
+    report.capabilities[`${p.name}AudioGoneMs`] = Date.now() - t;
+    check(`${p.name}: stops hearing ${C.name} after UpdateAttendeeCapabilities(Audio=Receive)`, gone, { overFloorDb: +db.toFixed(1), ms: Date.now() - t });
+  }
+
+  t = Date.now();
+  await setCaps('SendReceive', 'Receive', 'Receive');
+  for (const p of [A, B]) {
+    let tiles = [];
+    const gone = await until(`${p.name} to lose ${C.name}'s tile`, async () => { tiles = await tileOfC(p); return tiles.length === 0; }, 8000, 100);
+    check(`${p.name}: no decoding tile of ${C.name} after UpdateAttendeeCapabilities(Video=Receive)`, gone, { tiles, ms: Date.now() - t });
+    let db;
+    const back = await until(`${p.name} to hear ${C.name} again`, async () => { db = await overFloor(p); return db >= HEAR_MARGIN_DB; }, 5000, 100);
+    check(`${p.name}: hears ${C.name} again after Audio=SendReceive`, back, { overFloorDb: +db.toFixed(1) });
+  }
+
+  // Back on SendReceive the camera is republished under new stream ids. A
+  // page whose downlink estimate the fresh source does not fit may be
+  // server-PAUSEd on it (loss-gated layer fitting) for a while, so the
+  // check is that the republished camera reaches at least one page; each
+  // page's outcome is reported.
+  t = Date.now();
+  await setCaps('SendReceive', 'SendReceive', 'SendReceive');
+  const seenAgain = {};
+  const back = await until(`a page to see ${C.name}'s tile again`, async () => {
+    for (const p of [A, B]) {
+      if (!seenAgain[p.name] && (await tileOfC(p)).length === 1) seenAgain[p.name] = Date.now() - t;
+    }
+    return Object.keys(seenAgain).length > 0;
+  }, 30000, 300);
+  report.capabilities.videoBackMs = seenAgain;
+  check(`${C.name}'s camera decodes again on another page after Video=SendReceive`, back, { seenAgainMs: seenAgain });
 }
 
 let exitCode = 1;

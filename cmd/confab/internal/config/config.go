@@ -218,12 +218,26 @@ type TURNConfig struct {
 	// CredentialTTL is how long minted credentials last; they are checked
 	// on every request, so it must outlast meetings. Default 24h.
 	CredentialTTL Duration `yaml:"credential_ttl"`
-	// AllowedPeers are extra CIDRs relays may send to, besides the media
-	// UDP address (always allowed).
+	// AllowedPeers are the peers relays may reach besides the media
+	// socket (always allowed, address and port): "ip" (any port there),
+	// "ip:port" (that socket) or a CIDR (any address and port in it).
+	// Everything else gets 403. Default none.
 	AllowedPeers []string `yaml:"allowed_peers"`
-	// AllowPrivatePeers lets relays reach loopback, private and link-local
-	// peers. Default false: only the media group's own address there.
+	// AllowPrivatePeers lets CIDR entries of AllowedPeers reach loopback,
+	// private and link-local addresses (a CIDR inside such a range reaches
+	// it anyway). Default false.
 	AllowPrivatePeers bool `yaml:"allow_private_peers"`
+	// MaxConns and MaxConnsPerIP cap the open TURN-over-TCP and TLS
+	// connections of each listener, overall and per remote IP. Defaults
+	// 1024 and 32.
+	MaxConns      int `yaml:"max_conns"`
+	MaxConnsPerIP int `yaml:"max_conns_per_ip"`
+	// FirstMessageTimeout bounds the TLS handshake and first message of a
+	// TCP or TLS connection; IdleTimeout closes one silent this long
+	// (clients refresh allocations every 9 minutes at most). Defaults 10s
+	// and 10m.
+	FirstMessageTimeout Duration `yaml:"first_message_timeout"`
+	IdleTimeout         Duration `yaml:"idle_timeout"`
 	// MaxAllocationsPerAttendee caps one attendee's relays (486 past it).
 	// Default 12.
 	MaxAllocationsPerAttendee int `yaml:"max_allocations_per_attendee"`
@@ -249,8 +263,27 @@ type SIPConfig struct {
 	// trust it).
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
-	// RequireSRTP refuses plain RTP/AVP offers (488).
+	// RequireSRTP refuses plain RTP/AVP offers (488) from every caller,
+	// loopback included. Default false.
 	RequireSRTP bool `yaml:"require_srtp"`
+	// AllowPlainRTP accepts plain RTP/AVP from callers off loopback.
+	// Default false: they must offer SDES-SRTP (RTP/SAVP) or get 488.
+	AllowPlainRTP bool `yaml:"allow_plain_rtp"`
+	// NoMediaTimeout ends a call from which no RTP at all has come this
+	// long after answer (receive-only calls included). Default 30s.
+	NoMediaTimeout Duration `yaml:"no_media_timeout"`
+	// MaxCallsPerMeeting caps the calls in one meeting (486 past it); an
+	// attendee has at most one call (a new one replaces it). Default 100.
+	MaxCallsPerMeeting int `yaml:"max_calls_per_meeting"`
+	// MaxConns and MaxConnsPerIP cap the open TCP and TLS connections of
+	// each listener, overall and per remote IP. Defaults 1024 and 32.
+	MaxConns      int `yaml:"max_conns"`
+	MaxConnsPerIP int `yaml:"max_conns_per_ip"`
+	// FirstMessageTimeout bounds the TLS handshake and first message of a
+	// TCP or TLS connection; IdleTimeout closes one that has been silent
+	// (keep-alive CRLFs count) this long. Defaults 10s and 1h.
+	FirstMessageTimeout Duration `yaml:"first_message_timeout"`
+	IdleTimeout         Duration `yaml:"idle_timeout"`
 	// RTPPortMin and RTPPortMax bound the calls' RTP ports. Default
 	// 16384-32767.
 	RTPPortMin int `yaml:"rtp_port_min"`
@@ -282,6 +315,10 @@ type NotificationsConfig struct {
 	WebhookTimeout Duration `yaml:"webhook_timeout"`
 	// DLQ, if set, also receives dead-lettered events (an SQS queue).
 	DLQ *notify.SQSTarget `yaml:"dlq"`
+	// Limits bound the outbox and the dead-letter store (entries and
+	// bytes, per target and overall); past them events are dead-lettered
+	// with reason outbox_full and the oldest dead letters evicted.
+	Limits notify.Limits `yaml:"limits"`
 }
 
 // DebugConfig configures debugging aids.
@@ -333,6 +370,10 @@ func Defaults() Config {
 			AllowedPeers:              []string{},
 			MaxAllocationsPerAttendee: 12,
 			MaxAllocations:            10000,
+			MaxConns:                  1024,
+			MaxConnsPerIP:             32,
+			FirstMessageTimeout:       Duration(10 * time.Second),
+			IdleTimeout:               Duration(10 * time.Minute),
 		},
 		SIP: SIPConfig{
 			Enabled:      true,
@@ -343,12 +384,24 @@ func Defaults() Config {
 			RTPPortMin:   16384,
 			RTPPortMax:   32767,
 			RTPTimeout:   Duration(30 * time.Second),
+
+			NoMediaTimeout:      Duration(30 * time.Second),
+			MaxCallsPerMeeting:  100,
+			MaxConns:            1024,
+			MaxConnsPerIP:       32,
+			FirstMessageTimeout: Duration(10 * time.Second),
+			IdleTimeout:         Duration(time.Hour),
 		},
 		Notifications: NotificationsConfig{
 			Hooks:          []notify.Hook{},
 			Endpoints:      []notify.Endpoint{},
 			MaxAge:         Duration(24 * time.Hour),
 			WebhookTimeout: Duration(5 * time.Second),
+			Limits: notify.Limits{
+				TargetEvents: notify.DefaultTargetEvents, TargetBytes: notify.DefaultTargetBytes,
+				Events: notify.DefaultEvents, Bytes: notify.DefaultBytes,
+				DeadLetters: notify.DefaultDeadLetters, DeadBytes: notify.DefaultDeadBytes,
+			},
 		},
 		Log: LogConfig{
 			Level:  "info",

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/confab-media/confab/turn"
 )
 
 // Validate checks every rule documented on the Config fields and returns all
@@ -147,12 +149,16 @@ func (c Config) Validate() error {
 		}
 		v.positive("turn.credential_ttl", t.CredentialTTL)
 		for i, p := range t.AllowedPeers {
-			if _, err := netip.ParsePrefix(p); err != nil {
-				v.add(fmt.Sprintf("turn.allowed_peers[%d]", i), "must be a CIDR such as 203.0.113.0/24 (got %q)", p)
+			if _, err := turn.ParsePeer(p); err != nil {
+				v.add(fmt.Sprintf("turn.allowed_peers[%d]", i), "must be an ip, ip:port or CIDR such as 203.0.113.7, 203.0.113.7:3000 or 203.0.113.0/24 (got %q)", p)
 			}
 		}
 		v.atLeast1("turn.max_allocations_per_attendee", t.MaxAllocationsPerAttendee)
 		v.atLeast1("turn.max_allocations", t.MaxAllocations)
+		v.atLeast1("turn.max_conns", t.MaxConns)
+		v.atLeast1("turn.max_conns_per_ip", t.MaxConnsPerIP)
+		v.positive("turn.first_message_timeout", t.FirstMessageTimeout)
+		v.positive("turn.idle_timeout", t.IdleTimeout)
 	}
 
 	// sip
@@ -170,6 +176,12 @@ func (c Config) Validate() error {
 			v.add("sip.rtp_port_min", "RTP ports must satisfy 1024 ≤ min < max ≤ 65535 with room for a pair (got %d-%d)", sp.RTPPortMin, sp.RTPPortMax)
 		}
 		v.positive("sip.rtp_timeout", sp.RTPTimeout)
+		v.positive("sip.no_media_timeout", sp.NoMediaTimeout)
+		v.atLeast1("sip.max_calls_per_meeting", sp.MaxCallsPerMeeting)
+		v.atLeast1("sip.max_conns", sp.MaxConns)
+		v.atLeast1("sip.max_conns_per_ip", sp.MaxConnsPerIP)
+		v.positive("sip.first_message_timeout", sp.FirstMessageTimeout)
+		v.positive("sip.idle_timeout", sp.IdleTimeout)
 		if sp.PublicIP != "" {
 			if _, err := netip.ParseAddr(sp.PublicIP); err != nil {
 				v.add("sip.public_ip", "must be an IP address (got %q)", sp.PublicIP)

@@ -48,6 +48,16 @@ func TestValidate(t *testing.T) {
 		{"public url user info", func(c *Config) { c.HTTP.PublicURL = "https://u:p@example.com" }, []string{"http.public_url"}, "must not contain user info"},
 		{"public url trailing slash", func(c *Config) { c.HTTP.PublicURL = "https://example.com/" }, []string{"http.public_url"}, "must not end with a slash"},
 		{"public url unparsable", func(c *Config) { c.HTTP.PublicURL = "https://exa mple.com" }, []string{"http.public_url"}, "invalid URL"},
+		// turn
+		{"turn allowed peers forms", func(c *Config) {
+			c.TURN.AllowedPeers = []string{"203.0.113.7", "203.0.113.7:3000", "203.0.113.0/24", "[2001:db8::1]:3000"}
+		}, nil, ""},
+		{"turn allowed peer host name", func(c *Config) { c.TURN.AllowedPeers = []string{"media.example.com:3000"} },
+			[]string{"turn.allowed_peers[0]"}, "ip, ip:port or CIDR"},
+		{"turn allowed peer port 0", func(c *Config) { c.TURN.AllowedPeers = []string{"203.0.113.7:0"} },
+			[]string{"turn.allowed_peers[0]"}, "ip, ip:port or CIDR"},
+		{"turn conns per ip 0", func(c *Config) { c.TURN.MaxConnsPerIP = 0 }, []string{"turn.max_conns_per_ip"}, ""},
+		{"turn idle timeout 0", func(c *Config) { c.TURN.IdleTimeout = 0 }, []string{"turn.idle_timeout"}, ""},
 		// data_dir
 		{"data dir empty", func(c *Config) { c.DataDir = "" }, []string{"data_dir"}, "must not be empty"},
 		// account_id
