@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -201,4 +202,35 @@ func rawCall(t *testing.T, s *server, method, path, body string, opts ...string)
 		t.Errorf("error body %+v disagrees with headers %v", e, resp.Header)
 	}
 	return resp.StatusCode, resp.Header.Get("X-Amzn-ErrorType"), e.Message
+}
+
+// scrapeMetric sums the samples of a metric on /metrics whose labels contain
+// every one of labels ("k=\"v\"").
+func scrapeMetric(t *testing.T, s *server, name string, labels ...string) float64 {
+	t.Helper()
+	resp, err := http.Get(s.Endpoint + "/metrics")
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	var sum float64
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+next:
+	for sc.Scan() {
+		ln := sc.Text()
+		if !strings.HasPrefix(ln, name+"{") && !strings.HasPrefix(ln, name+" ") {
+			continue
+		}
+		for _, l := range labels {
+			if !strings.Contains(ln, l) {
+				continue next
+			}
+		}
+		v, err := strconv.ParseFloat(ln[strings.LastIndexByte(ln, ' ')+1:], 64)
+		if err == nil {
+			sum += v
+		}
+	}
+	return sum
 }

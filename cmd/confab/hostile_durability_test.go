@@ -284,32 +284,6 @@ func TestHostileStringsRefused(t *testing.T) {
 	}
 }
 
-// metric reads one sample (the sum over series whose labels contain
-// match) from /metrics.
-func metric(t *testing.T, s *server, name, match string) float64 {
-	t.Helper()
-	resp, err := http.Get(s.Endpoint + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var sum float64
-	for _, line := range strings.Split(string(b), "\n") {
-		if !strings.HasPrefix(line, name) || (len(line) > len(name) && line[len(name)] != ' ' && line[len(name)] != '{') {
-			continue
-		}
-		if !strings.Contains(line, match) {
-			continue
-		}
-		var v float64
-		if _, err := fmt.Sscanf(line[strings.LastIndexByte(line, ' ')+1:], "%g", &v); err == nil {
-			sum += v
-		}
-	}
-	return sum
-}
-
 // TestHostileOutboxFlood: a flood of changes towards a target that never
 // answers fills the outbox only up to notifications.limits; the rest is
 // dead-lettered (outbox_full), the dead-letter store evicts past its own
@@ -329,7 +303,7 @@ func TestHostileOutboxFlood(t *testing.T) {
 `
 	s := startServer(t, "", yaml)
 	c := s.client(testKeyID, testSecret)
-	gBefore, rssBefore := metric(t, s, "go_goroutines", ""), metric(t, s, "process_resident_memory_bytes", "")
+	gBefore, rssBefore := scrapeMetric(t, s, "go_goroutines", ""), scrapeMetric(t, s, "process_resident_memory_bytes", "")
 	cm, err := c.CreateMeeting(&chimesdkmeetings.CreateMeetingInput{
 		ClientRequestToken: aws.String("flood-1"), MediaRegion: aws.String("us-east-1"), ExternalMeetingId: aws.String("flood-1"),
 	})
@@ -361,10 +335,10 @@ func TestHostileOutboxFlood(t *testing.T) {
 	if n := failed.Load(); n > 0 {
 		t.Errorf("%d API calls failed during the flood", n)
 	}
-	depth := metric(t, s, "confab_notify_outbox_depth", `target="hook:down"`)
-	dead := metric(t, s, "confab_notify_dead_letters", "")
-	full := metric(t, s, "confab_notify_dead_lettered_total", `reason="outbox_full"`)
-	evicted := metric(t, s, "confab_notify_dead_letters_evicted_total", "")
+	depth := scrapeMetric(t, s, "confab_notify_outbox_depth", `target="hook:down"`)
+	dead := scrapeMetric(t, s, "confab_notify_dead_letters", "")
+	full := scrapeMetric(t, s, "confab_notify_dead_lettered_total", `reason="outbox_full"`)
+	evicted := scrapeMetric(t, s, "confab_notify_dead_letters_evicted_total", "")
 	if depth > 50 || dead > 40 || full < 200 || evicted < 150 {
 		t.Errorf("outbox depth %v (cap 50), dead letters %v (cap 40), outbox_full %v, evicted %v", depth, dead, full, evicted)
 	}
@@ -373,5 +347,5 @@ func TestHostileOutboxFlood(t *testing.T) {
 	}
 	t.Logf("%d events in %v: outbox %v, dead letters %v, outbox_full %v, evicted %v; goroutines %v→%v, RSS %.1f→%.1f MB",
 		2*rounds+1, elapsed.Round(time.Millisecond), depth, dead, full, evicted,
-		gBefore, metric(t, s, "go_goroutines", ""), rssBefore/1e6, metric(t, s, "process_resident_memory_bytes", "")/1e6)
+		gBefore, scrapeMetric(t, s, "go_goroutines", ""), rssBefore/1e6, scrapeMetric(t, s, "process_resident_memory_bytes", "")/1e6)
 }

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -104,32 +102,8 @@ func (m *mediaMeeting) setCaps(attendeeID, audio, video, content string) {
 // sfu panic counter from /metrics.
 func mediaMetrics(t *testing.T, s *server) (goroutines, rss, panics float64) {
 	t.Helper()
-	resp, err := http.Get(s.Endpoint + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		name, val, ok := strings.Cut(sc.Text(), " ")
-		if !ok {
-			continue
-		}
-		v, err := strconv.ParseFloat(val, 64)
-		if err != nil {
-			continue
-		}
-		switch name {
-		case "go_goroutines":
-			goroutines = v
-		case "process_resident_memory_bytes":
-			rss = v
-		case `confab_panics_recovered_total{subsystem="sfu"}`:
-			panics = v
-		}
-	}
-	return goroutines, rss, panics
+	return scrapeMetric(t, s, "go_goroutines"), scrapeMetric(t, s, "process_resident_memory_bytes"),
+		scrapeMetric(t, s, "confab_panics_recovered_total", `subsystem="sfu"`)
 }
 
 // lineFloodOffer is a valid offer with an audio m-line and videos video

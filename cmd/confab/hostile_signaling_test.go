@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -219,32 +216,11 @@ func (p *wsPeer) nextOf(typ protocol.SdkSignalFrame_Type) *protocol.SdkSignalFra
 // counter, under "panics") from /metrics.
 func metrics(t *testing.T, s *server) map[string]float64 {
 	t.Helper()
-	resp, err := http.Get(s.Endpoint + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+	return map[string]float64{
+		"go_goroutines":                 scrapeMetric(t, s, "go_goroutines"),
+		"process_resident_memory_bytes": scrapeMetric(t, s, "process_resident_memory_bytes"),
+		"panics":                        scrapeMetric(t, s, "confab_panics_recovered_total", `subsystem="session"`),
 	}
-	defer resp.Body.Close()
-	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		name, val, ok := strings.Cut(line, " ")
-		if !ok || strings.HasPrefix(line, "#") {
-			continue
-		}
-		v, err := strconv.ParseFloat(val, 64)
-		if err != nil {
-			continue
-		}
-		switch name {
-		case "go_goroutines", "process_resident_memory_bytes":
-			out[name] = v
-		case `confab_panics_recovered_total{subsystem="session"}`:
-			out["panics"] = v
-		}
-	}
-	return out
 }
 
 // apiWorks checks the Chime API still answers.

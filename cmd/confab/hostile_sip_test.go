@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"regexp"
 	"strconv"
@@ -37,42 +35,11 @@ func hsipAddrs(t *testing.T, s *server) (udp, tcp, tls string) {
 	return m[1], m[2], m[3]
 }
 
-// hsipMetric sums the samples of a metric on /metrics whose labels contain
-// every one of labels ("k=\"v\"").
-func hsipMetric(t *testing.T, s *server, name string, labels ...string) float64 {
-	t.Helper()
-	resp, err := http.Get(s.Endpoint + "/metrics")
-	if err != nil {
-		t.Fatalf("GET /metrics: %v", err)
-	}
-	defer resp.Body.Close()
-	var sum float64
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-next:
-	for sc.Scan() {
-		ln := sc.Text()
-		if !strings.HasPrefix(ln, name+"{") && !strings.HasPrefix(ln, name+" ") {
-			continue
-		}
-		for _, l := range labels {
-			if !strings.Contains(ln, l) {
-				continue next
-			}
-		}
-		v, err := strconv.ParseFloat(ln[strings.LastIndexByte(ln, ' ')+1:], 64)
-		if err == nil {
-			sum += v
-		}
-	}
-	return sum
-}
-
 // hsipFootprint logs the server's goroutines and RSS.
 func hsipFootprint(t *testing.T, s *server, when string) (goroutines, rssMB float64) {
 	t.Helper()
-	goroutines = hsipMetric(t, s, "go_goroutines")
-	rssMB = hsipMetric(t, s, "process_resident_memory_bytes") / (1 << 20)
+	goroutines = scrapeMetric(t, s, "go_goroutines")
+	rssMB = scrapeMetric(t, s, "process_resident_memory_bytes") / (1 << 20)
 	t.Logf("%s: go_goroutines %.0f, process_resident_memory_bytes %.1f MiB", when, goroutines, rssMB)
 	return goroutines, rssMB
 }
@@ -163,12 +130,12 @@ func TestHostileSIPIdleConnections(t *testing.T) {
 				name, early, per, per-20, open)
 		}
 	}
-	if n := hsipMetric(t, s, "confab_sipgw_connections_refused_total", `reason="per_ip"`); n < 2*(per-20) {
+	if n := scrapeMetric(t, s, "confab_sipgw_connections_refused_total", `reason="per_ip"`); n < 2*(per-20) {
 		t.Errorf("confab_sipgw_connections_refused_total{reason=per_ip} = %v, want ≥ %d", n, 2*(per-20))
 	}
 	hsipAPIAnswers(t, s, "hostile-idle-2")
 	waitUntil(t, 10*time.Second, "goroutines back to the baseline", func() bool {
-		return hsipMetric(t, s, "go_goroutines") <= g0+10
+		return scrapeMetric(t, s, "go_goroutines") <= g0+10
 	})
 	hsipFootprint(t, s, "after")
 	if gMid > g0+2*20+30 {
@@ -424,10 +391,10 @@ func TestHostileSIPCallFlood(t *testing.T) {
 		}
 		return n == 9
 	})
-	if n := hsipMetric(t, s, "confab_sipgw_calls_active"); n != 1 {
+	if n := scrapeMetric(t, s, "confab_sipgw_calls_active"); n != 1 {
 		t.Errorf("%v calls active for one attendee, want 1", n)
 	}
-	if n := hsipMetric(t, s, "confab_sipgw_calls_ended_total", `reason="replaced"`); n != 9 {
+	if n := scrapeMetric(t, s, "confab_sipgw_calls_ended_total", `reason="replaced"`); n != 9 {
 		t.Errorf("%v calls ended as replaced, want 9", n)
 	}
 	gMid, _ := hsipFootprint(t, s, "after 10 calls on one token")
@@ -444,11 +411,11 @@ func TestHostileSIPCallFlood(t *testing.T) {
 
 	// Nobody sent RTP: every call ends after no_media_timeout.
 	waitUntil(t, 20*time.Second, "calls without media hung up", func() bool {
-		return hsipMetric(t, s, "confab_sipgw_calls_ended_total", `reason="no media"`) == 3
+		return scrapeMetric(t, s, "confab_sipgw_calls_ended_total", `reason="no media"`) == 3
 	})
-	waitUntil(t, 5*time.Second, "no call left", func() bool { return hsipMetric(t, s, "confab_sipgw_calls_active") == 0 })
+	waitUntil(t, 5*time.Second, "no call left", func() bool { return scrapeMetric(t, s, "confab_sipgw_calls_active") == 0 })
 	waitUntil(t, 10*time.Second, "goroutines back to the baseline", func() bool {
-		return hsipMetric(t, s, "go_goroutines") <= g0+15
+		return scrapeMetric(t, s, "go_goroutines") <= g0+15
 	})
 	hsipFootprint(t, s, "after")
 	if gMid > g0+60 {
@@ -526,7 +493,7 @@ func TestHostileSIPMediaPath(t *testing.T) {
 	if n := third.rtpIn.Load(); n != 0 {
 		t.Errorf("the third party named in an SDP received %d packets it never asked for", n)
 	}
-	if n := hsipMetric(t, s, "confab_sipgw_rtp_packets_rejected_total"); n < 100 {
+	if n := scrapeMetric(t, s, "confab_sipgw_rtp_packets_rejected_total"); n < 100 {
 		t.Errorf("confab_sipgw_rtp_packets_rejected_total = %v, want the attacker's ~150", n)
 	}
 	hsipAPIAnswers(t, s, "hostile-media-2")
@@ -557,7 +524,7 @@ func TestHostileSIPJunk(t *testing.T) {
 	counted, deadline := -1.0, time.Now().Add(10*time.Second)
 	for time.Now().Before(deadline) {
 		time.Sleep(500 * time.Millisecond)
-		now := hsipMetric(t, s, "confab_sipgw_junk_messages_total")
+		now := scrapeMetric(t, s, "confab_sipgw_junk_messages_total")
 		if now == counted && now >= n/4 {
 			break
 		}
