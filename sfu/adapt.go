@@ -17,7 +17,7 @@ const congestedLoss = 13
 
 // fitLayers fits the subscriber's forwarded layers into its bandwidth
 // while it is congested (its receiver reports show loss): each down track,
-// in mid order, gets the highest layer at or below the one it asked for
+// content shares first and then cameras in mid order, gets the highest layer at or below the one it asked for
 // whose measured bitrate fits what is left of its REMB estimate. A track
 // that cannot carry even the lowest layer is paused by the server and the
 // client told so (PAUSE with the group id, which the SDK shows as a poor
@@ -27,8 +27,7 @@ const congestedLoss = 13
 // sends no probing padding, so an estimate alone never lowers a layer:
 // without loss every track gets the layer it asked for.
 func (p *Peer) fitLayers(now time.Time) {
-	downs := p.downTracks()
-	sort.Slice(downs, func(i, j int) bool { return downs[i].mid < downs[j].mid })
+	downs := byFitPriority(p.downTracks())
 	congested := false
 	for _, d := range downs {
 		if d.lost.Load() >= congestedLoss {
@@ -71,6 +70,25 @@ func (p *Peer) fitLayers(now time.Time) {
 	}
 	p.sendPauseResume(protocol.SdkSignalFrame_PAUSE, paused, now)
 	p.sendPauseResume(protocol.SdkSignalFrame_RESUME, resumed, now)
+}
+
+// byFitPriority orders down tracks for fitLayers: a content share before
+// any camera (a shared screen is what a meeting is looking at, and the
+// Chime SDK gives it its own bandwidth ahead of video tiles), then by mid.
+func byFitPriority(downs []*downTrack) []*downTrack {
+	content := make(map[*downTrack]bool, len(downs))
+	for _, d := range downs {
+		d.mu.Lock()
+		content[d] = d.want != nil && d.want.src.content
+		d.mu.Unlock()
+	}
+	sort.Slice(downs, func(i, j int) bool {
+		if content[downs[i]] != content[downs[j]] {
+			return content[downs[i]]
+		}
+		return downs[i].mid < downs[j].mid
+	})
+	return downs
 }
 
 // fitLayer returns the highest active layer of want's source, not above

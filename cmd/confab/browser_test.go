@@ -45,7 +45,7 @@ func TestBrowserStockSDK(t *testing.T) {
 		t.Fatalf("%s is missing (%v): run `make test-deps`", chromiumPath, err)
 	}
 	s := startServer(t, "", noThrottle())
-	runNode(t, node, 3*time.Minute, []string{
+	runNode(t, node, 5*time.Minute, []string{
 		"CONFAB_ENDPOINT=" + s.Endpoint,
 		"CONFAB_ACCESS_KEY_ID=" + testKeyID,
 		"CONFAB_SECRET_ACCESS_KEY=" + testSecret,
