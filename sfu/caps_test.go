@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -212,50 +211,4 @@ func TestMaxResolutionNone(t *testing.T) {
 		t.Errorf("camera in a Video.MaxResolution None meeting got allocations %v", a)
 	}
 	neverIndexed(t, bob, alice.id, time.Second)
-}
-
-// TestPhoneCapabilities: a phone leg follows its attendee's Audio
-// capability: Receive mutes it in the mix, Send replaces the mix with
-// Opus silence, from JOIN (its identity) and on a live change (event).
-func TestPhoneCapabilities(t *testing.T) {
-	checkNoLeaks(t)
-	f := newFixture(t)
-	mid := f.meeting()
-	a := f.attendee(mid, "caller")
-	id, err := f.svc.Verify(a.JoinToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id.Capabilities.Audio = "Receive"
-	var silent, loud atomic.Int64
-	pl, err := f.sv.JoinPhoneAs(id, func(opus []byte, ts uint32) {
-		if string(opus) == opusSilence {
-			silent.Add(1)
-		} else {
-			loud.Add(1)
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pl.Leave()
-	if !pl.leg.Muted() {
-		t.Error("Audio Receive caller is not muted in the mix")
-	}
-	pl.SetMuted(false) // hold released: still muted
-	if !pl.leg.Muted() {
-		t.Error("releasing hold unmuted an Audio Receive caller")
-	}
-	f.setCaps(mid, a.AttendeeId, "Send", "SendReceive", "SendReceive")
-	if pl.leg.Muted() {
-		t.Error("Audio Send caller still muted")
-	}
-	eventually(t, "silence instead of the mix", func() bool { return silent.Load() > 5 })
-	f.setCaps(mid, a.AttendeeId, "SendReceive", "SendReceive", "SendReceive")
-	if pl.noMix.Load() || pl.leg.Muted() {
-		t.Error("SendReceive caller still restricted")
-	}
-	if loud.Load() == 0 && silent.Load() == 0 {
-		t.Error("the caller got no frames")
-	}
 }

@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -9,9 +10,10 @@ import (
 
 	"github.com/pion/transport/v4"
 
+	"github.com/confab-media/confab/conference"
 	"github.com/confab-media/confab/internal/guard"
 	"github.com/confab-media/confab/mixer"
-	"github.com/confab-media/confab/signaling/session"
+	"github.com/confab-media/confab/signaling/events"
 )
 
 // Config holds the Server's tunables; zero values take the defaults.
@@ -23,11 +25,9 @@ type Config struct {
 	// PublicIPs, if set, replace the local address in the host candidates
 	// (1:1 NAT, e.g. a cloud instance's public IPv4).
 	PublicIPs []string
-	// Mixer configures each meeting's mixer.
+	// Mixer configures each meeting's mixer when Params.Conference is nil
+	// (the Server then makes a Registry of its own).
 	Mixer mixer.Config
-	// VolumeInterval is how often a room reports levels to the VolumeSink.
-	// Default 200 ms.
-	VolumeInterval time.Duration
 	// NegotiateTimeout bounds one SUBSCRIBE's renegotiation, ICE gathering
 	// included. Default 5 s.
 	NegotiateTimeout time.Duration
@@ -63,9 +63,6 @@ func (c Config) withDefaults() (Config, error) {
 	if c.ListenUDP == "" {
 		c.ListenUDP = "127.0.0.1:0"
 	}
-	if c.VolumeInterval <= 0 {
-		c.VolumeInterval = 200 * time.Millisecond
-	}
 	if c.NegotiateTimeout <= 0 {
 		c.NegotiateTimeout = 5 * time.Second
 	}
@@ -98,10 +95,10 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// VolumeSink receives a meeting's audio levels every Config.VolumeInterval
-// (a *session.Handler). It must not block for long.
-type VolumeSink interface {
-	BroadcastVolumes(meetingID string, vols []session.Volume)
+// Publisher receives the video and content events the Server emits (an
+// *events.Bus).
+type Publisher interface {
+	Publish(ctx context.Context, e events.Event)
 }
 
 // Params holds the Server's dependencies; all are optional.
@@ -114,15 +111,17 @@ type Params struct {
 	// Net is the network ICE runs on (pion's vnet in tests); nil is the
 	// real one.
 	Net transport.Net
-	// Volumes receives AUDIO_METADATA levels; nil skips them.
-	Volumes VolumeSink
+	// Conference holds the meetings' runtimes: each Room's audio (mixer,
+	// levels) and the attendees' capabilities. nil makes a Registry of
+	// the Server's own (Mixer config, Clock), closed by Close.
+	Conference *conference.Registry
 	// Events receives the video and content events
 	// (chime:AttendeeVideoStarted, …); nil drops them.
-	Events session.Publisher
+	Events Publisher
 	// AccountID goes into emitted events.
 	AccountID string
 	// Panics counts the panics contained in goroutines that handle remote
-	// media (RTP/RTCP readers, the mixer, the room loops); each ends only
-	// its peer or its room. nil counts nothing.
+	// media (RTP/RTCP readers, the stats loop); each ends only its peer or
+	// its room. nil counts nothing.
 	Panics guard.Counter
 }

@@ -1,8 +1,11 @@
-// Package sfu is Confab's media server side of a meeting: one [Room] per
-// meeting, one WebRTC [Peer] (pion/webrtc) per signaling session, and the
-// meeting's Opus mixer between them.
+// Package sfu is Confab's WebRTC side of a meeting: one [Room] per meeting
+// (its peers and video routing), one [Peer] (pion/webrtc) per signaling
+// session, each peer's audio attached as a leg of the meeting's
+// conference.Room, which owns the mixer.
 //
-// A [Server] implements signaling/session.Media. The first SUBSCRIBE of a
+// A [Server] implements the signaling/media contract: it is handed a
+// media.Session (ids and Send), never the signaling session, and its
+// errors carry their SUBSCRIBE_ACK status. The first SUBSCRIBE of a
 // session creates its Peer (and, for the first session of a meeting, the
 // Room); every SUBSCRIBE carries a new full offer that is renegotiated on
 // the same PeerConnection and answered with the full local SDP (fact sheet
@@ -12,10 +15,10 @@
 //
 // Audio path: the attendee's microphone track is read by one goroutine
 // (reader.go) that parses the RFC 6464 ssrc-audio-level header extension and
-// pushes each 20 ms Opus packet into the peer's mixer leg; the leg's sink
-// (sender.go) stamps the mix-minus payload into RTP on the peer's local
-// track: a continuous 50 packet/s stream. Every ~200 ms the room hands the
-// mixer's levels to a [VolumeSink] (AUDIO_METADATA).
+// pushes each 20 ms Opus packet into the peer's conference.AudioLeg; the
+// leg's sink (sender.go) stamps the mix-minus payload into RTP on the
+// peer's local track: a continuous 50 packet/s stream. Levels
+// (AUDIO_METADATA) are the conference Room's to report.
 //
 // Video path (fact sheet §6 and §8): a SUBSCRIBE whose camera m-line sends
 // publishes a source (video_room.go) with one layer per described send

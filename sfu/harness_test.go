@@ -2,13 +2,13 @@ package sfu
 
 import (
 	"context"
+	"github.com/confab-media/confab/conference"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,17 +34,6 @@ func testLog() *slog.Logger {
 // Register it first: cleanups run last-in first-out.
 func checkNoLeaks(t *testing.T) { leakcheck.Check(t, wait) }
 
-// lateVolumes forwards to the Handler, which is built after the Server.
-type lateVolumes struct {
-	h atomic.Pointer[session.Handler]
-}
-
-func (v *lateVolumes) BroadcastVolumes(meetingID string, vols []session.Volume) {
-	if h := v.h.Load(); h != nil {
-		h.BroadcastVolumes(meetingID, vols)
-	}
-}
-
 // fixture is a real signaling stack (meeting.Service, session.Handler over
 // httptest) with the sfu Server as its Media.
 type fixture struct {
@@ -52,6 +41,7 @@ type fixture struct {
 	svc *meeting.Service
 	h   *session.Handler
 	sv  *Server
+	reg *conference.Registry
 	srv *httptest.Server
 }
 
@@ -95,8 +85,8 @@ func buildFixtureWith(t *testing.T, cfg Config, evs *eventLog, params Params) *f
 	if err != nil {
 		t.Fatal(err)
 	}
-	vols := &lateVolumes{}
-	params.Volumes = vols
+	reg := conference.New(conference.Config{Mixer: cfg.Mixer}, conference.Params{Clock: params.Clock, Log: log, Panics: params.Panics, Ender: svc})
+	params.Conference = reg
 	sv, err := New(cfg, params)
 	if err != nil {
 		t.Fatal(err)
@@ -106,18 +96,19 @@ func buildFixtureWith(t *testing.T, cfg Config, evs *eventLog, params Params) *f
 	if err != nil {
 		t.Fatal(err)
 	}
-	vols.h.Store(h)
+	reg.SetListener(h)
 	bus.Subscribe(h)
-	bus.Subscribe(sv) // capability changes
+	bus.Subscribe(reg) // meeting end, capability changes
 	mux := http.NewServeMux()
 	mux.Handle("GET /control/{meetingID}", h)
-	f := &fixture{t: t, svc: svc, h: h, sv: sv, srv: httptest.NewServer(mux)}
+	f := &fixture{t: t, svc: svc, h: h, sv: sv, reg: reg, srv: httptest.NewServer(mux)}
 	t.Cleanup(func() {
 		h.Close()
 		f.srv.Close()
 		if err := sv.Close(); err != nil {
 			t.Errorf("Server.Close: %v", err)
 		}
+		reg.Close()
 		svc.Close()
 	})
 	return f

@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/confab-media/confab/conference"
+	"github.com/confab-media/confab/signaling/media"
 	"log/slog"
-	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -14,12 +15,11 @@ import (
 	"github.com/confab-media/confab/internal/guard"
 	"github.com/confab-media/confab/mixer"
 	"github.com/confab-media/confab/signaling/protocol"
-	"github.com/confab-media/confab/signaling/session"
 )
 
 // Peer is one signaling session's WebRTC side: its PeerConnection, its
 // mixer leg, and the local track carrying its mix-minus. Negotiate calls
-// come from the session's reader goroutine, one at a time (session.Media
+// come from the session's reader goroutine, one at a time (media.Server
 // contract); close comes after the last of them.
 type Peer struct {
 	sessionID  uint64
@@ -27,16 +27,14 @@ type Peer struct {
 	externalID string
 	content    bool // a content-share session (<attendee>#content)
 	maxRes     maxResolution
-	sess       *session.Session
+	sess       media.Session
 	room       *Room
 	api        *webrtc.API
 	pc         *webrtc.PeerConnection
-	leg        *mixer.Leg
+	leg        *conference.AudioLeg
 	out        *mixSender
 	clock      mixer.Clock
 	log        *slog.Logger
-
-	rxPackets atomic.Uint64 // RTP packets received, for signal strength
 
 	pub  atomic.Pointer[source] // the video this peer publishes, if any
 	remb atomic.Uint64          // the subscriber's last REMB estimate, bits/s (0: none)
@@ -66,10 +64,8 @@ type Peer struct {
 	fail   func()
 }
 
-func legID(sessionID uint64) mixer.LegID { return mixer.LegID(strconv.FormatUint(sessionID, 10)) }
-
 // newPeer creates the PeerConnection and the mixer leg of s in rm.
-func newPeer(api *webrtc.API, rm *Room, s *session.Session, caps mediaCaps, clock mixer.Clock, log *slog.Logger) (*Peer, error) {
+func newPeer(api *webrtc.API, rm *Room, s media.Session, caps mediaCaps, clock mixer.Clock, log *slog.Logger) (*Peer, error) {
 	out, err := newMixSender()
 	if err != nil {
 		return nil, err
@@ -88,7 +84,7 @@ func newPeer(api *webrtc.API, rm *Room, s *session.Session, caps mediaCaps, cloc
 		log:   log.With("session", s.ID(), "attendee", id.AttendeeID),
 		downs: map[string]*downTrack{},
 	}
-	leg, err := rm.mix.AddLeg(legID(p.sessionID), out.sink)
+	leg, err := rm.conf.AddAudio(conference.Member{AttendeeID: id.AttendeeID, Order: p.sessionID, Content: id.Content}, out.sink)
 	if err != nil {
 		_ = pc.Close()
 		return nil, fmt.Errorf("sfu: add mixer leg: %w", err)
@@ -141,11 +137,11 @@ func (p *Peer) negotiate(ctx context.Context, sub *protocol.SdkSubscribeFrame) (
 	offer := sub.GetSdpOffer()
 	lines, err := videoLines(offer)
 	if err != nil {
-		return n, fmt.Errorf("%w: offer: %v", session.ErrBadRequest, err)
+		return n, badRequest(fmt.Errorf("offer: %v", err))
 	}
 	err = p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer})
 	if err != nil {
-		return n, fmt.Errorf("%w: offer: %v", session.ErrBadRequest, err)
+		return n, badRequest(fmt.Errorf("offer: %v", err))
 	}
 	if !p.added {
 		if err := p.attachTrack(); err != nil {
@@ -168,7 +164,7 @@ func (p *Peer) negotiate(ctx context.Context, sub *protocol.SdkSubscribeFrame) (
 	}
 	answer, err := p.pc.CreateAnswer(nil)
 	if err != nil {
-		return n, fmt.Errorf("%w: answer: %v", session.ErrBadRequest, err)
+		return n, badRequest(fmt.Errorf("answer: %v", err))
 	}
 	gathered := webrtc.GatheringCompletePromise(p.pc)
 	if err := p.pc.SetLocalDescription(answer); err != nil {
@@ -177,7 +173,7 @@ func (p *Peer) negotiate(ctx context.Context, sub *protocol.SdkSubscribeFrame) (
 	select {
 	case <-gathered:
 	case <-ctx.Done():
-		return n, fmt.Errorf("%w: ICE gathering: %v", session.ErrMediaUnavailable, ctx.Err())
+		return n, unavailable(fmt.Errorf("ICE gathering: %v", ctx.Err()))
 	}
 	n.answer = p.pc.LocalDescription().SDP
 	return n, nil
@@ -195,7 +191,7 @@ func (p *Peer) attachTrack() error {
 		}
 	}
 	if !hasAudio {
-		return fmt.Errorf("%w: offer has no audio m-line", session.ErrBadRequest)
+		return badRequest(errors.New("offer has no audio m-line"))
 	}
 	sender, err := p.pc.AddTrack(p.out.track)
 	if err != nil {
@@ -236,7 +232,7 @@ func (p *Peer) close() {
 	p.mu.Lock()
 	p.closed = true
 	p.mu.Unlock()
-	p.room.mix.RemoveLeg(legID(p.sessionID))
+	p.leg.Leave()
 	p.room.video.unpublish(p)
 	p.downsMu.Lock()
 	for _, d := range p.downs {

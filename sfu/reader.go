@@ -51,7 +51,6 @@ func (p *Peer) readAudio(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 				level = int8(al.Level & 0x7f)
 			}
 		}
-		p.rxPackets.Add(1)
 		// Push copies the payload. Errors (not a 20 ms packet, leg removed)
 		// are counted by the mixer.
 		_ = p.leg.Push(mixer.Frame{Payload: pkt.Payload, Timestamp: pkt.Timestamp, Level: level})

@@ -4,55 +4,47 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/confab-media/confab/conference"
 	"github.com/confab-media/confab/internal/guard"
 	"github.com/confab-media/confab/mixer"
-	"github.com/confab-media/confab/signaling/session"
 )
 
-// Room is one meeting's media: its mixer and its peers. The Server creates
-// it with the meeting's first peer and closes it after the last one left.
+// Room is one meeting's WebRTC side on this node: its peers and its video
+// routing. The meeting's audio (mixer, levels) is its conference.Room's;
+// each peer's audio leg is attached there. The Server creates a Room with
+// the meeting's first peer and closes it after the last one left.
 type Room struct {
 	meetingID string
-	mix       *mixer.Mixer
+	conf      *conference.Room
 	video     *videoRoom
 	clock     mixer.Clock
 	log       *slog.Logger
 
-	mu     sync.Mutex // guards peers and phones
-	peers  map[uint64]*Peer
-	phones map[uint64]*PhoneLeg
+	mu    sync.Mutex // guards peers
+	peers map[uint64]*Peer
 
-	done chan struct{} // closed by close: stops the volume loop
+	done chan struct{} // closed by close: stops the stats loop
 	wg   sync.WaitGroup
 
-	// panics counts a panic contained in the room's goroutines (mixer,
-	// stats and volume loops); fail then ends the room (asynchronously).
+	// panics counts a panic contained in the room's stats loop; fail then
+	// ends the room (asynchronously).
 	panics guard.Counter
 	fail   func(*Room)
 }
 
-// newRoom creates a meeting's room and starts its goroutines. fail is
-// called once one of them panicked (and recovered).
-func newRoom(meetingID string, cfg Config, p Params, fail func(*Room)) (*Room, error) {
+// newRoom creates a meeting's room, attached to its conference Room, and
+// starts its stats loop. fail is called once that loop panicked (and
+// recovered).
+func newRoom(meetingID string, conf *conference.Room, cfg Config, p Params, fail func(*Room)) *Room {
 	rm := &Room{
-		meetingID: meetingID, video: newVideoRoom(cfg), clock: p.Clock,
+		meetingID: meetingID, conf: conf, video: newVideoRoom(cfg), clock: p.Clock,
 		log:   p.Log.With("meeting", meetingID),
-		peers: map[uint64]*Peer{}, phones: map[uint64]*PhoneLeg{}, done: make(chan struct{}),
+		peers: map[uint64]*Peer{}, done: make(chan struct{}),
 		panics: p.Panics, fail: fail,
 	}
-	m, err := mixer.New(cfg.Mixer, mixer.Params{Clock: p.Clock, Log: rm.log, Panics: p.Panics, OnPanic: rm.failed})
-	if err != nil {
-		return nil, err
-	}
-	rm.mix = m
-	m.Start()
 	rm.wg.Add(1)
 	go rm.statsLoop(cfg.StatsInterval)
-	if p.Volumes != nil {
-		rm.wg.Add(1)
-		go rm.volumeLoop(p.Clock, cfg.VolumeInterval, p.Volumes)
-	}
-	return rm, nil
+	return rm
 }
 
 // failed ends the room after a contained panic in one of its goroutines.
@@ -82,63 +74,15 @@ func (rm *Room) remove(p *Peer) {
 	delete(rm.peers, p.sessionID)
 }
 
-// close stops the volume loop and the mixer. Its peers are closed already.
+// close stops the stats loop. Its peers are closed already.
 func (rm *Room) close() {
 	close(rm.done)
 	rm.wg.Wait()
-	rm.mix.Close()
 }
 
-// volumeSource is what volumes needs of a peer.
-type volumeSource struct {
-	attendeeID string
-	sessionID  uint64
-	rx         uint64
-}
-
-// snapshot fills dst with, for each leg ID, the peer's attendee and packet
-// counter.
-func (rm *Room) snapshot(dst map[mixer.LegID]volumeSource) {
-	clear(dst)
-	rm.mu.Lock()
-	defer rm.mu.Unlock()
-	for id, p := range rm.peers {
-		dst[legID(id)] = volumeSource{attendeeID: p.attendeeID, sessionID: id, rx: p.rxPackets.Load()}
-	}
-	for id, pl := range rm.phones {
-		dst[pl.leg.ID()] = volumeSource{attendeeID: pl.attendeeID, sessionID: id, rx: pl.rx.Load()}
-	}
-}
-
-// Peers returns the number of members in the room: WebRTC peers and
-// phone legs.
+// Peers returns the number of WebRTC peers in the room.
 func (rm *Room) Peers() int {
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
-	return len(rm.peers) + len(rm.phones)
+	return len(rm.peers)
 }
-
-func (rm *Room) addPhone(pl *PhoneLeg) {
-	rm.mu.Lock()
-	defer rm.mu.Unlock()
-	rm.phones[pl.id] = pl
-}
-
-func (rm *Room) removePhone(pl *PhoneLeg) {
-	rm.mu.Lock()
-	defer rm.mu.Unlock()
-	delete(rm.phones, pl.id)
-}
-
-// phoneList returns the room's phone legs.
-func (rm *Room) phoneList() []*PhoneLeg {
-	rm.mu.Lock()
-	defer rm.mu.Unlock()
-	out := make([]*PhoneLeg, 0, len(rm.phones))
-	for _, pl := range rm.phones {
-		out = append(out, pl)
-	}
-	return out
-}
-
-var _ VolumeSink = (*session.Handler)(nil)

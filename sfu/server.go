@@ -2,7 +2,10 @@ package sfu
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"github.com/confab-media/confab/conference"
+	"github.com/confab-media/confab/signaling/media"
 	"log/slog"
 	"net"
 	"sync"
@@ -14,11 +17,10 @@ import (
 	"github.com/confab-media/confab/mixer"
 	"github.com/confab-media/confab/signaling/events"
 	"github.com/confab-media/confab/signaling/protocol"
-	"github.com/confab-media/confab/signaling/session"
 )
 
 // Server is the media side of every meeting on this host: it implements
-// session.Media. It owns the shared ICE UDP socket, one Room per meeting
+// media.Server. It owns the shared ICE UDP socket, one Room per meeting
 // and one Peer per subscribed session. Close closes everything and waits
 // for every goroutine.
 type Server struct {
@@ -30,19 +32,19 @@ type Server struct {
 
 	// mu guards rooms, peers and closed. It is never held while a
 	// PeerConnection or mixer is closed or negotiated.
-	mu       sync.Mutex
-	rooms    map[string]*Room
-	peers    map[uint64]*Peer
-	phoneSeq uint64
-	closed   bool
+	mu     sync.Mutex
+	rooms  map[string]*Room
+	peers  map[uint64]*Peer
+	closed bool
 
-	caps capBook        // capabilities changed since start (events)
-	wg   sync.WaitGroup // drops of failed peers and rooms, waited by Close
+	conf    *conference.Registry
+	ownConf bool           // conf was made by New: closed by Close
+	wg      sync.WaitGroup // drops of failed peers and rooms, waited by Close
 }
 
 var (
-	_ session.Media   = (*Server)(nil)
-	_ session.Indexer = (*Server)(nil)
+	_ media.Server  = (*Server)(nil)
+	_ media.Indexer = (*Server)(nil)
 )
 
 // New opens the ICE UDP socket and returns a Server.
@@ -72,10 +74,16 @@ func New(cfg Config, p Params) (*Server, error) {
 		return nil, err
 	}
 	p.Log.Info("sfu: listening", "udp", addr.String())
-	return &Server{
+	sv := &Server{
 		cfg: cfg, p: p, api: api, mux: mux, addr: addr,
-		rooms: map[string]*Room{}, peers: map[uint64]*Peer{},
-	}, nil
+		rooms: map[string]*Room{}, peers: map[uint64]*Peer{}, conf: p.Conference,
+	}
+	if sv.conf == nil {
+		sv.conf = conference.New(conference.Config{Mixer: cfg.Mixer}, conference.Params{Clock: p.Clock, Log: p.Log, Panics: p.Panics})
+		sv.ownConf = true
+	}
+	sv.conf.OnCapabilities(sv.applyCaps)
+	return sv, nil
 }
 
 // Addr is the address of the ICE UDP socket.
@@ -83,19 +91,18 @@ func (sv *Server) Addr() net.Addr { return sv.addr }
 
 // Subscribe answers a SUBSCRIBE: the first creates the session's Peer, and
 // every one renegotiates its full offer on that Peer's PeerConnection.
-func (sv *Server) Subscribe(ctx context.Context, s *session.Session, sub *protocol.SdkSubscribeFrame) (*protocol.SdkSubscribeAckFrame, error) {
+func (sv *Server) Subscribe(ctx context.Context, s media.Session, sub *protocol.SdkSubscribeFrame) (*protocol.SdkSubscribeAckFrame, error) {
 	if sub.GetSdpOffer() == "" {
 		// compressed_sdp_offer only comes if JOIN_ACK asked for it.
-		return nil, fmt.Errorf("%w: SUBSCRIBE without sdp_offer", session.ErrBadRequest)
+		return nil, badRequest(errors.New("SUBSCRIBE without sdp_offer"))
 	}
 	// Bounded before anything is parsed or created: every m-line becomes a
 	// transceiver, and a receive line a track, a sender and a goroutine.
 	if err := checkOfferSize(sub.GetSdpOffer(), sv.cfg.MaxOfferBytes, sv.cfg.MaxReceiveVideos); err != nil {
-		return nil, fmt.Errorf("%w: %w", session.ErrBadRequest, err)
+		return nil, badRequest(err)
 	}
 	if id := s.Identity(); id.Content && !sv.capsOf(id).sendVideo {
-		return nil, fmt.Errorf("%w: %w: content share (Capabilities.Content or MeetingFeatures.Content.MaxResolution)",
-			session.ErrBadRequest, ErrNotPermitted)
+		return nil, badRequest(fmt.Errorf("%w: content share (Capabilities.Content or MeetingFeatures.Content.MaxResolution)", ErrNotPermitted))
 	}
 	p, created, err := sv.peer(s)
 	if err != nil {
@@ -132,8 +139,8 @@ func (sv *Server) Subscribe(ctx context.Context, s *session.Session, sub *protoc
 }
 
 // Index is the INDEX a session gets right after JOIN_ACK
-// (session.Indexer): the meeting's current video sources.
-func (sv *Server) Index(s *session.Session) *protocol.SdkIndexFrame {
+// (media.Indexer): the meeting's current video sources.
+func (sv *Server) Index(s media.Session) *protocol.SdkIndexFrame {
 	sv.mu.Lock()
 	rm := sv.rooms[s.Identity().MeetingID]
 	sv.mu.Unlock()
@@ -146,11 +153,11 @@ func (sv *Server) Index(s *session.Session) *protocol.SdkIndexFrame {
 }
 
 // peer returns s's Peer, creating it (and its Room) on first use.
-func (sv *Server) peer(s *session.Session) (p *Peer, created bool, err error) {
+func (sv *Server) peer(s media.Session) (p *Peer, created bool, err error) {
 	sv.mu.Lock()
 	defer sv.mu.Unlock()
 	if sv.closed {
-		return nil, false, fmt.Errorf("%w: %w", session.ErrMediaUnavailable, ErrClosed)
+		return nil, false, unavailable(ErrClosed)
 	}
 	if p := sv.peers[s.ID()]; p != nil {
 		return p, false, nil
@@ -158,9 +165,11 @@ func (sv *Server) peer(s *session.Session) (p *Peer, created bool, err error) {
 	mid := s.Identity().MeetingID
 	rm := sv.rooms[mid]
 	if rm == nil {
-		if rm, err = newRoom(mid, sv.cfg, sv.p, sv.failRoom); err != nil {
-			return nil, false, fmt.Errorf("%w: %w", session.ErrMediaUnavailable, err)
+		conf, err := sv.conf.Room(mid)
+		if err != nil {
+			return nil, false, unavailable(err)
 		}
+		rm = newRoom(mid, conf, sv.cfg, sv.p, sv.failRoom)
 		sv.rooms[mid] = rm
 	}
 	// Creating a PeerConnection is local work (certificate, ICE agent), so
@@ -170,7 +179,7 @@ func (sv *Server) peer(s *session.Session) (p *Peer, created bool, err error) {
 			delete(sv.rooms, mid)
 			rm.close() // takes no Server lock
 		}
-		return nil, false, fmt.Errorf("%w: %w", session.ErrMediaUnavailable, err)
+		return nil, false, unavailable(err)
 	}
 	p.panics = sv.p.Panics
 	p.fail = func() { sv.drop(p) }
@@ -184,7 +193,7 @@ func (sv *Server) peer(s *session.Session) (p *Peer, created bool, err error) {
 // switches forwarded layers without renegotiation; PAUSE and RESUME stop
 // and restart forwarding streams. BITRATES from clients carry nothing the
 // server needs.
-func (sv *Server) Control(s *session.Session, f *protocol.SdkSignalFrame) {
+func (sv *Server) Control(s media.Session, f *protocol.SdkSignalFrame) {
 	sv.mu.Lock()
 	p := sv.peers[s.ID()]
 	sv.mu.Unlock()
@@ -206,7 +215,7 @@ func (sv *Server) Control(s *session.Session, f *protocol.SdkSignalFrame) {
 }
 
 // Leave closes the session's Peer and, with its last peer, the Room.
-func (sv *Server) Leave(s *session.Session) {
+func (sv *Server) Leave(s media.Session) {
 	sv.mu.Lock()
 	p := sv.peers[s.ID()]
 	sv.mu.Unlock()
@@ -227,10 +236,10 @@ func (sv *Server) drop(p *Peer) {
 	sv.wg.Go(func() { sv.leave(p) })
 }
 
-// failRoom ends a room one of whose goroutines panicked: its peers are
-// closed (their sessions stay; a later SUBSCRIBE starts a new room), then
-// the room, on a goroutine of its own (closing waits for the panicking
-// goroutine). Its phone legs get no more mix; they leave as usual.
+// failRoom ends a room whose stats loop panicked: its peers are closed
+// (their sessions stay; a later SUBSCRIBE starts a new room), then the
+// room, on a goroutine of its own (closing waits for the panicking
+// goroutine). The meeting's audio (its conference Room) goes on.
 func (sv *Server) failRoom(rm *Room) {
 	sv.mu.Lock()
 	defer sv.mu.Unlock()
@@ -282,7 +291,7 @@ func (sv *Server) leave(p *Peer) {
 
 // event publishes a video event about s. (Joined/Left/Dropped, content
 // share's included, come from the signaling session.)
-func (sv *Server) event(t events.Type, s *session.Session) {
+func (sv *Server) event(t events.Type, s media.Session) {
 	if sv.p.Events == nil {
 		return
 	}
@@ -330,5 +339,8 @@ func (sv *Server) Close() error {
 		rm.close()
 	}
 	sv.wg.Wait()
+	if sv.ownConf {
+		sv.conf.Close()
+	}
 	return sv.mux.Close()
 }

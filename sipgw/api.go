@@ -1,6 +1,9 @@
 package sipgw
 
-import "github.com/confab-media/confab/signaling/meeting"
+import (
+	"github.com/confab-media/confab/conference"
+	"github.com/confab-media/confab/signaling/meeting"
+)
 
 // Auth verifies join tokens (a *meeting.Service). Verify fails with
 // meeting.ErrTokenInvalid, meeting.ErrTokenRevoked or meeting.ErrMeetingEnded.
@@ -8,7 +11,8 @@ type Auth interface {
 	Verify(token string) (meeting.Identity, error)
 }
 
-// Conference attaches a phone call to its meeting's audio.
+// Conference attaches a phone call to its meeting's Room (a
+// *conference.Registry).
 type Conference interface {
 	// JoinPhone adds the caller as the audio leg of attendee id. Call mix
 	// with the meeting's mix minus this caller, 20 ms Opus frames with
@@ -19,19 +23,8 @@ type Conference interface {
 	JoinPhone(id meeting.Identity, mix func(opus []byte, ts uint32)) (PhoneLeg, error)
 }
 
-// PhoneLeg is a call's audio leg in its meeting.
-type PhoneLeg interface {
-	// Push hands over one 20 ms Opus frame from the caller with its 48 kHz
-	// RTP timestamp and its RFC 6464 level (−dBov 0–127, computed from the
-	// decoded PCM), or −1 if unknown. It is called from the call's media
-	// goroutine, must not block, and must copy opus if it keeps it: the
-	// buffer is reused once Push returns. An error is counted, not fatal.
-	Push(opus []byte, ts uint32, level int8) error
-	// SetMuted mutes the leg while the caller holds the call.
-	SetMuted(muted bool)
-	// Done is closed when the attendee is deleted or the meeting ends; the
-	// gateway then sends BYE.
-	Done() <-chan struct{}
-	// Leave ends the leg; the gateway calls it once when the call ends.
-	Leave()
-}
+// PhoneLeg is a call's membership in its meeting's Room (Push the
+// caller's Opus frames, SetMuted on hold, Done closes when the attendee is
+// deleted or the meeting ends and the gateway then sends BYE, Leave once
+// when the call ends); see conference.PhoneLeg.
+type PhoneLeg = conference.PhoneLeg

@@ -68,8 +68,8 @@ func (a *testAuth) Verify(token string) (meeting.Identity, error) {
 	return meeting.Identity{}, meeting.ErrTokenInvalid
 }
 
-// conference is a Conference on a real, running mixer.
-type conference struct {
+// testConference is a Conference on a real, running mixer.
+type testConference struct {
 	t *testing.T
 	m *mixer.Mixer
 
@@ -87,7 +87,7 @@ type conference struct {
 
 // confLeg is a phone's leg in the test conference.
 type confLeg struct {
-	c        *conference
+	c        *testConference
 	id       meeting.Identity
 	leg      *mixer.Leg
 	pushes   atomic.Int64
@@ -125,13 +125,13 @@ func (l *confLeg) waitLeft(t *testing.T, d time.Duration) {
 	}
 }
 
-func newConference(t *testing.T) *conference {
+func newConference(t *testing.T) *testConference {
 	t.Helper()
 	m, err := mixer.New(mixer.Config{Complexity: 5}, mixer.Params{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &conference{
+	c := &testConference{
 		t: t, m: m, legs: map[string]*confLeg{}, joins: make(chan *confLeg, 16),
 		browser: newRecorder(48000), stop: make(chan struct{}),
 	}
@@ -156,7 +156,7 @@ func newConference(t *testing.T) *conference {
 }
 
 // speak plays the browser's 440 Hz tone into the mixer in real time.
-func (c *conference) speak(l *mixer.Leg, g *toneEncoder) {
+func (c *testConference) speak(l *mixer.Leg, g *toneEncoder) {
 	defer c.wg.Done()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
@@ -173,13 +173,13 @@ func (c *conference) speak(l *mixer.Leg, g *toneEncoder) {
 	}
 }
 
-func (c *conference) close() {
+func (c *testConference) close() {
 	close(c.stop)
 	c.wg.Wait()
 	c.m.Close()
 }
 
-func (c *conference) JoinPhone(id meeting.Identity, mix func([]byte, uint32)) (PhoneLeg, error) {
+func (c *testConference) JoinPhone(id meeting.Identity, mix func([]byte, uint32)) (PhoneLeg, error) {
 	c.joined.Add(1)
 	c.mu.Lock()
 	gate, full := c.gate, c.full
@@ -203,7 +203,7 @@ func (c *conference) JoinPhone(id meeting.Identity, mix func([]byte, uint32)) (P
 }
 
 // nextJoin waits for the next leg to join.
-func (c *conference) nextJoin(t *testing.T) *confLeg {
+func (c *testConference) nextJoin(t *testing.T) *confLeg {
 	t.Helper()
 	select {
 	case l := <-c.joins:

@@ -243,10 +243,10 @@ func (a panickyAuth) Verify(token string) (meeting.Identity, error) {
 }
 
 // panickyConference's legs panic on the first Push (in the RTP reader).
-type panickyConference struct{ *conference }
+type panickyConference struct{ *testConference }
 
 func (c panickyConference) JoinPhone(id meeting.Identity, mix func([]byte, uint32)) (PhoneLeg, error) {
-	l, err := c.conference.JoinPhone(id, mix)
+	l, err := c.testConference.JoinPhone(id, mix)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/confab-media/confab/conference"
 	"io"
 	"log/slog"
 	"net"
@@ -12,7 +13,6 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -106,29 +106,36 @@ func serve(cfg config.Config, stderr io.Writer) error {
 	svc.Start()
 	defer svc.Close()
 
-	// Media: one UDP socket for every WebRTC peer, a room and a mixer per
-	// meeting. Its volume reports go to the signaling sessions, which are
-	// built next and themselves call media, hence the relay.
-	volumes := &volumeRelay{}
-	media, err := sfu.New(sfu.Config{
-		ListenUDP: cfg.Media.UDPListen,
-		PublicIPs: cfg.Media.PublicIPs,
+	// The meetings' runtimes on this node: a Room per meeting with its
+	// mixer, levels, capabilities and auto-end rules. It hears the
+	// meeting lifecycle (end, DeleteAttendee, capability changes) on the
+	// bus and asks the meeting service to end meetings.
+	conf := conference.New(conference.Config{
 		Mixer: mixer.Config{
 			TopN:       cfg.Media.TopTalkers,
 			Bitrate:    cfg.Media.OpusBitrate,
 			Complexity: cfg.Media.OpusComplexity,
 		},
+		AutoEnd: conference.AutoEnd{NoAudio: cfg.Meetings.IdleTimeout.Std(), MaxDuration: cfg.Meetings.MaxDuration.Std()},
+	}, conference.Params{Log: log.With("subsystem", "conference"), Panics: panics("conference"), Ender: svc})
+	defer conf.Close()
+	bus.Subscribe(conf)
+
+	// Media: one UDP socket for every WebRTC peer, each peer's audio a leg
+	// of its meeting's conference Room.
+	media, err := sfu.New(sfu.Config{
+		ListenUDP:        cfg.Media.UDPListen,
+		PublicIPs:        cfg.Media.PublicIPs,
 		MaxVideos:        cfg.Media.MaxVideos,
 		MaxContentShares: cfg.Media.MaxContentShares,
 	}, sfu.Params{
-		Log: log.With("subsystem", "sfu"), Clock: mixer.SystemClock{}, Volumes: volumes,
+		Log: log.With("subsystem", "sfu"), Clock: mixer.SystemClock{}, Conference: conf,
 		Events: bus, AccountID: cfg.AccountID, Panics: panics("sfu"),
 	})
 	if err != nil {
 		return err
 	}
 	defer media.Close()
-	bus.Subscribe(media) // capability changes reach live peers and calls
 
 	// TURN relay: JOIN_ACK hands each attendee credentials for it; it may
 	// relay only to the media socket (and configured peers), and hears
@@ -154,14 +161,12 @@ func serve(cfg config.Config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	volumes.set(signaling)
+	conf.SetListener(signaling) // phone presence and volume levels
 	bus.Subscribe(signaling)
 	defer signaling.Close()
 
-	// SIP dial-in: a caller becomes its attendee's audio leg and presence.
-	phones := newPhoneConference(media, signaling)
-	bus.Subscribe(phones)
-	gw, err := startSIP(cfg, svc, phones, reg, log.With("subsystem", "sipgw"), fds, panics("sipgw"))
+	// SIP dial-in: a caller becomes a phone member of its meeting's Room.
+	gw, err := startSIP(cfg, svc, conf, reg, log.With("subsystem", "sipgw"), fds, panics("sipgw"))
 	if err != nil {
 		return fmt.Errorf("sip: %w", err)
 	}
@@ -261,19 +266,4 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
-}
-
-// volumeRelay hands the SFU's volume reports to the signaling handler, which
-// is created after the SFU.
-type volumeRelay struct {
-	h atomic.Pointer[session.Handler]
-}
-
-func (r *volumeRelay) set(h *session.Handler) { r.h.Store(h) }
-
-// BroadcastVolumes forwards to the handler once it is set.
-func (r *volumeRelay) BroadcastVolumes(meetingID string, vols []session.Volume) {
-	if h := r.h.Load(); h != nil {
-		h.BroadcastVolumes(meetingID, vols)
-	}
 }

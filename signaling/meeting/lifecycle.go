@@ -61,6 +61,17 @@ func (s *Service) Sweep(ctx context.Context) int {
 	return len(due)
 }
 
+// EndMeeting ends a live meeting for a reason of its runtime's (an
+// auto-end rule, a contained fault), like DeleteMeeting: MeetingEnded goes
+// out and its join tokens stop verifying (conference.Ender).
+func (s *Service) EndMeeting(ctx context.Context, meetingID, reason string) error {
+	m, err := s.lookup(meetingID)
+	if err != nil {
+		return err
+	}
+	return s.end(ctx, m, reason)
+}
+
 // SetConnected is how the media layer reports an attendee's connection
 // coming up (true) or going away (false); it keeps the meeting from ending
 // idle while anyone is connected. Calls must pair up per connection.

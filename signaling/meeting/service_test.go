@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/confab-media/confab/signaling/events"
-	"github.com/confab-media/confab/signaling/internal/fakeclock"
+	"github.com/confab-media/confab/internal/fakeclock"
 	"github.com/confab-media/confab/signaling/store"
 )
 

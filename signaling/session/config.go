@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"github.com/confab-media/confab/signaling/media"
 	"log/slog"
 	"time"
 
@@ -42,42 +43,16 @@ type systemClock struct{}
 
 func (systemClock) Now() time.Time { return time.Now() }
 
-// Media is what the SFU implements. Calls for one session come from that
-// session's reader goroutine, in frame order; different sessions call
-// concurrently.
-type Media interface {
-	// Subscribe answers a SUBSCRIBE (the first one and every
-	// renegotiation). sub is never nil and carries an SDP offer (plain or
-	// compressed); SUBSCRIBEs are rate-limited per attendee before this
-	// (Config.SubscribeRate). ctx ends when the session closes. Wrap
-	// ErrBadRequest or ErrMediaUnavailable to choose the error status
-	// (else 500).
-	Subscribe(ctx context.Context, s *Session, sub *protocol.SdkSubscribeFrame) (*protocol.SdkSubscribeAckFrame, error)
-	// Control receives the control frames of a joined session:
-	// AUDIO_CONTROL (mute), PAUSE, RESUME, REMOTE_VIDEO_UPDATE and BITRATES,
-	// each with its payload present (AUDIO_CONTROL with muted set; PAUSE and
-	// RESUME in the pause field; at most 1,024 stream ids or subscription
-	// entries). AUDIO_CONTROL comes only when the mute state changes.
-	Control(s *Session, f *protocol.SdkSignalFrame)
-	// Leave is called once when a joined session has ended (for any
-	// reason, including replacement by a newer session of the same
-	// attendee), after its last Subscribe or Control call has returned.
-	Leave(s *Session)
-}
+// Media is the media server (package sfu): the contract is package
+// signaling/media's, which passes the server a media.Session, never a
+// *Session.
+type Media = media.Server
 
 // TURN mints the relay credentials JOIN_ACK carries (fact sheet §5). With
 // credentials the SDK forces iceTransportPolicy "relay": every packet then
 // goes through that relay. ok false sends none (host candidates only).
 type TURN interface {
 	Credentials(id meeting.Identity) (c *protocol.SdkTurnCredentials, ok bool)
-}
-
-// Indexer is implemented by a Media that forwards video: the INDEX a
-// session gets right after JOIN_ACK lists its video sources (fact sheet
-// §6). Later INDEX frames come from the Media itself, through
-// Session.Send.
-type Indexer interface {
-	Index(s *Session) *protocol.SdkIndexFrame
 }
 
 // Config holds the tunables; zero values take the defaults.

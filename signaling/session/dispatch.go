@@ -2,6 +2,7 @@ package session
 
 import (
 	"errors"
+	"github.com/confab-media/confab/signaling/media"
 
 	"github.com/coder/websocket"
 	"google.golang.org/protobuf/proto"
@@ -193,13 +194,7 @@ func (s *Session) handleSubscribe(sub *protocol.SdkSubscribeFrame) (stop bool) {
 	}
 	ack, err := m.Subscribe(s.ctx, s, sub)
 	if err != nil {
-		status := statusInternal
-		switch {
-		case errors.Is(err, ErrBadRequest):
-			status = statusBadRequest
-		case errors.Is(err, ErrMediaUnavailable):
-			status = statusUnavailable
-		}
+		status := media.Status(err) // the media server's own errors carry it
 		s.h.p.Log.Info("subscribe failed", "session", s.id, "attendee", s.ident.AttendeeID, "err", err)
 		s.enqueueFrame(s.errorFrame(protocol.SdkSignalFrame_SUBSCRIBE_ACK, status, err.Error()))
 		return false

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	sigmedia "github.com/confab-media/confab/signaling/media"
 	"sync"
 	"testing"
 
@@ -110,12 +111,13 @@ type fakeMedia struct {
 	fail     error
 }
 
-func (m *fakeMedia) Subscribe(ctx context.Context, s *Session, sub *protocol.SdkSubscribeFrame) (*protocol.SdkSubscribeAckFrame, error) {
+func (m *fakeMedia) Subscribe(ctx context.Context, ms sigmedia.Session, sub *protocol.SdkSubscribeFrame) (*protocol.SdkSubscribeAckFrame, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.fail != nil {
 		return nil, m.fail
 	}
+	s := ms.(*Session)
 	m.subs = append(m.subs, s.ID())
 	// The SFU pushes frames of its own through the session.
 	idx := protocol.NewFrame(protocol.SdkSignalFrame_INDEX, s.h.p.Clock.Now())
@@ -129,13 +131,13 @@ func (m *fakeMedia) Subscribe(ctx context.Context, s *Session, sub *protocol.Sdk
 	}, nil
 }
 
-func (m *fakeMedia) Control(_ *Session, f *protocol.SdkSignalFrame) {
+func (m *fakeMedia) Control(_ sigmedia.Session, f *protocol.SdkSignalFrame) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.controls = append(m.controls, f.GetType())
 }
 
-func (m *fakeMedia) Leave(s *Session) {
+func (m *fakeMedia) Leave(s sigmedia.Session) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.left = append(m.left, s.ID())
@@ -168,7 +170,7 @@ func TestSubscribeDelegatedToMedia(t *testing.T) {
 	a.sync()
 
 	media.mu.Lock()
-	media.fail = fmt.Errorf("bad offer: %w", ErrBadRequest)
+	media.fail = fmt.Errorf("bad offer: %w", errBadRequest)
 	media.mu.Unlock()
 	a.send(subscribeFrame())
 	if fr := a.nextOf(protocol.SdkSignalFrame_SUBSCRIBE_ACK); fr.GetError().GetStatus() != 400 {

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"github.com/confab-media/confab/conference"
 	"net/http"
 	"strings"
 	"sync"
@@ -272,24 +273,22 @@ func (h *Handler) Deliver(_ context.Context, e events.Event) {
 	}
 }
 
-// Volume is one attendee's audio level for BroadcastVolumes.
-type Volume struct {
-	AttendeeID string
-	// Volume is attenuation in positive dB (−dBov): the SDK maps 14 to
-	// loudest and 42 to silent.
-	Volume uint32
-	// SignalStrength is 0–2.
-	SignalStrength uint32
-}
-
-// BroadcastVolumes sends one AUDIO_METADATA frame with the given levels to
-// every joined session of the meeting (the mixer calls it every ~200 ms).
-// Attendees not joined are skipped; attendees not listed read as silent.
-func (h *Handler) BroadcastVolumes(meetingID string, vols []Volume) {
+// Volumes sends one AUDIO_METADATA frame with the given levels to every
+// joined session of the meeting (conference.Listener: the meeting's Room
+// reports every ~200 ms). Attendees not joined are skipped; attendees not
+// listed read as silent.
+func (h *Handler) Volumes(meetingID string, vols []conference.Volume) {
 	if rm := h.room(meetingID); rm != nil {
 		rm.broadcastVolumes(vols)
 	}
 }
+
+// PhoneJoined implements conference.Listener with JoinPhone.
+func (h *Handler) PhoneJoined(id meeting.Identity) (leave func(dropped bool), err error) {
+	return h.JoinPhone(id)
+}
+
+var _ conference.Listener = (*Handler)(nil)
 
 // Close closes every session (close code 4503, so SDK clients reconnect)
 // and waits for all of their goroutines. Later upgrades get HTTP 503.

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	sigmedia "github.com/confab-media/confab/signaling/media"
 	"net"
 	"net/http"
 	"sync"
@@ -32,12 +33,12 @@ type strictMedia struct {
 	panicSub bool
 }
 
-func (m *strictMedia) Subscribe(_ context.Context, _ *Session, sub *protocol.SdkSubscribeFrame) (*protocol.SdkSubscribeAckFrame, error) {
+func (m *strictMedia) Subscribe(_ context.Context, _ sigmedia.Session, sub *protocol.SdkSubscribeFrame) (*protocol.SdkSubscribeAckFrame, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if sub == nil || (sub.SdpOffer == nil && sub.CompressedSdpOffer == nil) {
 		m.t.Errorf("Subscribe got %v", sub)
-		return nil, ErrBadRequest
+		return nil, errBadRequest
 	}
 	if m.panicSub {
 		var p *protocol.SdkSubscribeFrame
@@ -47,7 +48,7 @@ func (m *strictMedia) Subscribe(_ context.Context, _ *Session, sub *protocol.Sdk
 	return &protocol.SdkSubscribeAckFrame{SdpAnswer: proto.String("answer")}, nil
 }
 
-func (m *strictMedia) Control(_ *Session, f *protocol.SdkSignalFrame) {
+func (m *strictMedia) Control(_ sigmedia.Session, f *protocol.SdkSignalFrame) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	ok := true
@@ -69,7 +70,7 @@ func (m *strictMedia) Control(_ *Session, f *protocol.SdkSignalFrame) {
 	m.controls = append(m.controls, f.GetType())
 }
 
-func (m *strictMedia) Leave(*Session) {}
+func (m *strictMedia) Leave(sigmedia.Session) {}
 
 // TestMissingPayloadsGetTypedAnswers sends every frame type without its
 // payload after JOIN: SUBSCRIBE gets SUBSCRIBE_ACK 400 and DATA_MESSAGE an

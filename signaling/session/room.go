@@ -3,6 +3,8 @@ package session
 import (
 	"cmp"
 	"context"
+	"github.com/confab-media/confab/conference"
+	"github.com/confab-media/confab/signaling/media"
 	"slices"
 	"sync"
 
@@ -71,7 +73,7 @@ func (r *room) join(s *Session) error {
 	}
 	idx := s.frame(protocol.SdkSignalFrame_INDEX)
 	idx.Index = &protocol.SdkIndexFrame{}
-	if ix, ok := r.h.p.Media.(Indexer); ok {
+	if ix, ok := r.h.p.Media.(media.Indexer); ok {
 		idx.Index = ix.Index(s)
 	}
 	idx.Index.NumParticipants = proto.Uint32(uint32(len(r.joined)))
@@ -169,7 +171,7 @@ func (r *room) setMuted(s *Session, muted bool) (changed bool) {
 }
 
 // broadcastVolumes sends one AUDIO_METADATA frame to every joined session.
-func (r *room) broadcastVolumes(vols []Volume) {
+func (r *room) broadcastVolumes(vols []conference.Volume) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	states := make([]*protocol.SdkAudioAttendeeState, 0, len(vols))

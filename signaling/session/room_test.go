@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"github.com/confab-media/confab/conference"
 	"testing"
 
 	"github.com/coder/websocket"
@@ -237,7 +238,7 @@ func TestBroadcastVolumes(t *testing.T) {
 	f := newFixture(t, nil)
 	m := f.meeting("m1")
 	cs := joinAll(t, f, m.MeetingId, "user-a", "user-b")
-	f.h.BroadcastVolumes(m.MeetingId, []Volume{
+	f.h.Volumes(m.MeetingId, []conference.Volume{
 		{AttendeeID: cs[1].att.AttendeeId, Volume: 20, SignalStrength: 2},
 		{AttendeeID: "not-here", Volume: 14},
 	})
@@ -247,5 +248,5 @@ func TestBroadcastVolumes(t *testing.T) {
 			t.Fatalf("metadata = %v", md)
 		}
 	}
-	f.h.BroadcastVolumes("no-such-meeting", nil)
+	f.h.Volumes("no-such-meeting", nil)
 }
