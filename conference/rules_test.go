@@ -49,7 +49,7 @@ func nopSink([]byte, uint32) {}
 // exactly when its condition has held for its period, and not before.
 func TestAutoEndRules(t *testing.T) {
 	type step struct {
-		at   time.Duration // since t0
+		at   time.Duration  // since t0
 		do   func(rm *Room) // before the check
 		want string         // "" keeps the meeting
 	}

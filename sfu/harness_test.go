@@ -2,7 +2,6 @@ package sfu
 
 import (
 	"context"
-	"github.com/confab-media/confab/conference"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/confab-media/confab/bench/attendee"
 	"github.com/confab-media/confab/bench/leakcheck"
+	"github.com/confab-media/confab/conference"
 	"github.com/confab-media/confab/signaling/events"
 	"github.com/confab-media/confab/signaling/meeting"
 	"github.com/confab-media/confab/signaling/protocol"

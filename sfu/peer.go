@@ -4,16 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/confab-media/confab/conference"
-	"github.com/confab-media/confab/signaling/media"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/confab-media/confab/conference"
 	"github.com/confab-media/confab/internal/guard"
 	"github.com/confab-media/confab/mixer"
+	"github.com/confab-media/confab/signaling/media"
 	"github.com/confab-media/confab/signaling/protocol"
 )
 

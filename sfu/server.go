@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/confab-media/confab/conference"
-	"github.com/confab-media/confab/signaling/media"
 	"log/slog"
 	"net"
 	"sync"
@@ -14,8 +12,10 @@ import (
 	"github.com/pion/transport/v4/stdnet"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/confab-media/confab/conference"
 	"github.com/confab-media/confab/mixer"
 	"github.com/confab-media/confab/signaling/events"
+	"github.com/confab-media/confab/signaling/media"
 	"github.com/confab-media/confab/signaling/protocol"
 )
 

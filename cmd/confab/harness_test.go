@@ -1,12 +1,10 @@
 package main
 
 import (
-	"encoding/json"
-
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
-	"github.com/confab-media/confab/signaling/sigv4"
 	"net"
 	"net/http"
 	"os"
@@ -23,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go/aws/credentials"
 	"github.com/aws/aws-sdk-go/aws/session"
 	"github.com/aws/aws-sdk-go/service/chimesdkmeetings"
+
+	"github.com/confab-media/confab/signaling/sigv4"
 )
 
 // The end-to-end tests build the real binary once and run `confab serve` on

@@ -17,8 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go/aws"
 	"github.com/aws/aws-sdk-go/service/chimesdkmeetings"
 	"github.com/pion/stun/v3"
-
-	"github.com/confab-media/confab/turn"
 )
 
 // The TURN relay as an attacker with valid credentials (any attendee's, from
@@ -394,45 +392,4 @@ func turnSample(body, series string) float64 {
 		}
 	}
 	return 0
-}
-
-// TestTURNMediaPeers checks what startTURN allows: the media socket's exact
-// address and port, from a wildcard the port on loopback, each local
-// address and each public IP.
-func TestTURNMediaPeers(t *testing.T) {
-	local := func() ([]netip.Addr, error) {
-		return []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("10.0.0.5")}, nil
-	}
-	str := func(ps []turn.Peer) string {
-		var s []string
-		for _, p := range ps {
-			s = append(s, p.String())
-		}
-		return strings.Join(s, " ")
-	}
-	for _, tc := range []struct {
-		media  string
-		public []string
-		want   string
-	}{
-		{"127.0.0.1:40000", nil, "127.0.0.1:40000"},
-		{"192.0.2.10:40000", []string{"203.0.113.5"}, "192.0.2.10:40000 203.0.113.5:40000"},
-		{"0.0.0.0:40000", []string{"203.0.113.5"}, "127.0.0.1:40000 10.0.0.5:40000 203.0.113.5:40000"},
-	} {
-		got, err := mediaPeers(&net.UDPAddr{IP: net.ParseIP(strings.Split(tc.media, ":")[0]), Port: 40000}, tc.public, local)
-		if err != nil || str(got) != tc.want {
-			t.Errorf("mediaPeers(%s, %v) = %s, %v; want %s", tc.media, tc.public, str(got), err, tc.want)
-		}
-	}
-	if _, err := mediaPeers(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, nil, local); err == nil {
-		t.Error("mediaPeers accepted port 0")
-	}
-	for in, want := range map[string]string{
-		"127.0.0.1:5060": "[127.0.0.1:5060]", ":8080": "[0.0.0.0:8080]", "[::]:5061": "[0.0.0.0:5061]",
-		"localhost:8080": "[0.0.0.0:8080]", "127.0.0.1:0": "[]",
-	} {
-		if got := fmt.Sprint(listenerPeers(in)); got != want {
-			t.Errorf("listenerPeers(%q) = %s, want %s", in, got, want)
-		}
-	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/confab-media/confab/conference"
 	"io"
 	"log/slog"
 	"net"
@@ -21,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/confab-media/confab/cmd/confab/internal/config"
+	"github.com/confab-media/confab/conference"
 	"github.com/confab-media/confab/internal/netguard"
 	"github.com/confab-media/confab/mixer"
 	"github.com/confab-media/confab/sfu"
@@ -30,6 +30,7 @@ import (
 	"github.com/confab-media/confab/signaling/session"
 	"github.com/confab-media/confab/signaling/sigv4"
 	"github.com/confab-media/confab/signaling/store"
+	"github.com/confab-media/confab/signaling/turnauth"
 )
 
 // fdReserve is how many file descriptors are kept out of the budget that
@@ -144,15 +145,16 @@ func serve(cfg config.Config, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("turn secret: %w", err)
 	}
-	relay, err := startTURN(cfg, turnSecret, media.Addr(), svc, reg, log.With("subsystem", "turn"), fds, panics("turn"))
+	turnAuth := turnauth.New(svc)
+	relay, err := startTURN(cfg, turnSecret, media.Addr(), turnAuth, reg, log.With("subsystem", "turn"), fds, panics("turn"))
 	if err != nil {
 		return fmt.Errorf("turn: %w", err)
 	}
 	sessionParams := session.Params{Auth: svc, Presence: svc, Events: bus, Media: media, Log: log.With("subsystem", "session"), Panics: panics("session")}
 	if relay != nil {
 		defer relay.Close()
-		bus.Subscribe(relay)
-		sessionParams.TURN = relay
+		bus.Subscribe(turnAuth) // revokes relays of deleted attendees and ended meetings
+		sessionParams.TURN = turnAuth
 	}
 
 	// Client signaling: the WebSocket the browser SDK joins at SignalingUrl.
@@ -174,7 +176,7 @@ func serve(cfg config.Config, stderr io.Writer) error {
 		defer gw.Close()
 	}
 
-	handler := newHTTPHandler(cfg, creds, svc, signaling, turnControl(svc, relay), nt.Admin(), reg, log)
+	handler := newHTTPHandler(cfg, creds, svc, signaling, turnauth.ControlHandler(svc, turnAuth), nt.Admin(), reg, log)
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
 		return err
@@ -255,7 +257,7 @@ func newHTTPHandler(cfg config.Config, creds []config.Credential, svc *meeting.S
 	}
 	mux.Handle("GET /control/{meetingID}", signaling)
 	mux.Handle("POST /v2/turn_sessions", turnControl)
-	mux.Handle("/admin/notify/", sigv4Only(verifier, notifyAdmin))
+	mux.Handle("/admin/notify/", sigv4.Require(verifier, notifyAdmin))
 	mux.Handle("/", apiHandler)
 	return mux
 }

@@ -1,12 +1,12 @@
 package main
 
 import (
-	"github.com/confab-media/confab/conference"
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/confab-media/confab/cmd/confab/internal/config"
+	"github.com/confab-media/confab/conference"
 	"github.com/confab-media/confab/internal/guard"
 	"github.com/confab-media/confab/internal/netguard"
 	"github.com/confab-media/confab/signaling/meeting"

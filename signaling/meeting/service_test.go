@@ -13,8 +13,8 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/confab-media/confab/signaling/events"
 	"github.com/confab-media/confab/internal/fakeclock"
+	"github.com/confab-media/confab/signaling/events"
 	"github.com/confab-media/confab/signaling/store"
 )
 

@@ -3,12 +3,12 @@ package session
 import (
 	"context"
 	"errors"
-	"github.com/confab-media/confab/signaling/media"
 	"log/slog"
 	"time"
 
 	"github.com/confab-media/confab/internal/guard"
 	"github.com/confab-media/confab/signaling/events"
+	"github.com/confab-media/confab/signaling/media"
 	"github.com/confab-media/confab/signaling/meeting"
 	"github.com/confab-media/confab/signaling/protocol"
 )

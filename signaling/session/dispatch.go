@@ -2,11 +2,11 @@ package session
 
 import (
 	"errors"
-	"github.com/confab-media/confab/signaling/media"
 
 	"github.com/coder/websocket"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/confab-media/confab/signaling/media"
 	"github.com/confab-media/confab/signaling/protocol"
 )
 

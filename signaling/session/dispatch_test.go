@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	sigmedia "github.com/confab-media/confab/signaling/media"
 	"sync"
 	"testing"
 
@@ -12,6 +11,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
+	sigmedia "github.com/confab-media/confab/signaling/media"
 	"github.com/confab-media/confab/signaling/protocol"
 )
 

@@ -3,13 +3,13 @@ package session
 import (
 	"context"
 	"errors"
-	"github.com/confab-media/confab/conference"
 	"net/http"
 	"strings"
 	"sync"
 
 	"github.com/coder/websocket"
 
+	"github.com/confab-media/confab/conference"
 	"github.com/confab-media/confab/internal/guard"
 	"github.com/confab-media/confab/signaling/events"
 	"github.com/confab-media/confab/signaling/meeting"

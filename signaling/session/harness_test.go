@@ -15,8 +15,8 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/confab-media/confab/bench/leakcheck"
-	"github.com/confab-media/confab/signaling/events"
 	"github.com/confab-media/confab/internal/fakeclock"
+	"github.com/confab-media/confab/signaling/events"
 	"github.com/confab-media/confab/signaling/meeting"
 	"github.com/confab-media/confab/signaling/protocol"
 	"github.com/confab-media/confab/signaling/store"

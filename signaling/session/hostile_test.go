@@ -3,7 +3,6 @@ package session
 import (
 	"context"
 	"errors"
-	sigmedia "github.com/confab-media/confab/signaling/media"
 	"net"
 	"net/http"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 	"google.golang.org/protobuf/proto"
 
+	sigmedia "github.com/confab-media/confab/signaling/media"
 	"github.com/confab-media/confab/signaling/protocol"
 )
 

@@ -3,14 +3,14 @@ package session
 import (
 	"cmp"
 	"context"
-	"github.com/confab-media/confab/conference"
-	"github.com/confab-media/confab/signaling/media"
 	"slices"
 	"sync"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/confab-media/confab/conference"
 	"github.com/confab-media/confab/signaling/events"
+	"github.com/confab-media/confab/signaling/media"
 	"github.com/confab-media/confab/signaling/meeting"
 	"github.com/confab-media/confab/signaling/protocol"
 )

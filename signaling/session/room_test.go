@@ -2,11 +2,11 @@ package session
 
 import (
 	"context"
-	"github.com/confab-media/confab/conference"
 	"testing"
 
 	"github.com/coder/websocket"
 
+	"github.com/confab-media/confab/conference"
 	"github.com/confab-media/confab/signaling/meeting"
 	"github.com/confab-media/confab/signaling/protocol"
 )
