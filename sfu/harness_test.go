@@ -97,8 +97,8 @@ func buildFixtureWith(t *testing.T, cfg Config, evs *eventLog, params Params) *f
 		t.Fatal(err)
 	}
 	reg.SetListener(h)
-	bus.Subscribe(h)
-	bus.Subscribe(reg) // meeting end, capability changes
+	svc.Observe(h)
+	svc.Observe(reg) // meeting end, capability changes
 	mux := http.NewServeMux()
 	mux.Handle("GET /control/{meetingID}", h)
 	f := &fixture{t: t, svc: svc, h: h, sv: sv, reg: reg, srv: httptest.NewServer(mux)}

@@ -120,7 +120,7 @@ func serve(cfg config.Config, stderr io.Writer) error {
 		AutoEnd: conference.AutoEnd{NoAudio: cfg.Meetings.IdleTimeout.Std(), MaxDuration: cfg.Meetings.MaxDuration.Std()},
 	}, conference.Params{Log: log.With("subsystem", "conference"), Panics: panics("conference"), Ender: svc})
 	defer conf.Close()
-	bus.Subscribe(conf)
+	svc.Observe(conf)
 
 	// Media: one UDP socket for every WebRTC peer, each peer's audio a leg
 	// of its meeting's conference Room.
@@ -153,7 +153,7 @@ func serve(cfg config.Config, stderr io.Writer) error {
 	sessionParams := session.Params{Auth: svc, Presence: svc, Events: bus, Media: media, Log: log.With("subsystem", "session"), Panics: panics("session")}
 	if relay != nil {
 		defer relay.Close()
-		bus.Subscribe(turnAuth) // revokes relays of deleted attendees and ended meetings
+		svc.Observe(turnAuth) // revokes relays of deleted attendees and ended meetings
 		sessionParams.TURN = turnAuth
 	}
 
@@ -164,7 +164,7 @@ func serve(cfg config.Config, stderr io.Writer) error {
 		return err
 	}
 	conf.SetListener(signaling) // phone presence and volume levels
-	bus.Subscribe(signaling)
+	svc.Observe(signaling)
 	defer signaling.Close()
 
 	// SIP dial-in: a caller becomes a phone member of its meeting's Room.

@@ -2,6 +2,8 @@ package meeting
 
 import (
 	"context"
+
+	"github.com/confab-media/confab/signaling/events"
 )
 
 // Start runs the lifecycle loop, which ends meetings past their maximum
@@ -59,6 +61,47 @@ func (s *Service) Sweep(ctx context.Context) int {
 		_ = s.end(ctx, m, reasons[i]) // already ended concurrently: fine
 	}
 	return len(due)
+}
+
+// Lifecycle reacts to the changes that end or restrict what runs for a
+// meeting on this node: the conference Registry (Rooms, phone calls),
+// client signaling (sessions) and the TURN credentials implement it, and
+// register with Observe. Calls come after the change is committed, in
+// commit order, with no service lock held, before the public event
+// (MeetingEnded, AttendeeDeleted, AttendeeCapabilitiesUpdated) is
+// published on the event bus, which stays the outside world's.
+type Lifecycle interface {
+	MeetingEnded(meetingID string)
+	AttendeeDeleted(meetingID, attendeeID string)
+	CapabilitiesUpdated(meetingID, attendeeID string, c Capabilities)
+}
+
+// Observe registers l for every later lifecycle change. Register before
+// the service answers requests.
+func (s *Service) Observe(l Lifecycle) {
+	s.observersMu.Lock()
+	defer s.observersMu.Unlock()
+	s.observers = append(s.observers, l)
+}
+
+// react hands e's lifecycle change, if it is one, to the observers.
+func (s *Service) react(e events.Event) {
+	d := e.Detail
+	s.observersMu.Lock()
+	obs := s.observers
+	s.observersMu.Unlock()
+	for _, l := range obs {
+		switch d.EventType {
+		case events.MeetingEnded:
+			l.MeetingEnded(d.MeetingID)
+		case events.AttendeeDeleted:
+			l.AttendeeDeleted(d.MeetingID, d.AttendeeID)
+		case events.AttendeeCapabilitiesUpdated:
+			if c := d.AttendeeCapabilities; c != nil {
+				l.CapabilitiesUpdated(d.MeetingID, d.AttendeeID, Capabilities{Audio: c.Audio, Video: c.Video, Content: c.Content})
+			}
+		}
+	}
 }
 
 // EndMeeting ends a live meeting for a reason of its runtime's (an

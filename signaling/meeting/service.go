@@ -89,6 +89,9 @@ type Service struct {
 	meetings       map[string]*liveMeeting
 	byRequestToken map[string]*liveMeeting
 
+	observersMu sync.Mutex  // guards observers
+	observers   []Lifecycle // see Observe
+
 	stop chan struct{}
 	wg   sync.WaitGroup // the lifecycle loop
 }
@@ -284,6 +287,7 @@ func (s *Service) eventLocked(t events.Type, m *liveMeeting, a *store.AttendeeRe
 
 func (s *Service) publish(ctx context.Context, evs ...events.Event) {
 	for _, e := range evs {
+		s.react(e)
 		s.p.Events.Publish(context.WithoutCancel(ctx), e)
 	}
 }

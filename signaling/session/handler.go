@@ -1,7 +1,6 @@
 package session
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -21,11 +20,11 @@ import (
 const Subprotocol = "_aws_wt_session"
 
 // Handler serves the signaling WebSocket. Mount it on GET
-// /control/{meetingID} and subscribe it to the meeting service's event bus
-// (it is an events.Sink) so it learns of DeleteAttendee and meeting ends:
+// /control/{meetingID} and register it with the meeting service
+// (meeting.Lifecycle) so it learns of DeleteAttendee and meeting ends:
 //
 //	mux.Handle("GET /control/{meetingID}", h)
-//	bus.Subscribe(h)
+//	svc.Observe(h)
 //
 // Close closes every session and waits for all of their goroutines.
 type Handler struct {
@@ -48,7 +47,6 @@ type Handler struct {
 }
 
 var _ http.Handler = (*Handler)(nil)
-var _ events.Sink = (*Handler)(nil)
 
 // New returns a Handler.
 func New(cfg Config, p Params) (*Handler, error) {
@@ -242,36 +240,41 @@ func (h *Handler) room(meetingID string) *room {
 	return h.rooms[strings.ToLower(meetingID)]
 }
 
-// Deliver receives the meeting service's events (events.Sink): DeleteAttendee
-// closes that attendee's sessions (and its content share) with AUDIO_STATUS
-// 411; a meeting's end closes all of its sessions with AUDIO_STATUS 410 and
-// close code 4410. It does not block.
-func (h *Handler) Deliver(_ context.Context, e events.Event) {
-	switch e.Detail.EventType {
-	case events.AttendeeDeleted:
-		rm := h.room(e.Detail.MeetingID)
-		if rm == nil {
-			return
-		}
-		att := strings.ToLower(e.Detail.AttendeeID)
-		rm.evict(func(s *Session) bool {
-			a := strings.ToLower(s.ident.AttendeeID)
-			return a == att || a == att+meeting.ContentSuffix
-		}, closeReq{kind: departLeft, code: CloseAuthRejected, reason: "attendee removed"}, audioStatusAttendeeRemoved)
-	case events.MeetingEnded:
-		h.mu.Lock()
-		id := strings.ToLower(e.Detail.MeetingID)
-		rm := h.rooms[id]
-		delete(h.rooms, id)
-		h.mu.Unlock()
-		if rm == nil {
-			return
-		}
-		rm.end()
-		rm.evict(func(*Session) bool { return true },
-			closeReq{kind: departLeft, code: CloseMeetingEnded, reason: "meeting ended"}, audioStatusMeetingEnded)
+// AttendeeDeleted closes that attendee's sessions (and its content share)
+// with AUDIO_STATUS 411 (meeting.Lifecycle). It does not block.
+func (h *Handler) AttendeeDeleted(meetingID, attendeeID string) {
+	rm := h.room(meetingID)
+	if rm == nil {
+		return
 	}
+	att := strings.ToLower(attendeeID)
+	rm.evict(func(s *Session) bool {
+		a := strings.ToLower(s.ident.AttendeeID)
+		return a == att || a == att+meeting.ContentSuffix
+	}, closeReq{kind: departLeft, code: CloseAuthRejected, reason: "attendee removed"}, audioStatusAttendeeRemoved)
 }
+
+// MeetingEnded closes every session of the meeting with AUDIO_STATUS 410
+// and close code 4410 (meeting.Lifecycle); no session joins it any more.
+func (h *Handler) MeetingEnded(meetingID string) {
+	h.mu.Lock()
+	id := strings.ToLower(meetingID)
+	rm := h.rooms[id]
+	delete(h.rooms, id)
+	h.mu.Unlock()
+	if rm == nil {
+		return
+	}
+	rm.end()
+	rm.evict(func(*Session) bool { return true },
+		closeReq{kind: departLeft, code: CloseMeetingEnded, reason: "meeting ended"}, audioStatusMeetingEnded)
+}
+
+// CapabilitiesUpdated changes nothing in signaling: the media server and
+// the conference Room apply capabilities (meeting.Lifecycle).
+func (h *Handler) CapabilitiesUpdated(string, string, meeting.Capabilities) {}
+
+var _ meeting.Lifecycle = (*Handler)(nil)
 
 // Volumes sends one AUDIO_METADATA frame with the given levels to every
 // joined session of the meeting (conference.Listener: the meeting's Room

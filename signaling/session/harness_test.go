@@ -148,7 +148,7 @@ func newFixture(t *testing.T, mod func(*Config, *Params)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bus.Subscribe(h)
+	svc.Observe(h)
 	f.h = h
 	mux := http.NewServeMux()
 	mux.Handle("GET /control/{meetingID}", h)

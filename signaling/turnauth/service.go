@@ -8,7 +8,6 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/confab-media/confab/signaling/events"
 	"github.com/confab-media/confab/signaling/meeting"
 	"github.com/confab-media/confab/signaling/protocol"
 	"github.com/confab-media/confab/turn"
@@ -95,33 +94,49 @@ func (s *Service) Active(attendeeID string) bool {
 	return err == nil
 }
 
-// Deliver revokes relays on AttendeeDeleted and MeetingEnded (an
-// events.Sink).
-func (s *Service) Deliver(_ context.Context, e events.Event) {
+var _ meeting.Lifecycle = (*Service)(nil)
+
+// AttendeeDeleted revokes the attendee's relays, its content share's too
+// (meeting.Lifecycle).
+func (s *Service) AttendeeDeleted(meetingID, attendeeID string) {
 	var gone []string
 	s.mu.Lock()
-	switch e.Detail.EventType {
-	case events.AttendeeDeleted:
-		for _, a := range []string{e.Detail.AttendeeID, e.Detail.AttendeeID + "#content"} {
-			if _, ok := s.meetingOf[a]; ok {
-				gone = append(gone, a)
-				delete(s.meetingOf, a)
-				delete(s.attendees[e.Detail.MeetingID], a)
-			}
-		}
-	case events.MeetingEnded:
-		for a := range s.attendees[e.Detail.MeetingID] {
+	for _, a := range []string{attendeeID, attendeeID + "#content"} {
+		if _, ok := s.meetingOf[a]; ok {
 			gone = append(gone, a)
 			delete(s.meetingOf, a)
+			delete(s.attendees[meetingID], a)
 		}
-		delete(s.attendees, e.Detail.MeetingID)
 	}
+	s.mu.Unlock()
+	s.revoke(gone)
+}
+
+// MeetingEnded revokes the relays of every attendee of the meeting
+// (meeting.Lifecycle).
+func (s *Service) MeetingEnded(meetingID string) {
+	var gone []string
+	s.mu.Lock()
+	for a := range s.attendees[meetingID] {
+		gone = append(gone, a)
+		delete(s.meetingOf, a)
+	}
+	delete(s.attendees, meetingID)
+	s.mu.Unlock()
+	s.revoke(gone)
+}
+
+// CapabilitiesUpdated changes nothing for TURN (meeting.Lifecycle).
+func (s *Service) CapabilitiesUpdated(string, string, meeting.Capabilities) {}
+
+func (s *Service) revoke(usernames []string) {
+	s.mu.Lock()
 	r := s.relay
 	s.mu.Unlock()
 	if r == nil {
 		return
 	}
-	for _, a := range gone {
+	for _, a := range usernames {
 		r.Revoke(a)
 	}
 }
