@@ -67,15 +67,16 @@ func BenchmarkG711In(b *testing.B) {
 // 8 kHz, G.711-encoded, RTP header.
 func BenchmarkG711Out(b *testing.B) {
 	var s sender
-	if err := s.init(codecPCMU, 0, nil, 1, 1, 1); err != nil {
+	if err := s.init(codecPCMU, 1, 1, 1); err != nil {
 		b.Fatal(err)
 	}
+	cfg := &txConfig{pt: 0}
 	fs := mixFrames(b, 50)
 	b.ReportAllocs()
 	ts := uint32(0)
 	i := 0
 	for b.Loop() {
-		if _, err := s.packet(fs[i%len(fs)], ts); err != nil {
+		if _, err := s.packet(fs[i%len(fs)], ts, cfg); err != nil {
 			b.Fatal(err)
 		}
 		ts += 960
@@ -90,16 +91,17 @@ func BenchmarkG711Path(b *testing.B) {
 		b.Fatal(err)
 	}
 	var s sender
-	if err := s.init(codecPCMU, 0, nil, 1, 1, 1); err != nil {
+	if err := s.init(codecPCMU, 1, 1, 1); err != nil {
 		b.Fatal(err)
 	}
+	cfg := &txConfig{pt: 0}
 	in, out := ulawFrames(50), mixFrames(b, 50)
 	b.ReportAllocs()
 	ts := uint32(0)
 	i := 0
 	for b.Loop() {
 		r.packet(in[i%len(in)], ts, false)
-		if _, err := s.packet(out[i%len(out)], ts*6); err != nil {
+		if _, err := s.packet(out[i%len(out)], ts*6, cfg); err != nil {
 			b.Fatal(err)
 		}
 		ts += 160
@@ -202,15 +204,16 @@ func BenchmarkSRTPOpusIn(b *testing.B) {
 func BenchmarkSRTPOpusOut(b *testing.B) {
 	tx, _ := srtpPair(b)
 	var s sender
-	if err := s.init(codecOpus, 111, tx, 1, 1, 1); err != nil {
+	if err := s.init(codecOpus, 1, 1, 1); err != nil {
 		b.Fatal(err)
 	}
+	cfg := &txConfig{pt: 111, srtp: tx}
 	fs := mixFrames(b, 50)
 	b.ReportAllocs()
 	ts := uint32(0)
 	i := 0
 	for b.Loop() {
-		if _, err := s.packet(fs[i%len(fs)], ts); err != nil {
+		if _, err := s.packet(fs[i%len(fs)], ts, cfg); err != nil {
 			b.Fatal(err)
 		}
 		ts += 960
@@ -236,11 +239,12 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 	mix := mixFrames(t, 10)
 	for _, c := range []codec{codecPCMU, codecOpus} {
 		var s sender
-		if err := s.init(c, 0, nil, 1, 1, 1); err != nil {
+		if err := s.init(c, 1, 1, 1); err != nil {
 			t.Fatal(err)
 		}
+		cfg := &txConfig{}
 		if n := testing.AllocsPerRun(200, func() {
-			if _, err := s.packet(mix[ts/160%10], ts*6); err != nil {
+			if _, err := s.packet(mix[ts/160%10], ts*6, cfg); err != nil {
 				t.Fatal(err)
 			}
 			ts += 160
@@ -251,10 +255,10 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 
 	// Receive: plain RTP through media.packet (latch, stats, decode, push).
 	var sp sender
-	_ = sp.init(codecPCMU, 0, nil, 9, 1, 1)
+	_ = sp.init(codecPCMU, 9, 1, 1)
 	var pkts [][]byte
 	for i := range 300 {
-		p, _ := sp.packet(mix[i%10], uint32(i*960))
+		p, _ := sp.packet(mix[i%10], uint32(i*960), &txConfig{})
 		pkts = append(pkts, append([]byte(nil), p...))
 	}
 	m := testMedia(t, codecPCMU, nil, func([]byte, uint32, int8) error { return nil })
@@ -275,7 +279,7 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 	if n := testing.AllocsPerRun(200, func() {
 		m.mix(mix[0], 960)
 		m.cur = <-m.out
-		m.send()
+		m.send(m.txCfg.Load())
 	}); n != 0 {
 		t.Errorf("mix hand-off and send: %.1f allocs per frame", n)
 	}
@@ -283,10 +287,11 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 	// SRTP: pion's allocations only.
 	tx, rx := srtpPair(t)
 	var ss sender
-	_ = ss.init(codecPCMU, 0, tx, 9, 1, 1)
+	_ = ss.init(codecPCMU, 9, 1, 1)
+	cfg := &txConfig{srtp: tx}
 	var enc [][]byte
 	out := testing.AllocsPerRun(200, func() {
-		p, _ := ss.packet(mix[ts/160%10], ts*6)
+		p, _ := ss.packet(mix[ts/160%10], ts*6, cfg)
 		ts += 160
 		if len(enc) < 300 {
 			enc = append(enc, append([]byte(nil), p...)) // +1, not counted below

@@ -12,15 +12,18 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/pion/srtp/v3"
 
 	"github.com/confab-media/confab/internal/guard"
 	"github.com/confab-media/confab/signaling/meeting"
 )
 
-// call is one answered phone call. Its goroutine is the INVITE handler,
-// which lives as long as the call: it sends the caller's RTP (the meeting's
-// mix), applies re-offers and timers in order (one queue, ops), and ends
-// the call. Other SIP handlers only post to it.
+// call is one answered phone call. Its dialog goroutine is the INVITE
+// handler, which lives as long as the call: it applies re-offers and
+// timers in order (one queue, ops) and ends the call; other SIP handlers
+// only post to it. Media runs on goroutines of its own (media.go: one
+// reader, one sender); a retransmitter of the initial 2xx runs until its
+// ACK (resend2xx).
 type call struct {
 	g         *Gateway
 	log       *slog.Logger
@@ -35,7 +38,7 @@ type call struct {
 	// requireSRTP: plain RTP is refused for this caller (see srtpRequired).
 	requireSRTP bool
 
-	// Owned by the call goroutine.
+	// Owned by the dialog goroutine.
 	plan       *plan
 	srtp       *srtpSession
 	ans        answer
@@ -49,13 +52,12 @@ type call struct {
 	counters   callCounters
 
 	ops     chan callOp
-	acked   chan uint32 // CSeq numbers of ACKs
 	ended   chan struct{}
 	endOnce sync.Once
+	wg      sync.WaitGroup // the initial 2xx's retransmitter
 
-	pendingMu  sync.Mutex // guards pendingSeq, pendingAck
-	pendingSeq uint32
-	pendingAck chan struct{} // closed by the ACK of a re-INVITE's 2xx
+	acksMu sync.Mutex               // guards acks
+	acks   map[uint32]chan struct{} // 2xx awaiting their ACK, by CSeq (expectAck)
 }
 
 // callOp is a re-offer (re-INVITE or UPDATE) or a refresh for the call
@@ -175,7 +177,7 @@ func (g *Gateway) setup(req *sip.Request, tx sip.ServerTransaction, dlg *sipgo.D
 		contact: g.contact(transport, g.listenAddr(transport), ip),
 		plan:    p, srtp: sess, timer: timer, seat: st, requireSRTP: requireSRTP,
 		ops:      make(chan callOp),
-		acked:    make(chan uint32, 4),
+		acks:     map[uint32]chan struct{}{},
 		ended:    make(chan struct{}),
 		offerVer: o.version, offerID: o.sd.Origin.SessionID,
 	}
@@ -245,22 +247,37 @@ func (c *call) run(req *sip.Request, tx sip.ServerTransaction, start time.Time) 
 	defer g.metrics.active.WithLabelValues(labels...).Dec()
 	g.metrics.total.WithLabelValues(labels...).Inc()
 	c.answered = g.clock.Now()
+	c.refreshed = c.answered
 
 	res := c.okResponse(c.dlg.InviteRequest, c.lastAnswer, c.timer)
 	c.dlg.InviteResponse = res
+	acked, cancel := c.expectAck(req.CSeq().SeqNo)
+	defer cancel()
 	reason, bye := "", true
 	if err := tx.Respond(res); err != nil {
 		reason, bye = "transport error", false
 	} else {
+		c.media.setTx(c.plan.pt, c.srtpTx(), c.plan.sending()) // media may flow once the 2xx is sent
 		g.metrics.setup.Observe(g.clock.Now().Sub(start).Seconds())
 		c.log.Info("sipgw: call answered", "codec", c.codec, "srtp", c.srtp != nil, "rtpPort", c.media.port,
 			"sessionExpires", c.timer.interval)
-		reason, bye = c.awaitAck(tx, res, req.CSeq().SeqNo)
-		if reason == "" {
-			reason, bye = c.loop()
-		}
+		noAck := make(chan struct{})
+		c.wg.Go(func() {
+			if !c.resend2xx(tx, res, acked) {
+				close(noAck)
+			}
+		})
+		reason, bye = c.loop(acked, noAck)
 	}
 	c.end(reason, bye)
+}
+
+// srtpTx is the SRTP context the sender encrypts with; nil for plain RTP.
+func (c *call) srtpTx() *srtp.Context {
+	if c.srtp == nil {
+		return nil
+	}
+	return c.srtp.tx
 }
 
 // okResponse builds a 2xx to an INVITE or UPDATE of the call.
@@ -278,10 +295,28 @@ func (c *call) okResponse(req *sip.Request, body []byte, timer sessionTimer) *si
 	return res
 }
 
-// awaitAck retransmits the 2xx (T1 doubling up to T2, RFC 3261 §13.3.1.4)
-// until its ACK arrives, sending media meanwhile. It returns a reason to
-// end the call, or "".
-func (c *call) awaitAck(tx sip.ServerTransaction, res *sip.Response, cseq uint32) (string, bool) {
+// expectAck registers a 2xx to an INVITE (initial or re-INVITE) with CSeq
+// seq: acked is closed by its ACK. cancel forgets it.
+func (c *call) expectAck(seq uint32) (acked <-chan struct{}, cancel func()) {
+	ch := make(chan struct{})
+	c.acksMu.Lock()
+	c.acks[seq] = ch
+	c.acksMu.Unlock()
+	return ch, func() {
+		c.acksMu.Lock()
+		if c.acks[seq] == ch {
+			delete(c.acks, seq)
+		}
+		c.acksMu.Unlock()
+	}
+}
+
+// resend2xx retransmits the 2xx res to an INVITE until acked is closed,
+// T1 doubling up to T2 (RFC 3261 §13.3.1.4: the UAS core, not the
+// transaction layer, retransmits 2xx; RFC 6026). It reports false when
+// 64·T1 pass without the ACK — the session must then end — or when the
+// call ends or the gateway closes first.
+func (c *call) resend2xx(tx sip.ServerTransaction, res *sip.Response, acked <-chan struct{}) bool {
 	interval := sip.T1
 	retx := time.NewTimer(interval)
 	defer retx.Stop()
@@ -289,33 +324,18 @@ func (c *call) awaitAck(tx sip.ServerTransaction, res *sip.Response, cseq uint32
 	defer giveUp.Stop()
 	for {
 		select {
-		case seq := <-c.acked:
-			if seq == cseq {
-				c.refreshed = c.g.clock.Now()
-				return "", false
-			}
+		case <-acked:
+			return true
 		case <-retx.C:
 			_ = tx.Respond(res)
 			interval = min(2*interval, sip.T2)
 			retx.Reset(interval)
 		case <-giveUp.C:
-			return "no ACK", true // RFC 3261 §13.3.1.4: end the session
-		case c.media.cur = <-c.media.out: // media may flow once the 2xx is sent
-			if c.plan.sending() {
-				c.media.send()
-			}
-		case op := <-c.ops:
-			op.reply <- c.apply(op)
-		case <-c.dlg.Context().Done():
-			return "bye", false
-		case <-c.leg.Done():
-			return "attendee removed", true
-		case <-c.seat.kick:
-			return "replaced", true
-		case <-c.media.failed:
-			return "media error", true
+			return false
+		case <-c.ended:
+			return false
 		case <-c.g.closing:
-			return "shutdown", true
+			return false
 		}
 	}
 }
@@ -325,17 +345,18 @@ func (c *call) housekeeping() time.Duration {
 	return max(20*time.Millisecond, min(time.Second, c.g.cfg.RTPTimeout/4, c.g.cfg.NoMediaTimeout/4))
 }
 
-// loop serves the confirmed call. It returns why the call ends and
-// whether the gateway must send BYE.
-func (c *call) loop() (string, bool) {
+// loop serves the answered call: acked closes with the ACK of its 2xx,
+// noAck when that never came (RFC 3261 §13.3.1.4: end the session). It
+// returns why the call ends and whether the gateway must send BYE.
+func (c *call) loop(acked, noAck <-chan struct{}) (string, bool) {
 	ticks, stop := c.g.clock.Tick(c.housekeeping())
 	defer stop()
 	for {
 		select {
-		case c.media.cur = <-c.media.out:
-			if c.plan.sending() {
-				c.media.send()
-			}
+		case <-acked:
+			c.refreshed, acked = c.g.clock.Now(), nil
+		case <-noAck:
+			return "no ACK", true
 		case op := <-c.ops:
 			op.reply <- c.apply(op)
 		case now := <-ticks:
@@ -373,6 +394,7 @@ func (c *call) end(reason string, bye bool) {
 
 func (c *call) endOnce1(reason string, bye bool) {
 	close(c.ended)
+	c.wg.Wait() // the retransmitter stops with ended
 	c.leg.Leave()
 	c.g.seats.release(c.seat)
 	if bye {
@@ -392,7 +414,7 @@ func (c *call) endOnce1(reason string, bye bool) {
 		"dropped", c.counters.dropped)
 }
 
-// apply runs a re-offer or refresh on the call goroutine.
+// apply runs a re-offer or refresh on the dialog goroutine.
 func (c *call) apply(op callOp) opResult {
 	now := c.g.clock.Now()
 	o := op.offer
@@ -420,7 +442,6 @@ func (c *call) apply(op callOp) opResult {
 				return opResult{ref: refuseNoCrypto}
 			}
 			c.srtp = sess
-			c.media.tx.srtp = sess.tx
 		}
 	}
 	cfg := rxConfig{pt: p.pt, tePT: p.tePT}
@@ -428,7 +449,7 @@ func (c *call) apply(op callOp) opResult {
 		cfg.srtp = c.srtp.rx
 	}
 	c.media.rxCfg.Store(&cfg)
-	c.media.tx.pt = p.pt
+	c.media.setTx(p.pt, c.srtpTx(), p.sending())
 	if p.remote.IsValid() {
 		c.media.setRemote(p.remote)
 	}
@@ -447,7 +468,7 @@ func (c *call) apply(op callOp) opResult {
 	return opResult{sdp: c.lastAnswer, timer: c.timer}
 }
 
-// post hands an op to the call goroutine and waits for its result.
+// post hands an op to the dialog goroutine and waits for its result.
 func (c *call) post(op callOp) opResult {
 	op.reply = make(chan opResult, 1)
 	select {
@@ -458,20 +479,17 @@ func (c *call) post(op callOp) opResult {
 	return <-op.reply
 }
 
-// ack handles an ACK of the call (initial INVITE or re-INVITE).
+// ack handles an ACK of the call (initial INVITE or re-INVITE): it
+// confirms the 2xx of its CSeq, if one awaits it.
 func (c *call) ack(req *sip.Request, tx sip.ServerTransaction) {
 	_ = c.dlg.ReadAck(req, tx)
 	seq := req.CSeq().SeqNo
-	select {
-	case c.acked <- seq:
-	default:
+	c.acksMu.Lock()
+	if ch := c.acks[seq]; ch != nil {
+		close(ch)
+		delete(c.acks, seq)
 	}
-	c.pendingMu.Lock()
-	if c.pendingAck != nil && c.pendingSeq == seq {
-		close(c.pendingAck)
-		c.pendingAck = nil
-	}
-	c.pendingMu.Unlock()
+	c.acksMu.Unlock()
 }
 
 // dtmf reports one digit.
@@ -530,44 +548,15 @@ func (c *call) offerOp(req *sip.Request) (callOp, *refusal) {
 }
 
 // answerReinvite sends the 2xx of a re-INVITE and retransmits it until
-// its ACK (the transaction layer does not retransmit 2xx).
+// its ACK (resend2xx).
 func (c *call) answerReinvite(req *sip.Request, tx sip.ServerTransaction, sdp []byte, timer sessionTimer) {
 	res := c.okResponse(req, sdp, timer)
-	acked := make(chan struct{})
-	c.pendingMu.Lock()
-	c.pendingSeq, c.pendingAck = req.CSeq().SeqNo, acked
-	c.pendingMu.Unlock()
-	defer func() {
-		c.pendingMu.Lock()
-		if c.pendingAck == acked {
-			c.pendingAck = nil
-		}
-		c.pendingMu.Unlock()
-	}()
+	acked, cancel := c.expectAck(req.CSeq().SeqNo)
+	defer cancel()
 	if err := tx.Respond(res); err != nil {
 		return
 	}
-	interval := sip.T1
-	retx := time.NewTimer(interval)
-	defer retx.Stop()
-	giveUp := time.NewTimer(64 * sip.T1)
-	defer giveUp.Stop()
-	for {
-		select {
-		case <-acked:
-			return
-		case <-retx.C:
-			_ = tx.Respond(res)
-			interval = min(2*interval, sip.T2)
-			retx.Reset(interval)
-		case <-giveUp.C:
-			return
-		case <-c.ended:
-			return
-		case <-c.g.closing:
-			return
-		}
-	}
+	c.resend2xx(tx, res, acked)
 }
 
 // onUpdate handles UPDATE (RFC 3311): a session refresh, with or without

@@ -65,8 +65,12 @@
 // straight at 8 kHz and G.711-encoded. See rx.go, plc.go and resample.go.
 //
 // The mix callback never blocks: it copies the frame into a small queue
-// that the call's goroutine (the INVITE handler, which lives as long as
-// the call) drains to send RTP; a full queue drops the frame.
+// that the call's sender goroutine drains to send RTP, at the mixer's
+// pace; a full queue drops the frame. The dialog (the INVITE handler's
+// goroutine, which lives as long as the call) never touches media: it
+// swaps the reader's and the sender's negotiated configuration on
+// re-offers. The 2xx to an INVITE is retransmitted until its ACK by one
+// function for the initial INVITE and re-INVITEs (resend2xx).
 //
 // # Dialog
 //
@@ -77,7 +81,7 @@
 // same SDP gets the same answer and o= version), RFC 4028 session timers
 // (the caller refreshes; no refresh → BYE), an RTP inactivity timeout, and
 // BYE when PhoneLeg.Done closes or the gateway closes. In-dialog requests
-// are applied in order on the call's goroutine.
+// are applied in order on the call's dialog goroutine.
 //
 // # DTMF
 //

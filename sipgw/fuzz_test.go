@@ -68,8 +68,8 @@ func FuzzInfoDigit(f *testing.F) {
 // receiver.
 func FuzzRTP(f *testing.F) {
 	var s sender
-	_ = s.init(codecOpus, 111, nil, 1, 1, 1)
-	p, _ := s.packet(mixFrames(f, 1)[0], 0)
+	_ = s.init(codecOpus, 1, 1, 1)
+	p, _ := s.packet(mixFrames(f, 1)[0], 0, &txConfig{pt: 111})
 	f.Add(append([]byte(nil), p...))
 	f.Add([]byte{0x80, 101, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9, 5, 0x8a, 0, 160})
 	f.Add([]byte{0xb0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9, 0xbe, 0xde, 0, 1, 0x10, 0xff, 0, 0, 0xff, 0xff, 3})

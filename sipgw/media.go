@@ -20,22 +20,25 @@ import (
 // media is a call's RTP session: one UDP socket (plus its RTCP neighbour,
 // bound so the caller's RTCP is not answered with ICMP errors, never read:
 // RTCP is not used), one reader goroutine that decrypts, latches, reorders,
-// decodes and pushes (rx.go), and a sender run by the call goroutine that
-// turns the meeting's mix into the caller's RTP.
+// decodes and pushes (rx.go), and one sender goroutine that turns the
+// meeting's mix into the caller's RTP. The call's dialog goroutine only
+// swaps their configurations (rxCfg, txCfg) on re-offers.
 type media struct {
 	clock Clock
 	conn  *net.UDPConn
 	rtcp  *net.UDPConn
 	port  int
 
-	rxCfg atomic.Pointer[rxConfig] // swapped by the call goroutine on re-INVITE
+	rxCfg atomic.Pointer[rxConfig] // swapped by the dialog goroutine on re-offers
+	txCfg atomic.Pointer[txConfig] // likewise
 
 	// signalIP is the source address of the caller's INVITE: with the SDP
 	// address, the only one RTP is taken from (see accept).
 	signalIP netip.Addr
 	log      *slog.Logger
 	panics   guard.Counter
-	failed   chan struct{} // closed when the reader ended on a panic
+	failed   chan struct{} // closed when the reader or the sender ended on a panic
+	failOnce sync.Once
 
 	remoteMu   sync.Mutex     // guards the fields below
 	remote     netip.AddrPort // where RTP goes; invalid: nowhere yet
@@ -61,13 +64,22 @@ type media struct {
 	ssrc    uint32
 	hasSSRC bool
 
-	// Outbound: frames from the mixer, sent by the call goroutine, which
+	// Outbound: frames from the mixer, sent by the sender goroutine, which
 	// receives each into cur (a field: a local would escape through cgo).
 	out chan mixFrame
 	cur mixFrame
 	tx  sender
 
-	done chan struct{} // closed when the reader exits
+	stop     chan struct{} // closed by close: ends the sender
+	done     chan struct{} // closed when the reader exits
+	sendDone chan struct{} // closed when the sender exits
+}
+
+// txConfig is what the sender needs from the negotiated SDP.
+type txConfig struct {
+	pt      uint8
+	srtp    *srtp.Context
+	sending bool // the mix goes to the caller: answered, and not on hold
 }
 
 // rxConfig is what the reader needs from the negotiated SDP.
@@ -119,6 +131,7 @@ func newMedia(p mediaParams) (*media, error) {
 		port: p.conn.LocalAddr().(*net.UDPAddr).Port,
 		out:  make(chan mixFrame, outQueue),
 		done: make(chan struct{}), failed: make(chan struct{}),
+		stop: make(chan struct{}), sendDone: make(chan struct{}),
 		signalIP: p.signalIP.Unmap(), log: p.log, panics: p.panics,
 	}
 	if m.log == nil {
@@ -144,25 +157,59 @@ func newMedia(p mediaParams) (*media, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := m.tx.init(p.codec, p.rx.pt, p.txSRTP, p.ssrc, p.seq, p.tsBase); err != nil {
+	if err := m.tx.init(p.codec, p.ssrc, p.seq, p.tsBase); err != nil {
 		return nil, err
 	}
+	m.txCfg.Store(&txConfig{pt: p.rx.pt, srtp: p.txSRTP}) // not sending until answered
 	return m, nil
 }
 
-// start starts the reader goroutine.
-func (m *media) start() { go m.read() }
+// start starts the reader and the sender goroutines.
+func (m *media) start() {
+	go m.read()
+	go m.sendLoop()
+}
 
-// close stops the reader and releases the sockets.
+// close stops the reader and the sender and releases the sockets.
 func (m *media) close() {
+	close(m.stop)
 	_ = m.conn.Close()
 	_ = m.rtcp.Close()
 	<-m.done
+	<-m.sendDone
 }
 
-// mix is the Conference's mix callback: it copies the frame for the call
-// goroutine and never blocks; when the sender is behind, the frame is
-// dropped.
+// fail ends the call after a panic in one of the media goroutines.
+func (m *media) fail(any) { m.failOnce.Do(func() { close(m.failed) }) }
+
+// setTx applies a negotiated payload type, SRTP context and direction to
+// what the sender sends (the dialog goroutine, on answer and re-offers).
+func (m *media) setTx(pt uint8, ctx *srtp.Context, sending bool) {
+	m.txCfg.Store(&txConfig{pt: pt, srtp: ctx, sending: sending})
+}
+
+// sendLoop is the sender goroutine: each mix frame the Conference hands
+// over (mix) becomes one RTP packet to the caller, at the mixer's 20 ms
+// pace, while the call is sending. No allocation per packet. A panic ends
+// the call (failed), never the process.
+func (m *media) sendLoop() {
+	defer close(m.sendDone)
+	defer guard.Recover(m.log, m.panics, "sipgw RTP sender", m.fail)
+	for {
+		select {
+		case <-m.stop:
+			return
+		case m.cur = <-m.out:
+			if cfg := m.txCfg.Load(); cfg.sending {
+				m.send(cfg)
+			}
+		}
+	}
+}
+
+// mix is the Conference's mix callback: it copies the frame for the
+// sender goroutine and never blocks; when the sender is behind, the frame
+// is dropped.
 func (m *media) mix(p []byte, ts uint32) {
 	if len(p) == 0 || len(p) > maxOpus {
 		return
@@ -176,8 +223,8 @@ func (m *media) mix(p []byte, ts uint32) {
 	}
 }
 
-// send transmits the mix frame in cur to the caller (call goroutine).
-func (m *media) send() {
+// send transmits the mix frame in cur to the caller (sender goroutine).
+func (m *media) send(cfg *txConfig) {
 	f := &m.cur
 	if m.clock.Now().UnixNano()-f.at > int64(20*time.Millisecond) {
 		m.lateTicks.Add(1)
@@ -186,7 +233,7 @@ func (m *media) send() {
 	if !dst.IsValid() {
 		return
 	}
-	pkt, err := m.tx.packet(f.b[:f.n], f.ts)
+	pkt, err := m.tx.packet(f.b[:f.n], f.ts, cfg)
 	if err != nil {
 		return
 	}
@@ -249,7 +296,7 @@ func (m *media) accept(src netip.AddrPort, now int64, authenticated bool) bool {
 // reader and, through failed, its call; never the process.
 func (m *media) read() {
 	defer close(m.done)
-	defer guard.Recover(m.log, m.panics, "sipgw RTP reader", func(any) { close(m.failed) })
+	defer guard.Recover(m.log, m.panics, "sipgw RTP reader", m.fail)
 	buf := make([]byte, 1500)
 	plain := make([]byte, 1500)
 	var hdr rtp.Header
@@ -372,16 +419,14 @@ func (s *seqTracker) update(seq uint16) (expected, received uint64) {
 	}
 }
 
-// sender builds the caller's RTP from the meeting's mix (call goroutine).
+// sender builds the caller's RTP from the meeting's mix (sender goroutine).
 type sender struct {
 	codec   codec
-	pt      uint8
 	ssrc    uint32
 	seq     uint16
 	ts      uint32
 	started bool
 	lastMix uint32
-	srtp    *srtp.Context
 	hdr     rtp.Header
 	pkt     [12 + maxOpus]byte
 	enc     [12 + maxOpus + 64]byte
@@ -390,8 +435,8 @@ type sender struct {
 	g711    func(int16) uint8
 }
 
-func (s *sender) init(c codec, pt uint8, ctx *srtp.Context, ssrc uint32, seq uint16, ts uint32) error {
-	s.codec, s.pt, s.srtp, s.ssrc, s.seq, s.ts = c, pt, ctx, ssrc, seq, ts
+func (s *sender) init(c codec, ssrc uint32, seq uint16, ts uint32) error {
+	s.codec, s.ssrc, s.seq, s.ts = c, ssrc, seq, ts
 	if c == codecOpus {
 		return nil
 	}
@@ -407,9 +452,9 @@ func (s *sender) init(c codec, pt uint8, ctx *srtp.Context, ssrc uint32, seq uin
 	return nil
 }
 
-// packet returns the (S)RTP packet for one mix frame; the result is valid
-// until the next call.
-func (s *sender) packet(opusFrame []byte, mixTS uint32) ([]byte, error) {
+// packet returns the (S)RTP packet for one mix frame, with cfg's payload
+// type and SRTP context; the result is valid until the next call.
+func (s *sender) packet(opusFrame []byte, mixTS uint32, cfg *txConfig) ([]byte, error) {
 	var n int
 	if s.codec == codecOpus {
 		n = copy(s.pkt[12:], opusFrame)
@@ -432,7 +477,7 @@ func (s *sender) packet(opusFrame []byte, mixTS uint32) ([]byte, error) {
 	s.started, s.lastMix = true, mixTS
 	h := s.pkt[:12]
 	h[0] = 0x80
-	h[1] = s.pt
+	h[1] = cfg.pt
 	if marker {
 		h[1] |= 0x80
 	}
@@ -441,8 +486,8 @@ func (s *sender) packet(opusFrame []byte, mixTS uint32) ([]byte, error) {
 	h[8], h[9], h[10], h[11] = byte(s.ssrc>>24), byte(s.ssrc>>16), byte(s.ssrc>>8), byte(s.ssrc)
 	s.seq++
 	plain := s.pkt[:12+n]
-	if s.srtp == nil {
+	if cfg.srtp == nil {
 		return plain, nil
 	}
-	return s.srtp.EncryptRTP(s.enc[:0], plain, &s.hdr)
+	return cfg.srtp.EncryptRTP(s.enc[:0], plain, &s.hdr)
 }
