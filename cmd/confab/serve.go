@@ -45,11 +45,11 @@ func serve(cfg config.Config, stderr io.Writer) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	creds, err := loadOrCreateCredentials(cfg, stderr)
+	creds, err := cfg.APICredentials(stderr)
 	if err != nil {
 		return fmt.Errorf("credentials: %w", err)
 	}
-	tokenKey, err := loadOrCreateTokenKey(cfg.DataDir)
+	tokenKey, err := cfg.JoinTokenKey()
 	if err != nil {
 		return fmt.Errorf("join-token key: %w", err)
 	}
@@ -141,7 +141,7 @@ func serve(cfg config.Config, stderr io.Writer) error {
 	// TURN relay: JOIN_ACK hands each attendee credentials for it; it may
 	// relay only to the media socket (and configured peers), and hears
 	// DeleteAttendee and meeting end on the bus.
-	turnSecret, err := loadOrCreateTURNSecret(cfg)
+	turnSecret, err := cfg.TURNSecret()
 	if err != nil {
 		return fmt.Errorf("turn secret: %w", err)
 	}

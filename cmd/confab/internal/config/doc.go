@@ -1,5 +1,7 @@
 // Package config loads, validates and describes the configuration of the
-// confab server.
+// confab server, and keeps the secrets generated into its data directory
+// on first start (the API key pair, the join-token key, the TURN secret;
+// secrets.go).
 //
 // # Pipeline and precedence
 //

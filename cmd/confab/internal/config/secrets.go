@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"crypto/rand"
@@ -10,8 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-
-	"github.com/confab-media/confab/cmd/confab/internal/config"
 )
 
 // Secrets kept in the data directory, created on first start.
@@ -27,10 +25,10 @@ type credentialsJSON struct {
 	SecretAccessKey string `json:"secret_access_key"`
 }
 
-// loadOrCreateCredentials returns the configured keys or, when there are
-// none, the key pair generated on a previous start; on the very first start it
-// generates one, stores it, and prints it once to w.
-func loadOrCreateCredentials(cfg config.Config, w io.Writer) ([]config.Credential, error) {
+// APICredentials returns the configured keys or, when there are none, the
+// key pair generated on a previous start; on the very first start it
+// generates one, stores it in the data directory, and prints it once to w.
+func (cfg Config) APICredentials(w io.Writer) ([]Credential, error) {
 	if len(cfg.Credentials) > 0 {
 		return cfg.Credentials, nil
 	}
@@ -41,29 +39,30 @@ func loadOrCreateCredentials(cfg config.Config, w io.Writer) ([]config.Credentia
 		if err := json.Unmarshal(b, &f); err != nil || f.AccessKeyID == "" || f.SecretAccessKey == "" {
 			return nil, fmt.Errorf("%s is damaged; delete it to generate a new key pair", path)
 		}
-		return []config.Credential{{AccessKeyID: f.AccessKeyID, SecretAccessKey: f.SecretAccessKey}}, nil
+		return []Credential{{AccessKeyID: f.AccessKeyID, SecretAccessKey: f.SecretAccessKey}}, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	c := config.Credential{AccessKeyID: "AKCF" + randomString(12, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"), SecretAccessKey: randomBase64(30)}
+	c := Credential{AccessKeyID: "AKCF" + randomString(12, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"), SecretAccessKey: randomBase64(30)}
 	b, _ = json.MarshalIndent(credentialsJSON{c.AccessKeyID, c.SecretAccessKey}, "", "  ")
 	if err := writeFileExclusive(path, b); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(w, "\nConfab generated API credentials (stored in %s; shown only this once):\n"+
 		"  AWS_ACCESS_KEY_ID=%s\n  AWS_SECRET_ACCESS_KEY=%s\n\n", path, c.AccessKeyID, c.SecretAccessKey)
-	return []config.Credential{c}, nil
+	return []Credential{c}, nil
 }
 
-// loadOrCreateTokenKey returns the join-token HMAC key, generating it once.
-func loadOrCreateTokenKey(dataDir string) ([]byte, error) {
-	return loadOrCreateKey(filepath.Join(dataDir, tokenKeyFile))
+// JoinTokenKey returns the join-token HMAC key, generated once into the
+// data directory.
+func (cfg Config) JoinTokenKey() ([]byte, error) {
+	return loadOrCreateKey(filepath.Join(cfg.DataDir, tokenKeyFile))
 }
 
-// loadOrCreateTURNSecret returns the configured TURN secret, or the one
-// generated once into the data directory.
-func loadOrCreateTURNSecret(cfg config.Config) ([]byte, error) {
+// TURNSecret returns the configured TURN secret, or the one generated once
+// into the data directory.
+func (cfg Config) TURNSecret() ([]byte, error) {
 	if cfg.TURN.Secret != "" {
 		return []byte(cfg.TURN.Secret), nil
 	}
