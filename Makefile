@@ -8,7 +8,7 @@ BROWSER   := cmd/confab/browsertest
 GOFLAGS   ?=
 APT_PKGS  := libopus-dev libopusfile-dev pkg-config gcc
 
-.PHONY: run test build deps test-deps vet fmt-check unit bench fuzz clean
+.PHONY: run test build deps test-deps vet lint fmt-check unit bench fuzz clean
 
 ## run: build and start Confab with its embedded defaults (API on 127.0.0.1:8080).
 run: deps build
@@ -25,6 +25,12 @@ unit:
 
 vet:
 	$(GO) vet ./...
+
+## lint: staticcheck, pinned (staticcheck.conf says which checks).
+STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
+lint:
+	@test -x $(STATICCHECK) && $(STATICCHECK) -version | grep -q "(0.8.2)" || $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+	$(STATICCHECK) ./...
 
 fmt-check:
 	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \

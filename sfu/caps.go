@@ -62,11 +62,6 @@ func capsFor(c meeting.Capabilities, maxRes maxResolution, content bool) mediaCa
 // maxResolution is meeting.Identity's MaxResolution.
 type maxResolution = struct{ Video, Content string }
 
-// allowAll is a member without restrictions.
-func allowAll() mediaCaps {
-	return mediaCaps{sendAudio: true, recvAudio: true, sendVideo: true, recvVideo: true, recvContent: true}
-}
-
 // mayReceive reports whether a member with c may receive a source.
 func (c mediaCaps) mayReceive(content bool) bool {
 	if content {

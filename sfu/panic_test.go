@@ -1,13 +1,6 @@
 package sfu
 
-import (
-	"sync/atomic"
-	"testing"
-)
-
-type panicCount struct{ n atomic.Int64 }
-
-func (c *panicCount) Inc() { c.n.Add(1) }
+import "testing"
 
 // TestPeerPanicEndsPeer: a contained panic in one of a peer's readers
 // (they all end in Peer.failed) closes that peer only; its session stays.

@@ -126,13 +126,6 @@ func (v *videoRoom) countLocked(content bool) int {
 	return n
 }
 
-// atCapacity reports whether no further camera may publish.
-func (v *videoRoom) atCapacity() bool {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.countLocked(false) >= v.maxVideos
-}
-
 // unpublish removes p's source, if any; it reports whether there was one.
 func (v *videoRoom) unpublish(p *Peer) bool {
 	v.mu.Lock()
@@ -211,16 +204,6 @@ func (v *videoRoom) unbindLocked(d *downTrack) {
 	}
 	d.src, d.want, d.fit = nil, nil, nil
 	d.fwd.SetTarget(0)
-}
-
-// groupOf returns the group of the stream, or 0.
-func (v *videoRoom) groupOf(streamID uint32) uint32 {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if l := v.layers[streamID]; l != nil {
-		return l.src.group
-	}
-	return 0
 }
 
 // index builds the INDEX for the subscriber of session sessionID with

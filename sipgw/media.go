@@ -40,12 +40,11 @@ type media struct {
 	failed   chan struct{} // closed when the reader or the sender ended on a panic
 	failOnce sync.Once
 
-	remoteMu   sync.Mutex     // guards the fields below
-	remote     netip.AddrPort // where RTP goes; invalid: nowhere yet
-	sdpRemote  netip.AddrPort // the address of the last SDP
-	latched    bool
-	latchedAt  int64 // clock nanoseconds of the last packet from remote
-	unverified bool  // plain RTP: a source change waits for silence from remote
+	remoteMu  sync.Mutex     // guards the fields below
+	remote    netip.AddrPort // where RTP goes; invalid: nowhere yet
+	sdpRemote netip.AddrPort // the address of the last SDP
+	latched   bool
+	latchedAt int64 // clock nanoseconds of the last packet from remote
 
 	lastRTP atomic.Int64 // clock nanoseconds of the last valid RTP packet
 

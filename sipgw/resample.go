@@ -100,10 +100,6 @@ func (u *upsampler) process(in []int16, out []int16) {
 	copy(h[:keep], h[len(in):len(in)+keep])
 }
 
-// reset clears the filter history (a new talk spurt after a timestamp
-// jump).
-func (u *upsampler) reset() { clear(u.hist) }
-
 func clamp16(v float32) int16 {
 	switch {
 	case v >= 32767:

@@ -60,7 +60,7 @@ func vp8Plain() vp8Desc { return vp8Desc{start: true, pictureID: -1, tl0: -1, ti
 // scaling).
 func vp8KeyHeader() []byte {
 	return []byte{
-		(0x123&7)<<5 | 1<<4 | 0<<1 | 0, (0x123 >> 3) & 0xff, 0x123 >> 11,
+		(0x123&7)<<5 | 1<<4, (0x123 >> 3) & 0xff, 0x123 >> 11,
 		0x9d, 0x01, 0x2a,
 		0x80, 0x02, 0xe0, 0x01,
 		0x00, 0x00, // first bits of the compressed header

@@ -212,6 +212,7 @@ func startMeetingTranscription(h *Handler, req *request) (int, error) {
 		return 0, err
 	}
 	err := h.p.Meetings.StartMeetingTranscription(req.r.Context(), req.route.meetingID, in.TranscriptionConfiguration != nil)
+	//lint:ignore SA4023 today's meeting service never transcribes; the API contract allows success
 	if err != nil {
 		return 0, err
 	}
@@ -222,6 +223,7 @@ func stopMeetingTranscription(h *Handler, req *request) (int, error) {
 	if err := req.pathIDs(); err != nil {
 		return 0, err
 	}
+	//lint:ignore SA4023 today's meeting service never transcribes; the API contract allows success
 	if err := h.p.Meetings.StopMeetingTranscription(req.r.Context(), req.route.meetingID); err != nil {
 		return 0, err
 	}

@@ -15,7 +15,6 @@ type gatedStore struct {
 	*store.Memory
 	mu    sync.Mutex
 	gates []chan error
-	fail  error // result given to released commits
 }
 
 func (g *gatedStore) Submit(ops ...store.Op) <-chan error {

@@ -45,7 +45,7 @@ func (cfg Config) APICredentials(w io.Writer) ([]Credential, error) {
 		return nil, err
 	}
 	c := Credential{AccessKeyID: "AKCF" + randomString(12, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"), SecretAccessKey: randomBase64(30)}
-	b, _ = json.MarshalIndent(credentialsJSON{c.AccessKeyID, c.SecretAccessKey}, "", "  ")
+	b, _ = json.MarshalIndent(credentialsJSON(c), "", "  ")
 	if err := writeFileExclusive(path, b); err != nil {
 		return nil, err
 	}
