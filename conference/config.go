@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/confab-media/confab/internal/clock"
 	"github.com/confab-media/confab/internal/guard"
 	"github.com/confab-media/confab/mixer"
 )
@@ -69,7 +70,7 @@ type Ender interface {
 type Params struct {
 	// Clock drives the mixers, the level ticker and the auto-end rules;
 	// nil is the system clock.
-	Clock mixer.Clock
+	Clock clock.Clock
 	// Log receives structured logs; nil discards them.
 	Log *slog.Logger
 	// Panics counts the panics contained in a Room's goroutines.

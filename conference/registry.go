@@ -5,7 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/confab-media/confab/mixer"
+	"github.com/confab-media/confab/internal/clock"
 	"github.com/confab-media/confab/signaling/meeting"
 )
 
@@ -32,7 +32,7 @@ type Registry struct {
 // New returns an empty Registry.
 func New(cfg Config, p Params) *Registry {
 	if p.Clock == nil {
-		p.Clock = mixer.SystemClock{}
+		p.Clock = clock.System{}
 	}
 	if p.Log == nil {
 		p.Log = slog.New(slog.DiscardHandler)

@@ -24,10 +24,7 @@ func (f *fixture) setCaps(meetingID, attendeeID, audio, video, content string) {
 }
 
 // toneDB is the level of hz in the last 400 ms a received.
-func toneDB(a *attendee.Attendee, hz float64) float64 {
-	p, _ := a.Power(400*time.Millisecond, hz)
-	return attendee.DB(p[0])
-}
+func toneDB(a *attendee.Attendee, hz float64) float64 { return a.ToneDB(400*time.Millisecond, hz) }
 
 // within1s waits at most 1 s (the promise: a change takes effect within
 // 1 s on a live session) for cond, polling.

@@ -11,6 +11,7 @@ import (
 	"github.com/pion/transport/v4"
 
 	"github.com/confab-media/confab/conference"
+	"github.com/confab-media/confab/internal/clock"
 	"github.com/confab-media/confab/internal/guard"
 	"github.com/confab-media/confab/mixer"
 	"github.com/confab-media/confab/signaling/events"
@@ -107,7 +108,7 @@ type Params struct {
 	Log *slog.Logger
 	// Clock drives the mixers and the volume reports; nil is the system
 	// clock.
-	Clock mixer.Clock
+	Clock clock.Clock
 	// Net is the network ICE runs on (pion's vnet in tests); nil is the
 	// real one.
 	Net transport.Net

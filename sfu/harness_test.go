@@ -5,20 +5,18 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/confab-media/confab/bench/attendee"
-	"github.com/confab-media/confab/bench/leakcheck"
 	"github.com/confab-media/confab/conference"
+	"github.com/confab-media/confab/internal/testkit"
 	"github.com/confab-media/confab/signaling/events"
 	"github.com/confab-media/confab/signaling/meeting"
 	"github.com/confab-media/confab/signaling/protocol"
 	"github.com/confab-media/confab/signaling/session"
-	"github.com/confab-media/confab/signaling/store"
 )
 
 const wait = 10 * time.Second
@@ -32,7 +30,7 @@ func testLog() *slog.Logger {
 
 // checkNoLeaks fails the test if goroutines started during it outlive it.
 // Register it first: cleanups run last-in first-out.
-func checkNoLeaks(t *testing.T) { leakcheck.Check(t, wait) }
+func checkNoLeaks(t *testing.T) { testkit.CheckLeaks(t) }
 
 // fixture is a real signaling stack (meeting.Service, session.Handler over
 // httptest) with the sfu Server as its Media.
@@ -69,22 +67,7 @@ func buildFixtureWith(t *testing.T, cfg Config, evs *eventLog, params Params) *f
 		bus.Subscribe(evs)
 		params.Events, params.AccountID = bus, "123456789012"
 	}
-	u, _ := url.Parse("http://127.0.0.1:8080")
-	svc, err := meeting.New(context.Background(), meeting.Config{
-		AccountID: "123456789012", Regions: []string{"us-east-1"},
-		AttendeesPerMeeting: 250, HighResolutionAttendees: 25,
-		MaxDuration: 24 * time.Hour, IdleTimeout: 5 * time.Minute, SweepInterval: 10 * time.Second,
-	}, meeting.Params{
-		Store:    store.NewMemory(),
-		Placer:   meeting.NewLocalPlacer(meeting.MediaGroup{ID: "local", PublicURL: u}, 250),
-		Events:   bus,
-		Clock:    meeting.SystemClock{},
-		Log:      log,
-		TokenKey: []byte("0123456789abcdef0123456789abcdef"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := testkit.MeetingService(t, testkit.Meetings{Events: bus})
 	reg := conference.New(conference.Config{Mixer: cfg.Mixer}, conference.Params{Clock: params.Clock, Log: log, Panics: params.Panics, Ender: svc})
 	params.Conference = reg
 	sv, err := New(cfg, params)
@@ -109,7 +92,6 @@ func buildFixtureWith(t *testing.T, cfg Config, evs *eventLog, params Params) *f
 			t.Errorf("Server.Close: %v", err)
 		}
 		reg.Close()
-		svc.Close()
 	})
 	return f
 }

@@ -11,8 +11,8 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/confab-media/confab/conference"
+	"github.com/confab-media/confab/internal/clock"
 	"github.com/confab-media/confab/internal/guard"
-	"github.com/confab-media/confab/mixer"
 	"github.com/confab-media/confab/signaling/media"
 	"github.com/confab-media/confab/signaling/protocol"
 )
@@ -33,7 +33,7 @@ type Peer struct {
 	pc         *webrtc.PeerConnection
 	leg        *conference.AudioLeg
 	out        *mixSender
-	clock      mixer.Clock
+	clock      clock.Clock
 	log        *slog.Logger
 
 	pub  atomic.Pointer[source] // the video this peer publishes, if any
@@ -65,7 +65,7 @@ type Peer struct {
 }
 
 // newPeer creates the PeerConnection and the mixer leg of s in rm.
-func newPeer(api *webrtc.API, rm *Room, s media.Session, caps mediaCaps, clock mixer.Clock, log *slog.Logger) (*Peer, error) {
+func newPeer(api *webrtc.API, rm *Room, s media.Session, caps mediaCaps, clk clock.Clock, log *slog.Logger) (*Peer, error) {
 	out, err := newMixSender()
 	if err != nil {
 		return nil, err
@@ -80,7 +80,7 @@ func newPeer(api *webrtc.API, rm *Room, s media.Session, caps mediaCaps, clock m
 	id := s.Identity()
 	p := &Peer{
 		sessionID: s.ID(), attendeeID: id.AttendeeID, externalID: id.ExternalUserID, content: id.Content,
-		maxRes: id.MaxResolution, sess: s, room: rm, api: api, pc: pc, out: out, clock: clock,
+		maxRes: id.MaxResolution, sess: s, room: rm, api: api, pc: pc, out: out, clock: clk,
 		log:   log.With("session", s.ID(), "attendee", id.AttendeeID),
 		downs: map[string]*downTrack{},
 	}

@@ -5,8 +5,8 @@ import (
 	"sync"
 
 	"github.com/confab-media/confab/conference"
+	"github.com/confab-media/confab/internal/clock"
 	"github.com/confab-media/confab/internal/guard"
-	"github.com/confab-media/confab/mixer"
 )
 
 // Room is one meeting's WebRTC side on this node: its peers and its video
@@ -17,7 +17,7 @@ type Room struct {
 	meetingID string
 	conf      *conference.Room
 	video     *videoRoom
-	clock     mixer.Clock
+	clock     clock.Clock
 	log       *slog.Logger
 
 	mu    sync.Mutex // guards peers

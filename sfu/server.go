@@ -13,7 +13,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/confab-media/confab/conference"
-	"github.com/confab-media/confab/mixer"
+	"github.com/confab-media/confab/internal/clock"
 	"github.com/confab-media/confab/signaling/events"
 	"github.com/confab-media/confab/signaling/media"
 	"github.com/confab-media/confab/signaling/protocol"
@@ -57,7 +57,7 @@ func New(cfg Config, p Params) (*Server, error) {
 		p.Log = slog.New(slog.DiscardHandler)
 	}
 	if p.Clock == nil {
-		p.Clock = mixer.SystemClock{}
+		p.Clock = clock.System{}
 	}
 	if p.Net == nil {
 		if p.Net, err = stdnet.NewNet(); err != nil {

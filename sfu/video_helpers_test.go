@@ -1,12 +1,10 @@
 package sfu
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,35 +14,17 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/confab-media/confab/bench/attendee"
+	"github.com/confab-media/confab/internal/testkit"
 	"github.com/confab-media/confab/signaling/events"
 	"github.com/confab-media/confab/signaling/meeting"
 	"github.com/confab-media/confab/signaling/protocol"
 )
 
-// eventLog is an events.Sink that keeps every event published.
-type eventLog struct {
-	mu  sync.Mutex
-	evs []events.Event
-}
-
-func (l *eventLog) Deliver(_ context.Context, e events.Event) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.evs = append(l.evs, e)
-}
+// eventLog keeps every event published.
+type eventLog struct{ testkit.Events }
 
 // of returns the events of type typ about attendee, in order.
-func (l *eventLog) of(typ events.Type, attendee string) []events.Event {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []events.Event
-	for _, e := range l.evs {
-		if e.Detail.EventType == typ && e.Detail.AttendeeID == attendee {
-			out = append(out, e)
-		}
-	}
-	return out
-}
+func (l *eventLog) of(typ events.Type, attendee string) []events.Event { return l.Of(typ, attendee) }
 
 // videoTypes lists the video and content event types, for logs.
 var videoTypes = []events.Type{
@@ -55,10 +35,8 @@ var videoTypes = []events.Type{
 
 // video returns the video and content events, as "type attendee" lines.
 func (l *eventLog) video() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	var out []string
-	for _, e := range l.evs {
+	for _, e := range l.All() {
 		if slices.Contains(videoTypes, e.Detail.EventType) {
 			out = append(out, string(e.Detail.EventType)+" "+e.Detail.AttendeeID)
 		}

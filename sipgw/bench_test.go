@@ -8,6 +8,8 @@ import (
 
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
+
+	"github.com/confab-media/confab/internal/clock"
 )
 
 // Per-frame costs of the media paths (one 20 ms frame per op):
@@ -151,7 +153,7 @@ func testMedia(tb testing.TB, c codec, rx *srtp.Context, push func([]byte, uint3
 	if c != codecOpus {
 		pt = 0
 	}
-	m, err := newMedia(mediaParams{clock: SystemClock{}, conn: a, rtcp: b, codec: c,
+	m, err := newMedia(mediaParams{clock: clock.System{}, conn: a, rtcp: b, codec: c,
 		rx: rxConfig{pt: pt, tePT: 101, srtp: rx}, push: push, ssrc: 7, seq: 1, tsBase: 1,
 		signalIP: netip.AddrFrom4([4]byte{127, 0, 0, 1})})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/confab-media/confab/internal/clock"
 	"github.com/confab-media/confab/internal/guard"
 	"github.com/confab-media/confab/internal/netguard"
 	"github.com/confab-media/confab/signaling/meeting"
@@ -84,30 +85,6 @@ type StreamConfig struct {
 	FirstMessage, Idle      time.Duration
 }
 
-// Clock is the gateway's time source for RTP timeouts, session timers and
-// metrics. It has the same shape as mixer.Clock and meeting.Clock, so one
-// implementation serves all three.
-type Clock interface {
-	Now() time.Time
-	// Tick returns a channel that receives the time every d, and a function
-	// that stops it.
-	Tick(d time.Duration) (<-chan time.Time, func())
-}
-
-// SystemClock is the real clock.
-type SystemClock struct{}
-
-var _ Clock = SystemClock{}
-
-// Now returns time.Now().
-func (SystemClock) Now() time.Time { return time.Now() }
-
-// Tick wraps time.NewTicker.
-func (SystemClock) Tick(d time.Duration) (<-chan time.Time, func()) {
-	t := time.NewTicker(d)
-	return t.C, t.Stop
-}
-
 // Params holds the gateway's dependencies.
 type Params struct {
 	// Auth verifies join tokens (required).
@@ -116,8 +93,8 @@ type Params struct {
 	Conference Conference
 	// Log receives structured logs; nil discards them.
 	Log *slog.Logger
-	// Clock drives timeouts and timers; nil means SystemClock.
-	Clock Clock
+	// Clock drives timeouts and timers; nil is the system clock.
+	Clock clock.Clock
 	// Registerer receives the gateway's metrics; nil registers nothing.
 	Registerer prometheus.Registerer
 	// OnDTMF, if set, receives every DTMF digit a caller sends (RFC 4733 or

@@ -14,6 +14,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/confab-media/confab/internal/clock"
 	"github.com/confab-media/confab/internal/guard"
 	"github.com/confab-media/confab/internal/netguard"
 )
@@ -24,7 +25,7 @@ type Gateway struct {
 	cfg     Config
 	p       Params
 	log     *slog.Logger
-	clock   Clock
+	clock   clock.Clock
 	metrics *metrics
 	ports   *portAllocator
 	bindIP  netip.Addr // RTP sockets bind here (unspecified: all interfaces)
@@ -63,7 +64,7 @@ func New(cfg Config, p Params) (*Gateway, error) {
 		return nil, fmt.Errorf("%w: Params.Auth and Params.Conference are required", ErrInvalidConfig)
 	}
 	if p.Clock == nil {
-		p.Clock = SystemClock{}
+		p.Clock = clock.System{}
 	}
 	if p.Log == nil {
 		p.Log = slog.New(slog.DiscardHandler)

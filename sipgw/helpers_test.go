@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/hraban/opus.v2"
 
+	"github.com/confab-media/confab/internal/dsp"
 	"github.com/confab-media/confab/mixer"
 	"github.com/confab-media/confab/signaling/meeting"
 )
@@ -305,22 +306,9 @@ func (g *toneEncoder) next() ([]byte, int8) {
 	return append([]byte(nil), g.buf[:n]...), levelFromPCM(pcm)
 }
 
-// goertzel returns the power of x at freq for sample rate fs, scaled so a
-// sine of amplitude A gives A²/2.
-func goertzel(x []int16, freq float64, fs int) float64 {
-	w := 2 * math.Pi * freq / float64(fs)
-	c := 2 * math.Cos(w)
-	var s1, s2 float64
-	for _, v := range x {
-		s0 := float64(v) + c*s1 - s2
-		s2, s1 = s1, s0
-	}
-	p := s1*s1 + s2*s2 - c*s1*s2
-	n := float64(len(x))
-	return 2 * p / (n * n)
-}
+func goertzel(x []int16, freq float64, fs int) float64 { return dsp.Goertzel(x, freq, float64(fs)) }
 
-func dB(p float64) float64 { return 10 * math.Log10(p+1e-9) }
+func dB(p float64) float64 { return dsp.DB(p) }
 
 // checkHears asserts that audio carries want clearly and not self (the
 // mix-minus): want above −40 dBFS-ish power and 25 dB over self.

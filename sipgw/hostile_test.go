@@ -18,6 +18,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/confab-media/confab/internal/fakeclock"
 	"github.com/confab-media/confab/signaling/meeting"
 )
 
@@ -117,7 +118,7 @@ func TestNoMediaTimeout(t *testing.T) {
 	conf := newConference(t)
 	auth := newTestAuth()
 	auth.add("tok-mute", "att-mute")
-	clock := newFakeClock()
+	clock := fakeclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	reg := prometheus.NewRegistry()
 	gw := gatewayWith(t, Config{NoMediaTimeout: 20 * time.Second},
 		Params{Auth: auth, Conference: conf, Clock: clock, Registerer: reg})
@@ -130,10 +131,10 @@ func TestNoMediaTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	leg := conf.nextJoin(t)
-	waitFor(t, 2*time.Second, "call ticker", func() bool { return clock.tickers() == 1 })
-	clock.advance(15 * time.Second)
+	waitFor(t, 2*time.Second, "call ticker", func() bool { return clock.Tickers() == 1 })
+	clock.Advance(15 * time.Second)
 	noBye(t, u, "15 s without media")
-	clock.advance(6 * time.Second)
+	clock.Advance(6 * time.Second)
 	expectBye(t, u, 5*time.Second, "no media for 21 s")
 	leg.waitLeft(t, 5*time.Second)
 	waitFor(t, 3*time.Second, "the no-media end counted", func() bool {

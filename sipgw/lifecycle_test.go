@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,60 +13,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/confab-media/confab/internal/fakeclock"
 	"github.com/confab-media/confab/signaling/meeting"
 )
-
-// fakeClock is a Clock the test moves by hand.
-type fakeClock struct {
-	mu    sync.Mutex
-	now   time.Time
-	chans []chan time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Tick(time.Duration) (<-chan time.Time, func()) {
-	ch := make(chan time.Time, 1)
-	c.mu.Lock()
-	c.chans = append(c.chans, ch)
-	c.mu.Unlock()
-	return ch, func() {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		for i, o := range c.chans {
-			if o == ch {
-				c.chans = append(c.chans[:i], c.chans[i+1:]...)
-				break
-			}
-		}
-	}
-}
-
-func (c *fakeClock) tickers() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.chans)
-}
-
-// advance moves time and delivers one tick to every ticker.
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	now, chans := c.now, append([]chan time.Time(nil), c.chans...)
-	c.mu.Unlock()
-	for _, ch := range chans {
-		select {
-		case ch <- now:
-		default:
-		}
-	}
-}
 
 // gatewayWith starts a gateway with explicit Params (clock, registry).
 func gatewayWith(t *testing.T, cfg Config, p Params) *Gateway {
@@ -192,7 +140,7 @@ func TestTimersAndRefresh(t *testing.T) {
 	auth := newTestAuth()
 	auth.add("tok-timer", "att-timer")
 	auth.add("tok-rtp", "att-rtp")
-	clock := newFakeClock()
+	clock := fakeclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	gw := gatewayWith(t, Config{RTPTimeout: time.Hour, NoMediaTimeout: time.Hour, SessionExpires: 10 * time.Minute},
 		Params{Auth: auth, Conference: conf, Clock: clock})
 	udp, _, _ := gw.Addrs()
@@ -215,9 +163,9 @@ func TestTimersAndRefresh(t *testing.T) {
 	}
 	first := string(res.Body())
 	leg := conf.nextJoin(t)
-	waitFor(t, 2*time.Second, "call ticker", func() bool { return clock.tickers() == 1 })
+	waitFor(t, 2*time.Second, "call ticker", func() bool { return clock.Tickers() == 1 })
 
-	clock.advance(60 * time.Second) // deadline is 120 − 32 = 88 s
+	clock.Advance(60 * time.Second) // deadline is 120 − 32 = 88 s
 	noBye(t, u, "60 s into a 120 s session")
 
 	// Refresh with a re-INVITE of the same SDP.
@@ -239,7 +187,7 @@ func TestTimersAndRefresh(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	clock.advance(60 * time.Second) // 60 s after the refresh
+	clock.Advance(60 * time.Second) // 60 s after the refresh
 	noBye(t, u, "after a re-INVITE refresh")
 
 	update := sip.NewRequest(sip.UPDATE, res.Contact().Address)
@@ -249,9 +197,9 @@ func TestTimersAndRefresh(t *testing.T) {
 	if err != nil || r3.StatusCode != 200 || r3.GetHeader("Session-Expires") == nil {
 		t.Fatalf("UPDATE: %v %v", r3, err)
 	}
-	clock.advance(70 * time.Second)
+	clock.Advance(70 * time.Second)
 	noBye(t, u, "70 s after an UPDATE refresh")
-	clock.advance(20 * time.Second) // 90 s > 88 s without refresh
+	clock.Advance(20 * time.Second) // 90 s > 88 s without refresh
 	expectBye(t, u, 5*time.Second, "session expired")
 	leg.waitLeft(t, 5*time.Second)
 
@@ -262,10 +210,10 @@ func TestTimersAndRefresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	leg2 := conf.nextJoin(t)
-	waitFor(t, 2*time.Second, "call ticker", func() bool { return clock.tickers() == 1 })
-	clock.advance(5 * time.Second)
+	waitFor(t, 2*time.Second, "call ticker", func() bool { return clock.Tickers() == 1 })
+	clock.Advance(5 * time.Second)
 	noBye(t, u, "5 s without RTP")
-	clock.advance(6 * time.Second)
+	clock.Advance(6 * time.Second)
 	expectBye(t, u, 5*time.Second, "RTP timeout")
 	leg2.waitLeft(t, 5*time.Second)
 	closeAndCheck(t, u, gw, gw2)

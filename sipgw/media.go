@@ -14,6 +14,7 @@ import (
 	"github.com/zaf/g711"
 	"gopkg.in/hraban/opus.v2"
 
+	"github.com/confab-media/confab/internal/clock"
 	"github.com/confab-media/confab/internal/guard"
 )
 
@@ -24,7 +25,7 @@ import (
 // meeting's mix into the caller's RTP. The call's dialog goroutine only
 // swaps their configurations (rxCfg, txCfg) on re-offers.
 type media struct {
-	clock Clock
+	clock clock.Clock
 	conn  *net.UDPConn
 	rtcp  *net.UDPConn
 	port  int
@@ -106,7 +107,7 @@ const latchHold = time.Second
 
 // mediaParams sets a media session up.
 type mediaParams struct {
-	clock  Clock
+	clock  clock.Clock
 	conn   *net.UDPConn
 	rtcp   *net.UDPConn
 	codec  codec

@@ -3,6 +3,8 @@ package attendee
 import (
 	"math"
 	"time"
+
+	"github.com/confab-media/confab/internal/dsp"
 )
 
 // Audio format: Opus at 48 kHz, 20 ms frames, decoded to mono.
@@ -14,10 +16,10 @@ const (
 
 // Goertzel returns the power of pcm (48 kHz) at hz: A²/2 for a sine of
 // amplitude A whose frequency is hz.
-func Goertzel(pcm []int16, hz float64) float64 { return goertzel2(pcm, nil, hz) }
+func Goertzel(pcm []int16, hz float64) float64 { return dsp.Goertzel(pcm, hz, SampleRate) }
 
 // DB returns power p in decibels (10·log10, floored near -120 dB).
-func DB(p float64) float64 { return 10 * math.Log10(p+1e-12) }
+func DB(p float64) float64 { return dsp.DB(p) }
 
 // audioLevel returns the RFC 6464 level of pcm: -dBov of its RMS, 0
 // loudest to 127 silence.
@@ -105,19 +107,4 @@ func (r *timeRing) countSince(since time.Time) int {
 }
 
 // goertzel2 is Goertzel over x followed by y.
-func goertzel2(x, y []int16, hz float64) float64 {
-	n := len(x) + len(y)
-	if n == 0 {
-		return 0
-	}
-	c := 2 * math.Cos(2*math.Pi*hz/SampleRate)
-	var s1, s2 float64
-	for _, seg := range [2][]int16{x, y} {
-		for _, v := range seg {
-			s0 := float64(v) + c*s1 - s2
-			s2, s1 = s1, s0
-		}
-	}
-	p := s1*s1 + s2*s2 - c*s1*s2
-	return 2 * p / (float64(n) * float64(n))
-}
+func goertzel2(x, y []int16, hz float64) float64 { return dsp.GoertzelSplit(x, y, hz, SampleRate) }

@@ -302,6 +302,12 @@ func (a *Attendee) Audio(dst []int16, d time.Duration) []int16 {
 	return a.pcm.appendLast(dst, int(d.Seconds()*SampleRate))
 }
 
+// ToneDB is the level, in dB, of hz in the last d of audio received.
+func (a *Attendee) ToneDB(d time.Duration, hz float64) float64 {
+	p, _ := a.Power(d, hz)
+	return DB(p[0])
+}
+
 // Power returns the Goertzel power (see Goertzel) of the last d of decoded
 // received audio at each of hz, and how many samples that was.
 func (a *Attendee) Power(d time.Duration, hz ...float64) (power []float64, samples int) {

@@ -185,10 +185,7 @@ func TestHostileMediaLineFlood(t *testing.T) {
 }
 
 // toneDB is the level of hz in the last 400 ms a received.
-func toneDB(a *attendee.Attendee, hz float64) float64 {
-	p, _ := a.Power(400*time.Millisecond, hz)
-	return attendee.DB(p[0])
-}
+func toneDB(a *attendee.Attendee, hz float64) float64 { return a.ToneDB(400*time.Millisecond, hz) }
 
 // TestHostileMediaCapabilities: what UpdateAttendeeCapabilities and
 // CreateAttendee's Capabilities promise, the media plane enforces. Before:

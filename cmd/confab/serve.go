@@ -21,6 +21,7 @@ import (
 
 	"github.com/confab-media/confab/cmd/confab/internal/config"
 	"github.com/confab-media/confab/conference"
+	"github.com/confab-media/confab/internal/clock"
 	"github.com/confab-media/confab/internal/netguard"
 	"github.com/confab-media/confab/mixer"
 	"github.com/confab-media/confab/sfu"
@@ -96,7 +97,7 @@ func serve(cfg config.Config, stderr io.Writer) error {
 		Store:    st,
 		Placer:   meeting.NewLocalPlacer(meeting.MediaGroup{ID: "local", PublicURL: publicURL}, cfg.Quotas.ActiveMeetingsPerMediaGroup),
 		Events:   bus,
-		Clock:    meeting.SystemClock{},
+		Clock:    clock.System{},
 		Log:      log.With("subsystem", "meeting"),
 		TokenKey: tokenKey,
 		Targets:  meetingTargets{nt},
@@ -130,7 +131,7 @@ func serve(cfg config.Config, stderr io.Writer) error {
 		MaxVideos:        cfg.Media.MaxVideos,
 		MaxContentShares: cfg.Media.MaxContentShares,
 	}, sfu.Params{
-		Log: log.With("subsystem", "sfu"), Clock: mixer.SystemClock{}, Conference: conf,
+		Log: log.With("subsystem", "sfu"), Clock: clock.System{}, Conference: conf,
 		Events: bus, AccountID: cfg.AccountID, Panics: panics("sfu"),
 	})
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go/service/chimesdkmeetings"
 
 	"github.com/confab-media/confab/bench/attendee"
+	"github.com/confab-media/confab/internal/dsp"
 )
 
 // TestSIPDialInOverServe: a real SIP softphone (baresip, PCMU over UDP)
@@ -252,13 +253,4 @@ func readPCM16(t *testing.T, path string) []int16 {
 }
 
 // goertzel8k is the power (dB) of pcm (8 kHz) at hz.
-func goertzel8k(pcm []int16, hz float64) float64 {
-	c := 2 * math.Cos(2*math.Pi*hz/8000)
-	var s1, s2 float64
-	for _, v := range pcm {
-		s0 := float64(v) + c*s1 - s2
-		s2, s1 = s1, s0
-	}
-	p := 2 * (s1*s1 + s2*s2 - c*s1*s2) / float64(len(pcm)*len(pcm))
-	return 10 * math.Log10(p+1e-12)
-}
+func goertzel8k(pcm []int16, hz float64) float64 { return dsp.DB(dsp.Goertzel(pcm, hz, 8000)) }

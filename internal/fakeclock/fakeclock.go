@@ -1,5 +1,5 @@
-// Package fakeclock is a manually advanced clock for tests of code that takes
-// an injected clock (Now and Tick).
+// Package fakeclock is the one fake of internal/clock.Clock: a manually
+// advanced clock for tests of code that takes an injected clock.
 package fakeclock
 
 import (
@@ -16,7 +16,7 @@ type Clock struct {
 
 type ticker struct {
 	c      chan time.Time
-	period time.Duration
+	period time.Duration // 0: a one-shot timer (After)
 	next   time.Time
 	done   bool
 }
@@ -45,7 +45,17 @@ func (c *Clock) Tick(d time.Duration) (<-chan time.Time, func()) {
 	}
 }
 
-// Tickers reports how many tickers are running, so a test can wait until the
+// After returns a channel that receives the virtual time once Advance has
+// moved it d past now.
+func (c *Clock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &ticker{c: make(chan time.Time, 1), next: c.now.Add(d)}
+	c.tickers = append(c.tickers, t)
+	return t.c
+}
+
+// Tickers reports how many tickers (and pending After timers) are running, so a test can wait until the
 // code under test has started its ticker before advancing.
 func (c *Clock) Tickers() int {
 	c.mu.Lock()
@@ -60,7 +70,9 @@ func (c *Clock) Tickers() int {
 }
 
 // Advance moves virtual time forward by d, firing tickers at every period
-// they cross, in order.
+// they cross, in order. A reader that has not taken a tick finds the
+// latest one instead (ticks are conflated, newest wins), so code that acts
+// on the tick's time sees where the clock got to.
 func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -76,11 +88,31 @@ func (c *Clock) Advance(d time.Duration) {
 			break
 		}
 		c.now = first.next
-		first.next = first.next.Add(first.period)
+		if first.period == 0 {
+			first.done = true // a timer fires once
+		} else {
+			first.next = first.next.Add(first.period)
+		}
 		select {
 		case first.c <- c.now:
 		default:
+			select { // replace the stale tick
+			case <-first.c:
+			default:
+			}
+			select {
+			case first.c <- c.now:
+			default:
+			}
 		}
 	}
 	c.now = end
+	live := c.tickers[:0]
+	for _, t := range c.tickers {
+		if !t.done {
+			live = append(live, t)
+		}
+	}
+	clear(c.tickers[len(live):])
+	c.tickers = live
 }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/confab-media/confab/internal/testkit"
 	"github.com/confab-media/confab/signaling/events"
 	"github.com/confab-media/confab/signaling/meeting"
 	"github.com/confab-media/confab/signaling/sigv4"
@@ -23,11 +23,7 @@ import (
 
 var testCreds = sigv4.Credentials{AccessKeyID: "AKIDAPITEST00001", SecretAccessKey: "api-test-secret-0123456789"}
 
-type tb interface {
-	Helper()
-	Fatal(...any)
-	Cleanup(func())
-}
+type tb = testing.TB
 
 // newTestHandler wires the real API over the given store, with throttling
 // off and generous quotas.
@@ -41,23 +37,7 @@ func newTestHandler(t tb, st store.Store) (*Handler, *meeting.Service) {
 func newTestHandlerWithBus(t tb, st store.Store, bus *events.Bus) (*Handler, *meeting.Service) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	u, _ := url.Parse("http://127.0.0.1:8080")
-	svc, err := meeting.New(context.Background(), meeting.Config{
-		AccountID: "000000000000", Regions: []string{"us-east-1"},
-		AttendeesPerMeeting: 1 << 30, HighResolutionAttendees: 25,
-		MaxDuration: 24 * time.Hour, IdleTimeout: 5 * time.Minute, SweepInterval: 10 * time.Second,
-	}, meeting.Params{
-		Store:    st,
-		Placer:   meeting.NewLocalPlacer(meeting.MediaGroup{ID: "local", PublicURL: u}, 1<<20),
-		Events:   bus,
-		Clock:    meeting.SystemClock{},
-		Log:      log,
-		TokenKey: bytes.Repeat([]byte{7}, 32),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
+	svc := testkit.MeetingService(t, testkit.Meetings{Store: st, Events: bus, AttendeesPerMeeting: 1 << 30, MaxMeetings: 1 << 20})
 	h := NewHandler(Config{}, Params{
 		Meetings: svc,
 		Verifier: sigv4.NewVerifier(sigv4.VerifierConfig{Service: "chime"}, sigv4.VerifierParams{

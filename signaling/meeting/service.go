@@ -25,6 +25,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/confab-media/confab/internal/clock"
 	"github.com/confab-media/confab/signaling/events"
 	"github.com/confab-media/confab/signaling/store"
 )
@@ -53,7 +54,7 @@ type Params struct {
 	Store    store.Store
 	Placer   Placer
 	Events   Publisher
-	Clock    Clock
+	Clock    clock.Clock
 	Log      *slog.Logger
 	TokenKey []byte // ≥ 32 random bytes, stable across restarts
 	// Targets, if set, learns each meeting's NotificationsConfiguration

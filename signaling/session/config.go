@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/confab-media/confab/internal/clock"
 	"github.com/confab-media/confab/internal/guard"
 	"github.com/confab-media/confab/signaling/events"
 	"github.com/confab-media/confab/signaling/media"
@@ -31,17 +32,6 @@ type Presence interface {
 type Publisher interface {
 	Publish(ctx context.Context, e events.Event)
 }
-
-// Clock is the time source for data-message timestamps, retention and
-// throttling. Network deadlines (Config.IdleTimeout and friends) are real
-// time: they guard sockets.
-type Clock interface {
-	Now() time.Time
-}
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time { return time.Now() }
 
 // Media is the media server (package sfu): the contract is package
 // signaling/media's, which passes the server a media.Session, never a
@@ -169,7 +159,7 @@ type Params struct {
 	Events   Publisher
 	Media    Media
 	TURN     TURN         // nil: JOIN_ACK carries no TURN credentials
-	Clock    Clock        // default: the system clock
+	Clock    clock.Clock  // data-message times, retention, rate limits; default: the system clock
 	Log      *slog.Logger // default: discard
 	// Panics counts panics contained in the goroutines that handle a
 	// client's input (reader, writer, ServeHTTP); nil counts nothing.
@@ -181,7 +171,7 @@ func (p Params) validate() (Params, error) {
 		return p, errors.New("session: Params.Auth, Presence and Events are required")
 	}
 	if p.Clock == nil {
-		p.Clock = systemClock{}
+		p.Clock = clock.System{}
 	}
 	if p.Log == nil {
 		p.Log = slog.New(slog.DiscardHandler)

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -14,70 +13,28 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/confab-media/confab/bench/leakcheck"
 	"github.com/confab-media/confab/internal/fakeclock"
+	"github.com/confab-media/confab/internal/testkit"
 	"github.com/confab-media/confab/signaling/events"
 	"github.com/confab-media/confab/signaling/meeting"
 	"github.com/confab-media/confab/signaling/protocol"
-	"github.com/confab-media/confab/signaling/store"
 )
 
 var t0 = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 
 const wait = 5 * time.Second
 
-// recorder is an events sink that keeps every event.
-type recorder struct {
-	mu  sync.Mutex
-	evs []events.Event
-}
-
-func (r *recorder) Deliver(_ context.Context, e events.Event) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.evs = append(r.evs, e)
-}
-
-// of returns the types of the attendee's events, in order.
-func (r *recorder) of(attendeeID string) []events.Type {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var ts []events.Type
-	for _, e := range r.evs {
-		if e.Detail.AttendeeID == attendeeID {
-			ts = append(ts, e.Detail.EventType)
-		}
-	}
-	return ts
-}
+// recorder keeps every event the bus publishes.
+type recorder struct{ testkit.Events }
 
 // waitFor waits until the attendee's event types equal want.
 func (r *recorder) waitFor(t *testing.T, attendeeID string, want ...events.Type) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for {
-		got := r.of(attendeeID)
-		if equalTypes(got, want) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("events of %s = %v, want %v", attendeeID, got, want)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	r.WaitFor(t, wait, attendeeID, want...)
 }
 
-func equalTypes(a, b []events.Type) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
+// of returns the types of the attendee's events, in order.
+func (r *recorder) of(attendeeID string) []events.Type { return r.TypesOf(attendeeID) }
 
 // presence wraps the meeting service and checks SetConnected pairs up.
 type presence struct {
@@ -121,22 +78,7 @@ func newFixture(t *testing.T, mod func(*Config, *Params)) *fixture {
 	f := &fixture{t: t, clock: fakeclock.New(t0), ev: &recorder{}}
 	bus := events.NewBus(f.ev)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	u, _ := url.Parse("http://127.0.0.1:8080")
-	svc, err := meeting.New(context.Background(), meeting.Config{
-		AccountID: "123456789012", Regions: []string{"us-east-1"},
-		AttendeesPerMeeting: 250, HighResolutionAttendees: 25,
-		MaxDuration: 24 * time.Hour, IdleTimeout: 5 * time.Minute, SweepInterval: 10 * time.Second,
-	}, meeting.Params{
-		Store:    store.NewMemory(),
-		Placer:   meeting.NewLocalPlacer(meeting.MediaGroup{ID: "local", PublicURL: u}, 250),
-		Events:   bus,
-		Clock:    f.clock,
-		Log:      log,
-		TokenKey: []byte("0123456789abcdef0123456789abcdef"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := testkit.MeetingService(t, testkit.Meetings{Events: bus, Clock: f.clock})
 	f.svc = svc
 	f.pres = &presence{svc: svc, n: map[string]int{}}
 	cfg := Config{AccountID: "123456789012", RejectDelay: 2 * time.Second}
@@ -156,14 +98,13 @@ func newFixture(t *testing.T, mod func(*Config, *Params)) *fixture {
 	t.Cleanup(func() {
 		h.Close()
 		f.srv.Close()
-		svc.Close()
 	})
 	return f
 }
 
 // checkNoLeaks fails the test if goroutines started during it outlive it.
 // Register it first: cleanups run last-in first-out.
-func checkNoLeaks(t *testing.T) { leakcheck.Check(t, wait) }
+func checkNoLeaks(t *testing.T) { testkit.CheckLeaks(t) }
 
 func (f *fixture) meeting(token string) meeting.Meeting {
 	f.t.Helper()
