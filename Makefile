@@ -18,10 +18,16 @@ build:
 	$(GO) build -o $(BIN) ./cmd/confab
 
 ## test: the whole suite, as CI runs it.
-test: deps test-deps fmt-check vet unit
+test: deps test-deps fmt-check vet lint unit
 
+# The real-browser test runs on its own, without the race detector: under
+# its slowdown, three Chromium encoders and the server starve the two CI
+# cores, and a publisher's video can stay unread (see docs/architecture.md,
+# "Known issues"). Every server path it drives also runs under -race in
+# the package tests.
 unit:
-	$(GO) test -race -count=1 -p 1 -timeout 20m ./...
+	$(GO) test -race -count=1 -p 1 -timeout 20m -skip '^TestBrowserStockSDK$$' ./...
+	$(GO) test -count=1 -timeout 10m -run '^TestBrowserStockSDK$$' ./cmd/confab
 
 vet:
 	$(GO) vet ./...

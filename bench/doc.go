@@ -1,5 +1,6 @@
-// Package bench will hold the load harness: synthetic attendees and SIP callers
-// that drive a Confab deployment through its public protocols only, and the
-// reports of what they measured. The first synthetic attendee is in
-// [github.com/confab-media/confab/bench/attendee].
+// Package bench is the load harness: synthetic attendees
+// ([github.com/confab-media/confab/bench/attendee]) that drive a Confab
+// deployment through its public protocols only, and the scenarios, runs,
+// reports and command line of `confab bench`
+// ([github.com/confab-media/confab/bench/load]).
 package bench

@@ -14,6 +14,9 @@ type Member struct {
 	// its newest (highest) leg, e.g. the session that replaced another.
 	Order   uint64
 	Content bool // a content share: not an audio connection for auto-end
+	// Codec is the leg's: Opus (WebRTC, Opus phones) or G.711 (a phone
+	// whose decoded PCM is pushed, its mix encoded to G.711 by the mixer).
+	Codec mixer.Codec
 }
 
 // AudioLeg is a member's leg in the Room's mixer: Push its audio in,
@@ -39,7 +42,14 @@ func (rm *Room) AddAudio(m Member, sink mixer.Sink) (*AudioLeg, error) {
 		prefix = "c"
 	}
 	a := &AudioLeg{room: rm, member: m}
-	leg, err := rm.mix.AddLeg(mixer.LegID(prefix+strconv.FormatUint(m.Order, 10)), sink)
+	id := mixer.LegID(prefix + strconv.FormatUint(m.Order, 10))
+	var leg *mixer.Leg
+	var err error
+	if m.Codec == mixer.CodecOpus {
+		leg, err = rm.mix.AddLeg(id, sink)
+	} else {
+		leg, err = rm.mix.AddPCMLeg(id, m.Codec, sink)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -52,6 +62,13 @@ func (rm *Room) AddAudio(m Member, sink mixer.Sink) (*AudioLeg, error) {
 func (a *AudioLeg) Push(f mixer.Frame) error {
 	a.rx.Add(1)
 	return a.leg.Push(f)
+}
+
+// PushPCM hands 20 ms of a G.711 leg's decoded 8 kHz PCM to the mixer
+// (mixer.Leg.PushPCM).
+func (a *AudioLeg) PushPCM(pcm []int16, ts uint32, level int8) error {
+	a.rx.Add(1)
+	return a.leg.PushPCM(pcm, ts, level)
 }
 
 // SetMuted mutes the leg: it is never a talker while muted.

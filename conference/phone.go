@@ -1,6 +1,7 @@
 package conference
 
 import (
+	"bytes"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -15,16 +16,33 @@ const phoneOrderBase = 1 << 62
 
 // opusSilence is one 20 ms Opus frame of silence (RFC 6716 §3: code 3…),
 // sent instead of the mix to a caller whose attendee may not receive audio:
-// the stream goes on, so the caller's jitter buffer does not starve.
+// the stream goes on, so the caller's jitter buffer does not starve. G.711
+// callers get 20 ms of the codec's silence code instead (ITU-T G.711:
+// μ-law 0xFF, A-law 0xD5 encode zero).
 const opusSilence = "\xf8\xff\xfe"
+
+// silenceOf returns one 20 ms silent payload of codec c.
+func silenceOf(c mixer.Codec) []byte {
+	switch c {
+	case mixer.CodecPCMU:
+		return bytes.Repeat([]byte{0xff}, mixer.PCMFrame)
+	case mixer.CodecPCMA:
+		return bytes.Repeat([]byte{0xd5}, mixer.PCMFrame)
+	}
+	return []byte(opusSilence)
+}
 
 // PhoneLeg is a call's membership in its meeting, as the SIP gateway sees
 // it (sipgw.PhoneLeg).
 type PhoneLeg interface {
-	// Push hands over one 20 ms Opus frame from the caller with its 48 kHz
-	// RTP timestamp and RFC 6464 level (−1 unknown); it copies, never
-	// blocks.
+	// Push hands over one 20 ms Opus frame from an Opus caller with its
+	// 48 kHz RTP timestamp and RFC 6464 level (−1 unknown); it copies,
+	// never blocks.
 	Push(opus []byte, ts uint32, level int8) error
+	// PushPCM hands over 20 ms (mixer.PCMFrame samples) of a G.711
+	// caller's decoded 8 kHz PCM with its 8 kHz RTP timestamp and level;
+	// it copies, never blocks.
+	PushPCM(pcm []int16, ts uint32, level int8) error
 	// SetMuted mutes the caller while it holds the call.
 	SetMuted(muted bool)
 	// Done is closed when the call must end: the attendee was deleted or
@@ -55,11 +73,12 @@ type Phone struct {
 var _ PhoneLeg = (*Phone)(nil)
 
 // JoinPhone adds a caller, whose join token verified as id, to its
-// meeting: a leg in the mixer (mix gets the mix minus the caller, 20 ms
-// Opus frames with 48 kHz timestamps, from the mixer's goroutine) and a
-// presence. Its capabilities apply from the start and follow later
-// changes.
-func (r *Registry) JoinPhone(id meeting.Identity, mix func(opus []byte, ts uint32)) (PhoneLeg, error) {
+// meeting: a leg in the mixer of the call's codec (mix gets the mix minus
+// the caller every 20 ms from the mixer's goroutine: Opus with 48 kHz
+// timestamps, or G.711 of that codec with 8 kHz timestamps; see
+// mixer.Codec) and a presence. Its capabilities apply from the start and
+// follow later changes.
+func (r *Registry) JoinPhone(id meeting.Identity, codec mixer.Codec, mix func(payload []byte, ts uint32)) (PhoneLeg, error) {
 	rm, err := r.Room(id.MeetingID)
 	if err != nil {
 		return nil, err
@@ -68,15 +87,14 @@ func (r *Registry) JoinPhone(id meeting.Identity, mix func(opus []byte, ts uint3
 	c := r.Capabilities(id)
 	ph.send = Sends(c.Audio)
 	ph.noMix.Store(!Receives(c.Audio))
-	var silence [len(opusSilence)]byte
-	copy(silence[:], opusSilence)
-	sink := func(opus []byte, ts uint32) {
+	silence := silenceOf(codec)
+	sink := func(payload []byte, ts uint32) {
 		if ph.noMix.Load() {
-			opus = silence[:] // Audio Send or None: no mix, the stream goes on
+			payload = silence // Audio Send or None: no mix, the stream goes on
 		}
-		mix(opus, ts)
+		mix(payload, ts)
 	}
-	a, err := rm.AddAudio(Member{AttendeeID: id.AttendeeID, Order: phoneOrderBase + r.seq.Add(1)}, sink)
+	a, err := rm.AddAudio(Member{AttendeeID: id.AttendeeID, Order: phoneOrderBase + r.seq.Add(1), Codec: codec}, sink)
 	if err != nil {
 		return nil, err
 	}
@@ -107,6 +125,14 @@ func (ph *Phone) Push(opus []byte, ts uint32, level int8) error {
 		level = mixer.LevelUnknown
 	}
 	return ph.audio.Push(mixer.Frame{Payload: opus, Timestamp: ts, Level: level})
+}
+
+// PushPCM implements PhoneLeg.
+func (ph *Phone) PushPCM(pcm []int16, ts uint32, level int8) error {
+	if level < 0 {
+		level = mixer.LevelUnknown
+	}
+	return ph.audio.PushPCM(pcm, ts, level)
 }
 
 // SetMuted implements PhoneLeg: a caller whose attendee may not send audio

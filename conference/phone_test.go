@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/confab-media/confab/mixer"
 	"github.com/confab-media/confab/signaling/meeting"
 )
 
@@ -77,7 +78,7 @@ func TestPhoneMember(t *testing.T) {
 	r, p, _ := realRegistry(t)
 	id := meeting.Identity{MeetingID: "m1", AttendeeID: "caller", Capabilities: meeting.Capabilities{Audio: "Receive"}}
 	var silent, mixed atomic.Int64
-	leg, err := r.JoinPhone(id, func(opus []byte, _ uint32) {
+	leg, err := r.JoinPhone(id, mixer.CodecOpus, func(opus []byte, _ uint32) {
 		if string(opus) == opusSilence {
 			silent.Add(1)
 		} else {
@@ -126,7 +127,7 @@ func TestPhoneMember(t *testing.T) {
 func TestPhoneRefusedByPresence(t *testing.T) {
 	r, p, _ := realRegistry(t)
 	p.refuse = meeting.ErrMeetingEnded
-	_, err := r.JoinPhone(meeting.Identity{MeetingID: "m1", AttendeeID: "caller"}, nopSink)
+	_, err := r.JoinPhone(meeting.Identity{MeetingID: "m1", AttendeeID: "caller"}, mixer.CodecOpus, nopSink)
 	if !errors.Is(err, meeting.ErrMeetingEnded) {
 		t.Fatalf("JoinPhone = %v", err)
 	}
@@ -138,7 +139,7 @@ func TestPhoneRefusedByPresence(t *testing.T) {
 // TestEndHangsUp: the meeting's end hangs up its calls and stops its Room.
 func TestEndHangsUp(t *testing.T) {
 	r, _, _ := realRegistry(t)
-	leg, err := r.JoinPhone(meeting.Identity{MeetingID: "m1", AttendeeID: "caller"}, nopSink)
+	leg, err := r.JoinPhone(meeting.Identity{MeetingID: "m1", AttendeeID: "caller"}, mixer.CodecOpus, nopSink)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/confab-media/confab/internal/clock"
 )
 
 // TestContinuousStream runs the real mixer goroutine on the system clock in
@@ -16,7 +18,7 @@ import (
 // fails otherwise).
 func TestContinuousStream(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		m, err := New(Config{}, Params{Clock: SystemClock{}})
+		m, err := New(Config{}, Params{Clock: clock.System{}})
 		must(t, err)
 		var outs []*listener
 		var wg sync.WaitGroup

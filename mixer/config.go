@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/confab-media/confab/internal/clock"
 	"github.com/confab-media/confab/internal/guard"
 )
 
@@ -42,8 +43,10 @@ type Config struct {
 
 // Params holds the Mixer's dependencies.
 type Params struct {
-	// Clock drives the 20 ms tick; nil means SystemClock.
-	Clock Clock
+	// Clock drives the 20 ms tick; nil is the system clock. Like
+	// time.Ticker its Tick may drop ticks a slow reader has not taken; the
+	// Mixer catches up from the time it receives.
+	Clock clock.Clock
 	// Log receives the Mixer's structured logs; nil discards them.
 	Log *slog.Logger
 	// Panics counts a panic contained in the mixing goroutine (which

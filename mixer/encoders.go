@@ -69,10 +69,11 @@ func (s *stream) payload() []byte { return s.out[:s.n] }
 
 // encSlot is a mix-minus stream owned by one talker.
 type encSlot struct {
-	stream
-	owner *Leg
-	held  bool   // the owner stopped talking at tick since
-	since uint64 // tick the hold started
+	stream             // Opus, made when an Opus leg first owns the slot
+	g711   *g711Stream // G.711, made when a PCM leg first owns the slot
+	owner  *Leg
+	held   bool   // the owner stopped talking at tick since
+	since  uint64 // tick the hold started
 }
 
 // encoderPool hands talkers mix-minus encoder slots: one per talker, not per
@@ -128,12 +129,17 @@ func (p *encoderPool) assign(l *Leg) error {
 		return fmt.Errorf("mixer: no encoder slot free")
 	}
 	s := &p.slots[best]
-	if s.enc == nil {
+	switch {
+	case l.codec == CodecOpus && s.enc == nil:
 		enc, err := p.settings.newEncoder()
 		if err != nil {
 			return err
 		}
 		s.stream = newStream(enc)
+	case l.codec != CodecOpus && s.g711 == nil:
+		s.g711 = newG711Stream(l.codec)
+	case l.codec != CodecOpus:
+		s.g711.setCodec(l.codec)
 	}
 	if s.owner != nil {
 		p.free(s)

@@ -12,6 +12,9 @@ var (
 	// ErrLegRemoved is returned by Push on a leg that was removed.
 	ErrLegRemoved = errors.New("mixer: leg removed")
 	// ErrInvalidFrame is returned by Push for a payload that is not one
-	// 20 ms Opus packet.
-	ErrInvalidFrame = errors.New("mixer: not a 20 ms opus packet")
+	// 20 ms Opus packet, and by PushPCM for other than 20 ms of PCM.
+	ErrInvalidFrame = errors.New("mixer: not one 20 ms frame")
+	// ErrWrongCodec is returned by Push on a PCM leg and by PushPCM on an
+	// Opus leg.
+	ErrWrongCodec = errors.New("mixer: frame of another codec than the leg's")
 )

@@ -153,6 +153,8 @@ func (c *fakeClock) Now() time.Time {
 
 func (c *fakeClock) Tick(time.Duration) (<-chan time.Time, func()) { return c.c, func() {} }
 
+func (c *fakeClock) After(time.Duration) <-chan time.Time { return nil }
+
 // fire sets the time to now and delivers one tick (blocking until the mixer
 // takes it).
 func (c *fakeClock) fire(now time.Time) {

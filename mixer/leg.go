@@ -22,8 +22,10 @@ type Sink func(payload []byte, ts uint32)
 // Leg is one participant's audio in a Mixer: its input (Push) and its output
 // (the Sink given to AddLeg).
 type Leg struct {
-	id LegID
-	m  *Mixer
+	id     LegID
+	m      *Mixer
+	codec  Codec
+	tsStep uint32 // the Sink's timestamp step: 960 (Opus) or 160 (G.711)
 
 	muted   atomic.Bool
 	removed atomic.Bool
@@ -50,6 +52,8 @@ type Leg struct {
 	quiet     int // consecutive ticks below the exit threshold
 	slot      int // encoder slot index, or -1
 	outTS     uint32
+
+	pcmLegState // PCM legs only (pcm.go)
 }
 
 // ID returns the leg's ID.
@@ -63,6 +67,9 @@ func (l *Leg) ID() LegID { return l.id }
 func (l *Leg) Push(f Frame) error {
 	if l.removed.Load() {
 		return ErrLegRemoved
+	}
+	if l.codec != CodecOpus {
+		return ErrWrongCodec
 	}
 	if len(f.Payload) > maxPayload || opusSamples(f.Payload) != frameSamples {
 		l.m.stats.invalid.Add(1)
@@ -113,10 +120,13 @@ func (l *Leg) pull(now time.Time) {
 
 // deliver hands the leg its payload for this tick and advances its timestamp.
 func (l *Leg) deliver(payload []byte) {
-	l.outTS += frameSamples
+	l.outTS += l.tsStep
 	l.sinkMu.Lock()
 	defer l.sinkMu.Unlock()
 	if l.sink != nil && len(payload) > 0 {
-		l.sink(payload, l.outTS-frameSamples)
+		l.sink(payload, l.outTS-l.tsStep)
 	}
 }
+
+// Codec is the leg's codec (AddLeg: CodecOpus; AddPCMLeg: G.711).
+func (l *Leg) Codec() Codec { return l.codec }

@@ -53,11 +53,20 @@ func (m *Mixer) Tick(now time.Time) {
 		mixed++
 	}
 
-	// 4. Encode each slot's mix-minus, and the full mix once for all others.
+	// 4. Encode each slot's mix-minus, and the full mix once per codec for
+	// all others.
+	var shared [codecs]bool
 	for _, l := range legs {
 		if l.slot < 0 {
-			m.encodeShared(mixed == 0, now)
-			break
+			shared[l.codec] = true
+		}
+	}
+	if shared[CodecOpus] {
+		m.encodeShared(mixed == 0, now)
+	}
+	for c := CodecPCMU; c < codecs; c++ {
+		if shared[c] {
+			m.sharedG711(c).encodeMix(m.mix)
 		}
 	}
 	for i := range m.pool.slots {
@@ -72,16 +81,25 @@ func (m *Mixer) Tick(now time.Time) {
 			}
 			src = m.minus
 		}
-		m.encode(&s.stream, src, now)
+		if s.owner.codec == CodecOpus {
+			m.encode(&s.stream, src, now)
+		} else {
+			s.g711.encodeMix(src)
+		}
 	}
 
 	// 5. Deliver.
 	for _, l := range legs {
 		l.talking.Store(l.talker)
-		if l.slot >= 0 {
+		switch {
+		case l.slot >= 0 && l.codec == CodecOpus:
 			l.deliver(m.pool.slots[l.slot].payload())
-		} else {
+		case l.slot >= 0:
+			l.deliver(m.pool.slots[l.slot].g711.payload())
+		case l.codec == CodecOpus:
 			l.deliver(m.shared.payload())
+		default:
+			l.deliver(m.g711[l.codec].payload())
 		}
 	}
 }
@@ -109,6 +127,9 @@ func (m *Mixer) measure(l *Leg, now time.Time) {
 // whether l.pcm holds audio. Concealment (FEC, PLC) needs a decoder that
 // decoded the previous frame; a stale one would replay old audio.
 func (m *Mixer) decode(l *Leg, now time.Time) bool {
+	if l.codec != CodecOpus {
+		return m.decodePCM(l)
+	}
 	if l.decoded {
 		return true
 	}
@@ -174,7 +195,7 @@ func (m *Mixer) skip(n int) {
 	defer m.stepMu.Unlock()
 	for _, l := range m.snapshot() {
 		l.skipFrames(n)
-		l.outTS += uint32(n) * frameSamples
+		l.outTS += uint32(n) * l.tsStep
 	}
 	m.stats.skipped.Add(uint64(n))
 	if ok, suppressed := m.errLog.allow(m.clock.Now()); ok {

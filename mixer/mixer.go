@@ -9,6 +9,7 @@ import (
 
 	"gopkg.in/hraban/opus.v2"
 
+	"github.com/confab-media/confab/internal/clock"
 	"github.com/confab-media/confab/internal/guard"
 )
 
@@ -16,7 +17,7 @@ import (
 // it (or drive Tick yourself), and Close it.
 type Mixer struct {
 	cfg     Config
-	clock   Clock
+	clock   clock.Clock
 	log     *slog.Logger
 	panics  guard.Counter
 	onPanic func()
@@ -44,7 +45,8 @@ type Mixer struct {
 	mix        []int32 // sum of this tick's talkers
 	minus      []int32 // scratch: mix minus one talker
 	errLog     logLimiter
-	stopped    atomic.Bool // set by Close: Tick does nothing
+	stopped    atomic.Bool         // set by Close: Tick does nothing
+	g711       [codecs]*g711Stream // shared G.711 full mixes, by codec, made on first use
 }
 
 // New returns a Mixer with cfg's zero fields set to their defaults. It fails
@@ -55,7 +57,7 @@ func New(cfg Config, p Params) (*Mixer, error) {
 		return nil, err
 	}
 	if p.Clock == nil {
-		p.Clock = SystemClock{}
+		p.Clock = clock.System{}
 	}
 	if p.Log == nil {
 		p.Log = slog.New(slog.DiscardHandler)
@@ -85,25 +87,36 @@ func New(cfg Config, p Params) (*Mixer, error) {
 // Config returns the effective configuration, defaults filled in.
 func (m *Mixer) Config() Config { return m.cfg }
 
-// AddLeg adds a leg whose output goes to sink (see Sink). The leg is mixed
-// from the next tick on.
+// AddLeg adds an Opus leg whose output goes to sink (see Sink). The leg is
+// mixed from the next tick on. AddPCMLeg adds a G.711 one.
 func (m *Mixer) AddLeg(id LegID, sink Sink) (*Leg, error) {
+	return m.addLeg(id, CodecOpus, sink)
+}
+
+func (m *Mixer) addLeg(id LegID, codec Codec, sink Sink) (*Leg, error) {
 	if sink == nil {
 		return nil, fmt.Errorf("mixer: AddLeg %q: nil sink", id)
 	}
-	dec, err := opus.NewDecoder(sampleRate, 1)
-	if err != nil {
-		return nil, fmt.Errorf("mixer: opus decoder: %w", err)
-	}
 	l := &Leg{
-		id:   id,
-		m:    m,
-		dec:  dec,
-		jb:   newJitterBuffer(m.cfg.JitterMin, m.cfg.JitterMax, int8(m.cfg.ActiveLevel), &m.stats),
-		sink: sink,
-		pkt:  make([]byte, 0, maxPayload),
-		pcm:  make([]int16, frameSamples),
-		slot: -1,
+		id:     id,
+		m:      m,
+		codec:  codec,
+		tsStep: frameSamples,
+		jb:     newJitterBuffer(m.cfg.JitterMin, m.cfg.JitterMax, int8(m.cfg.ActiveLevel), &m.stats),
+		sink:   sink,
+		pkt:    make([]byte, 0, maxPayload),
+		pcm:    make([]int16, frameSamples),
+		slot:   -1,
+	}
+	if codec == CodecOpus {
+		dec, err := opus.NewDecoder(sampleRate, 1)
+		if err != nil {
+			return nil, fmt.Errorf("mixer: opus decoder: %w", err)
+		}
+		l.dec = dec
+	} else {
+		l.tsStep = PCMFrame
+		l.up = newUpsampler(PCMFrame)
 	}
 	l.level.Store(int32(levelSilence))
 	m.mu.Lock()
@@ -219,6 +232,7 @@ func (m *Mixer) Close() {
 		close(m.done)
 		m.wg.Wait()
 		m.stepMu.Lock() // wait out a Tick called by the user
+		//lint:ignore SA2001 the empty section is the wait
 		m.stepMu.Unlock()
 		m.log.Info("mixer: closed", "stats", m.stats.snapshot())
 	})

@@ -538,10 +538,10 @@ func TestOpusSamples(t *testing.T) {
 		p    []byte
 		want int
 	}{
-		{[]byte{1<<3 | 0}, 960},     // SILK 20 ms
-		{[]byte{3<<3 | 0}, 2880},    // SILK 60 ms
-		{[]byte{13<<3 | 0}, 960},    // hybrid 20 ms
-		{[]byte{31<<3 | 0}, 960},    // CELT 20 ms
+		{[]byte{1 << 3}, 960},       // SILK 20 ms
+		{[]byte{3 << 3}, 2880},      // SILK 60 ms
+		{[]byte{13 << 3}, 960},      // hybrid 20 ms
+		{[]byte{31 << 3}, 960},      // CELT 20 ms
 		{[]byte{30<<3 | 1}, 960},    // CELT 2 × 10 ms
 		{[]byte{29<<3 | 3, 4}, 960}, // CELT 4 × 5 ms
 		{[]byte{29<<3 | 3}, 0},      // code 3 without count

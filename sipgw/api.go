@@ -2,6 +2,7 @@ package sipgw
 
 import (
 	"github.com/confab-media/confab/conference"
+	"github.com/confab-media/confab/mixer"
 	"github.com/confab-media/confab/signaling/meeting"
 )
 
@@ -14,13 +15,14 @@ type Auth interface {
 // Conference attaches a phone call to its meeting's Room (a
 // *conference.Registry).
 type Conference interface {
-	// JoinPhone adds the caller as the audio leg of attendee id. Call mix
-	// with the meeting's mix minus this caller, 20 ms Opus frames with
-	// 48 kHz clock timestamps, from the meeting's mixer goroutine: mix
-	// copies the frame and never blocks. JoinPhone fails with
+	// JoinPhone adds the caller as the audio leg of attendee id, of the
+	// call's codec. Call mix with the meeting's mix minus this caller every
+	// 20 ms from the meeting's mixer goroutine — Opus with 48 kHz
+	// timestamps, or the codec's G.711 with 8 kHz timestamps: mix copies
+	// the frame and never blocks. JoinPhone fails with
 	// ErrMeetingFull (the caller gets 486) or any other error (503). It
 	// may block; a CANCEL meanwhile makes the gateway Leave at once.
-	JoinPhone(id meeting.Identity, mix func(opus []byte, ts uint32)) (PhoneLeg, error)
+	JoinPhone(id meeting.Identity, codec mixer.Codec, mix func(payload []byte, ts uint32)) (PhoneLeg, error)
 }
 
 // PhoneLeg is a call's membership in its meeting's Room (Push the

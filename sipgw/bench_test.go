@@ -36,24 +36,10 @@ func ulawFrames(n int) [][]byte {
 	return fs
 }
 
-// BenchmarkUpsample: the ×6 polyphase FIR alone, 160 → 960 samples.
-func BenchmarkUpsample(b *testing.B) {
-	u := newUpsampler(g711Frame)
-	in := sine8k(g711Frame, 1000, 8000, 0)
-	out := make([]int16, opusFrame)
-	b.ReportAllocs()
-	for b.Loop() {
-		u.process(in, out)
-	}
-}
-
 // BenchmarkG711In: caller → meeting: G.711 decode, reorder ring,
-// concealer, ×6 upsample, level, Opus encode at 48 kHz.
+// concealer, level (the mixer upsamples; no Opus encode per caller).
 func BenchmarkG711In(b *testing.B) {
-	r, err := newG711Rx(codecPCMU, func([]byte, uint32, int8) {}, &rxStats{}, 0)
-	if err != nil {
-		b.Fatal(err)
-	}
+	r := newG711Rx(codecPCMU, func([]int16, uint32, int8) {}, &rxStats{})
 	fs := ulawFrames(50)
 	b.ReportAllocs()
 	ts := uint32(0)
@@ -88,10 +74,7 @@ func BenchmarkG711Out(b *testing.B) {
 
 // BenchmarkG711Path: both directions of one G.711 call per frame.
 func BenchmarkG711Path(b *testing.B) {
-	r, err := newG711Rx(codecPCMU, func([]byte, uint32, int8) {}, &rxStats{}, 0)
-	if err != nil {
-		b.Fatal(err)
-	}
+	r := newG711Rx(codecPCMU, func([]int16, uint32, int8) {}, &rxStats{})
 	var s sender
 	if err := s.init(codecPCMU, 1, 1, 1); err != nil {
 		b.Fatal(err)
@@ -155,6 +138,7 @@ func testMedia(tb testing.TB, c codec, rx *srtp.Context, push func([]byte, uint3
 	}
 	m, err := newMedia(mediaParams{clock: clock.System{}, conn: a, rtcp: b, codec: c,
 		rx: rxConfig{pt: pt, tePT: 101, srtp: rx}, push: push, ssrc: 7, seq: 1, tsBase: 1,
+		pushPCM:  func([]int16, uint32, int8) error { return nil },
 		signalIP: netip.AddrFrom4([4]byte{127, 0, 0, 1})})
 	if err != nil {
 		tb.Fatal(err)
@@ -228,10 +212,7 @@ func BenchmarkSRTPOpusOut(b *testing.B) {
 // few small objects per packet (the AES-GCM nonce, the replay detector's
 // closure); that is measured separately and bounded.
 func TestHotPathsDoNotAllocate(t *testing.T) {
-	g, err := newG711Rx(codecPCMU, func([]byte, uint32, int8) {}, &rxStats{}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := newG711Rx(codecPCMU, func([]int16, uint32, int8) {}, &rxStats{})
 	in := ulawFrames(10)
 	ts := uint32(0)
 	if n := testing.AllocsPerRun(200, func() { g.packet(in[ts/160%10], ts, false); ts += 160 }); n != 0 {

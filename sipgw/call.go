@@ -192,7 +192,8 @@ func (g *Gateway) setup(req *sip.Request, tx sip.ServerTransaction, dlg *sipgo.D
 		tsBase: binary.BigEndian.Uint32(rnd[14:18]),
 		onDTMF: func(d rune) { c.dtmf(d, "rfc4733") },
 		// The reader starts after JoinPhone (run), so c.leg is set.
-		push: func(b []byte, ts uint32, level int8) error { return c.leg.Push(b, ts, level) },
+		push:    func(b []byte, ts uint32, level int8) error { return c.leg.Push(b, ts, level) },
+		pushPCM: func(pcm []int16, ts uint32, level int8) error { return c.leg.PushPCM(pcm, ts, level) },
 	}
 	if sess != nil {
 		mp.rx.srtp, mp.txSRTP = sess.rx, sess.tx
@@ -211,7 +212,7 @@ func (g *Gateway) setup(req *sip.Request, tx sip.ServerTransaction, dlg *sipgo.D
 		release()
 		return nil, refuseShutdown
 	}
-	leg, err := g.p.Conference.JoinPhone(id, m.mix)
+	leg, err := g.p.Conference.JoinPhone(id, p.codec.mixerCodec(), m.mix)
 	if err != nil {
 		release()
 		if errors.Is(err, ErrMeetingFull) {

@@ -60,9 +60,11 @@
 // a 16 kHz decode (which runs FEC/PLC over gaps); the mix frames are sent
 // untouched. A G.711 caller's audio goes through a reorder ring indexed by
 // RTP timestamp (a gap is concealed, G.711 Appendix I style, once audio
-// 40 ms past it has arrived), a ×6 polyphase FIR (240 taps, images below
-// −85 dB) and an Opus encoder at 48 kHz; the mix is decoded by libopus
-// straight at 8 kHz and G.711-encoded. See rx.go, plc.go and resample.go.
+// 40 ms past it has arrived) and each 20 ms of decoded PCM is pushed to a
+// PCM leg of the mixer, which upsamples it; the caller gets G.711 the mixer
+// encoded once per tick for every listener of that codec (a talker gets
+// its own mix-minus). No Opus is encoded or decoded per G.711 caller. See
+// rx.go and plc.go.
 //
 // The mix callback never blocks: it copies the frame into a small queue
 // that the call's sender goroutine drains to send RTP, at the mixer's

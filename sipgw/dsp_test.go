@@ -14,65 +14,6 @@ func sine8k(n int, freq, amp, phase float64) []int16 {
 	return s
 }
 
-// upsampleAll runs x (a multiple of 160 samples) through a fresh upsampler.
-func upsampleAll(x []int16) []int16 {
-	u := newUpsampler(g711Frame)
-	out := make([]int16, 6*len(x))
-	for i := 0; i < len(x); i += g711Frame {
-		u.process(x[i:i+g711Frame], out[6*i:6*i+6*g711Frame])
-	}
-	return out
-}
-
-// TestUpsamplerImages: a tone keeps its level at 48 kHz, and the images
-// zero-stuffing creates (k·8 kHz ± f) are at least 85 dB down — naive
-// zero-stuffing or sample repetition leaves them within a few dB.
-func TestUpsamplerImages(t *testing.T) {
-	const amp = 12000
-	for _, f := range []float64{300, 1000, 2000, 3000, 3400} {
-		x := sine8k(8000, f, amp, 0.3)
-		y := upsampleAll(x)[48000/4:] // skip the filter's start
-		y = y[:len(y)/4*4]
-		want := dB(amp * amp / 2)
-		got := dB(goertzel(y, f, 48000))
-		if math.Abs(got-want) > 0.2 {
-			t.Errorf("%.0f Hz: level %.2f dB, want %.2f (passband ripple)", f, got, want)
-		}
-		worst := -1000.0
-		for _, img := range []float64{8000 - f, 8000 + f, 16000 - f, 16000 + f, 24000 - f} {
-			worst = max(worst, dB(goertzel(y, img, 48000))-got)
-		}
-		t.Logf("%.0f Hz: level %.2f dB, worst image %.1f dB", f, got, worst)
-		if worst > -85 {
-			t.Errorf("%.0f Hz: image at %.1f dB relative, want below -85 dB", f, worst)
-		}
-	}
-	// The reference: zero-stuffing without the filter aliases at 0 dB.
-	x := sine8k(8000, 1000, amp, 0)
-	naive := make([]int16, 6*len(x))
-	for i, v := range x {
-		naive[6*i] = v
-	}
-	if rel := dB(goertzel(naive, 7000, 48000)) - dB(goertzel(naive, 1000, 48000)); rel < -1 {
-		t.Errorf("naive zero-stuffing image at %.1f dB: the measurement is broken", rel)
-	}
-}
-
-// TestUpsamplerFrames: processing frame by frame is seamless (no clicks at
-// frame edges): the output is smooth everywhere.
-func TestUpsamplerFrames(t *testing.T) {
-	x := sine8k(1600, 500, 10000, 0)
-	y := upsampleAll(x)[240:]
-	maxStep := 0.0
-	for i := 1; i < len(y); i++ {
-		maxStep = max(maxStep, math.Abs(float64(y[i])-float64(y[i-1])))
-	}
-	// A 500 Hz sine of amplitude 10000 at 48 kHz moves at most 2π·500/48000·10000 ≈ 654 per sample.
-	if maxStep > 700 {
-		t.Errorf("largest step %.0f: discontinuity between frames", maxStep)
-	}
-}
-
 // periodic returns a voiced-like signal: 133 Hz with harmonics (a pitch of
 // 60.15 samples at 8 kHz, so no whole number of samples repeats it).
 func periodic(n int) []int16 {

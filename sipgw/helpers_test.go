@@ -105,6 +105,11 @@ func (l *confLeg) Push(p []byte, ts uint32, level int8) error {
 	l.levels.Add(int64(level))
 	return l.leg.Push(mixer.Frame{Payload: p, Timestamp: ts, Level: level})
 }
+func (l *confLeg) PushPCM(pcm []int16, ts uint32, level int8) error {
+	l.pushes.Add(1)
+	l.levels.Add(int64(level))
+	return l.leg.PushPCM(pcm, ts, level)
+}
 func (l *confLeg) SetMuted(m bool)       { l.muted.Store(m); l.leg.SetMuted(m) }
 func (l *confLeg) Done() <-chan struct{} { return l.done }
 func (l *confLeg) Leave() {
@@ -180,7 +185,7 @@ func (c *testConference) close() {
 	c.m.Close()
 }
 
-func (c *testConference) JoinPhone(id meeting.Identity, mix func([]byte, uint32)) (PhoneLeg, error) {
+func (c *testConference) JoinPhone(id meeting.Identity, codec mixer.Codec, mix func([]byte, uint32)) (PhoneLeg, error) {
 	c.joined.Add(1)
 	c.mu.Lock()
 	gate, full := c.gate, c.full
@@ -191,7 +196,13 @@ func (c *testConference) JoinPhone(id meeting.Identity, mix func([]byte, uint32)
 	if full {
 		return nil, fmt.Errorf("meeting m-1: %w", ErrMeetingFull)
 	}
-	leg, err := c.m.AddLeg(mixer.LegID(id.AttendeeID), mixer.Sink(mix))
+	var leg *mixer.Leg
+	var err error
+	if codec == mixer.CodecOpus {
+		leg, err = c.m.AddLeg(mixer.LegID(id.AttendeeID), mixer.Sink(mix))
+	} else {
+		leg, err = c.m.AddPCMLeg(mixer.LegID(id.AttendeeID), codec, mixer.Sink(mix))
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/confab-media/confab/internal/fakeclock"
+	"github.com/confab-media/confab/mixer"
 	"github.com/confab-media/confab/signaling/meeting"
 )
 
@@ -247,8 +248,8 @@ func (a panickyAuth) Verify(token string) (meeting.Identity, error) {
 // panickyConference's legs panic on the first Push (in the RTP reader).
 type panickyConference struct{ *testConference }
 
-func (c panickyConference) JoinPhone(id meeting.Identity, mix func([]byte, uint32)) (PhoneLeg, error) {
-	l, err := c.testConference.JoinPhone(id, mix)
+func (c panickyConference) JoinPhone(id meeting.Identity, codec mixer.Codec, mix func([]byte, uint32)) (PhoneLeg, error) {
+	l, err := c.testConference.JoinPhone(id, codec, mix)
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +258,8 @@ func (c panickyConference) JoinPhone(id meeting.Identity, mix func([]byte, uint3
 
 type panickyLeg struct{ *confLeg }
 
-func (panickyLeg) Push([]byte, uint32, int8) error { panic("push") }
+func (panickyLeg) Push([]byte, uint32, int8) error     { panic("push") }
+func (panickyLeg) PushPCM([]int16, uint32, int8) error { panic("push") }
 
 // TestPanicsContained: a panic in an INVITE handler gets 500 and one in a
 // call's RTP reader ends that call with BYE; both are counted, and the

@@ -14,6 +14,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/confab-media/confab/internal/fakeclock"
+	"github.com/confab-media/confab/mixer"
 	"github.com/confab-media/confab/signaling/meeting"
 )
 
@@ -222,7 +223,7 @@ func TestTimersAndRefresh(t *testing.T) {
 // failingConference fails every join with err.
 type failingConference struct{ err error }
 
-func (c failingConference) JoinPhone(meeting.Identity, func([]byte, uint32)) (PhoneLeg, error) {
+func (c failingConference) JoinPhone(meeting.Identity, mixer.Codec, func([]byte, uint32)) (PhoneLeg, error) {
 	return nil, c.err
 }
 

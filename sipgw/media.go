@@ -11,8 +11,6 @@ import (
 
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
-	"github.com/zaf/g711"
-	"gopkg.in/hraban/opus.v2"
 
 	"github.com/confab-media/confab/internal/clock"
 	"github.com/confab-media/confab/internal/guard"
@@ -118,7 +116,8 @@ type mediaParams struct {
 	signalIP netip.Addr
 	log      *slog.Logger
 	panics   guard.Counter
-	push     func(payload []byte, ts uint32, level int8) error
+	push     func(payload []byte, ts uint32, level int8) error // Opus callers
+	pushPCM  func(pcm []int16, ts uint32, level int8) error    // G.711 callers
 	onDTMF   func(rune)
 	ssrc     uint32 // ours
 	seq      uint16
@@ -143,19 +142,22 @@ func newMedia(p mediaParams) (*media, error) {
 	m.remote = m.initialDestination(p.remote)
 	m.lastRTP.Store(p.clock.Now().UnixNano())
 	m.dtmf.onDigit = p.onDTMF
-	push := func(b []byte, ts uint32, level int8) {
-		if err := p.push(b, ts, level); err != nil {
-			m.invalid.Add(1)
-		}
-	}
-	var err error
 	if p.codec == codecOpus {
-		m.opusIn, err = newOpusRx(push, &m.stats)
+		push := func(b []byte, ts uint32, level int8) {
+			if err := p.push(b, ts, level); err != nil {
+				m.invalid.Add(1)
+			}
+		}
+		var err error
+		if m.opusIn, err = newOpusRx(push, &m.stats); err != nil {
+			return nil, err
+		}
 	} else {
-		m.g711In, err = newG711Rx(p.codec, push, &m.stats, p.tsBase)
-	}
-	if err != nil {
-		return nil, err
+		m.g711In = newG711Rx(p.codec, func(pcm []int16, ts uint32, level int8) {
+			if err := p.pushPCM(pcm, ts, level); err != nil {
+				m.invalid.Add(1)
+			}
+		}, &m.stats)
 	}
 	if err := m.tx.init(p.codec, p.ssrc, p.seq, p.tsBase); err != nil {
 		return nil, err
@@ -430,48 +432,21 @@ type sender struct {
 	hdr     rtp.Header
 	pkt     [12 + maxOpus]byte
 	enc     [12 + maxOpus + 64]byte
-	dec8    *opus.Decoder // G.711: the mix decoded straight at 8 kHz
-	pcm8    [g711Frame]int16
-	g711    func(int16) uint8
 }
 
 func (s *sender) init(c codec, ssrc uint32, seq uint16, ts uint32) error {
 	s.codec, s.ssrc, s.seq, s.ts = c, ssrc, seq, ts
-	if c == codecOpus {
-		return nil
-	}
-	dec, err := opus.NewDecoder(8000, 1)
-	if err != nil {
-		return err
-	}
-	s.dec8 = dec
-	s.g711 = g711.EncodeUlawFrame
-	if c == codecPCMA {
-		s.g711 = g711.EncodeAlawFrame
-	}
 	return nil
 }
 
-// packet returns the (S)RTP packet for one mix frame, with cfg's payload
-// type and SRTP context; the result is valid until the next call.
-func (s *sender) packet(opusFrame []byte, mixTS uint32, cfg *txConfig) ([]byte, error) {
-	var n int
-	if s.codec == codecOpus {
-		n = copy(s.pkt[12:], opusFrame)
-		if s.started {
-			s.ts += mixTS - s.lastMix
-		}
-	} else {
-		if _, err := s.dec8.Decode(opusFrame, s.pcm8[:]); err != nil {
-			return nil, err
-		}
-		for i, v := range s.pcm8 {
-			s.pkt[12+i] = s.g711(v)
-		}
-		n = g711Frame
-		if s.started {
-			s.ts += (mixTS - s.lastMix) / upFactor
-		}
+// packet returns the (S)RTP packet for one mix frame (Opus, or G.711 the
+// mixer encoded; either way the mix's timestamps are in the codec's RTP
+// clock), with cfg's payload type and SRTP context; the result is valid
+// until the next call.
+func (s *sender) packet(payload []byte, mixTS uint32, cfg *txConfig) ([]byte, error) {
+	n := copy(s.pkt[12:], payload)
+	if s.started {
+		s.ts += mixTS - s.lastMix
 	}
 	marker := !s.started
 	s.started, s.lastMix = true, mixTS

@@ -202,3 +202,17 @@ func (c *concealer) findPitch() int {
 	}
 	return best
 }
+
+// clamp16 rounds v to the nearest int16, saturating.
+func clamp16(v float32) int16 {
+	switch {
+	case v >= 32767:
+		return 32767
+	case v <= -32768:
+		return -32768
+	case v >= 0:
+		return int16(v + 0.5)
+	default:
+		return int16(v - 0.5)
+	}
+}

@@ -9,8 +9,9 @@ import (
 	"gopkg.in/hraban/opus.v2"
 )
 
-// The receive side of a call: RTP payloads in, 20 ms Opus frames with 48 kHz
-// timestamps and levels out to PhoneLeg.Push.
+// The receive side of a call: RTP payloads in; out to the PhoneLeg, 20 ms
+// Opus frames with 48 kHz timestamps and levels (Push), or 20 ms of decoded
+// G.711 PCM with 8 kHz timestamps and levels (PushPCM).
 //
 // Jitter buffering is driven by arrival, not by a clock of its own: the
 // meeting mixer already plays every leg out of an adaptive jitter buffer
@@ -26,8 +27,8 @@ import (
 //     timestamp, which reorders them and releases audio in order as soon as
 //     it is complete. A gap is declared lost once audio 40 ms past it has
 //     arrived (one reordered packet is tolerated) and concealed (plc.go);
-//     then each 20 ms is upsampled to 48 kHz (resample.go), Opus-encoded and
-//     pushed.
+//     then each 20 ms is pushed as PCM (the mixer upsamples it: no Opus
+//     encode per caller).
 
 const (
 	opusFrame    = 960 // 20 ms at 48 kHz
@@ -126,54 +127,22 @@ type g711Rx struct {
 	frame  [g711Frame]int16 // output being assembled, from the concealer
 	nFrame int
 	frameT uint32 // 8 kHz timestamp of the frame's first unit
-	base8  uint32 // timestamps map as ts48 = base48 + (ts8 − base8)·6
-	base48 uint32
 
-	up    *upsampler
-	pcm48 [opusFrame]int16
-	enc   *opus.Encoder
-	out   [maxOpus]byte
-	push  pushFunc
+	push  pcmPushFunc
 	stats *rxStats
 }
 
-func newG711Rx(c codec, push pushFunc, stats *rxStats, base48 uint32) (*g711Rx, error) {
-	enc, err := newG711Encoder()
-	if err != nil {
-		return nil, err
-	}
-	r := &g711Rx{up: newUpsampler(g711Frame), enc: enc, push: push, stats: stats, base48: base48}
+// pcmPushFunc receives 20 ms of a G.711 caller's decoded 8 kHz PCM, its
+// 8 kHz timestamp and level.
+type pcmPushFunc func(pcm []int16, ts uint32, level int8)
+
+func newG711Rx(c codec, push pcmPushFunc, stats *rxStats) *g711Rx {
+	r := &g711Rx{push: push, stats: stats}
 	r.decode = g711.DecodeUlawFrame
 	if c == codecPCMA {
 		r.decode = g711.DecodeAlawFrame
 	}
-	return r, nil
-}
-
-// G.711 → Opus encoder settings. The source is narrowband, so the encoder
-// is capped to it (SILK at 8 kHz inside, no bits spent on empty bands).
-// The frames only travel to the mixer in-process: no FEC.
-const (
-	g711OpusBitrate    = 20000
-	g711OpusComplexity = 5
-)
-
-func newG711Encoder() (*opus.Encoder, error) {
-	enc, err := opus.NewEncoder(48000, 1, opus.AppVoIP)
-	if err != nil {
-		return nil, fmt.Errorf("sipgw: opus encoder: %w", err)
-	}
-	for _, set := range []func() error{
-		func() error { return enc.SetBitrate(g711OpusBitrate) },
-		func() error { return enc.SetComplexity(g711OpusComplexity) },
-		func() error { return enc.SetMaxBandwidth(opus.Narrowband) },
-		func() error { return enc.SetDTX(false) },
-	} {
-		if err := set(); err != nil {
-			return nil, fmt.Errorf("sipgw: opus encoder setting: %w", err)
-		}
-	}
-	return enc, nil
+	return r
 }
 
 // packet handles one G.711 payload (any ptime) with its RTP timestamp;
@@ -214,19 +183,15 @@ func (r *g711Rx) packet(p []byte, ts uint32, marker bool) {
 // drained reports whether everything received has been released.
 func (r *g711Rx) drained() bool { return int32(r.high-r.next) <= 0 }
 
-// restart starts playout at ts, dropping anything pending. The timestamp
-// mapping stays: a jump of the caller's timestamps is the same jump, ×6, on
-// the 48 kHz side, as the mixer expects of a paused stream.
+// restart starts playout at ts, dropping anything pending. The caller's
+// timestamps go to the mixer as they are: a jump is a jump there too, as
+// the mixer expects of a paused stream.
 func (r *g711Rx) restart(ts uint32) {
-	if !r.started {
-		r.started, r.base8 = true, ts
-	}
+	r.started = true
 	clear(r.filled[:])
 	r.next, r.high = ts, ts
 	r.nFrame = 0
 }
-
-func (r *g711Rx) ts48(ts8 uint32) uint32 { return r.base48 + (ts8-r.base8)*upFactor }
 
 // release passes complete units, and lost ones once newer audio is far
 // enough ahead, through the concealer, and emits every complete 20 ms.
@@ -268,16 +233,10 @@ func (r *g711Rx) release() {
 	}
 }
 
-// emit upsamples, measures, encodes and pushes the assembled frame.
+// emit measures and pushes the assembled 20 ms of PCM: the mixer
+// upsamples it, and encodes nothing per caller.
 func (r *g711Rx) emit() {
-	r.up.process(r.frame[:], r.pcm48[:])
-	level := levelFromPCM(r.pcm48[:])
-	n, err := r.enc.Encode(r.pcm48[:], r.out[:])
-	if err != nil {
-		r.stats.invalid++
-		return
-	}
-	r.push(r.out[:n], r.ts48(r.frameT), level)
+	r.push(r.frame[:], r.frameT, levelFromPCM(r.frame[:]))
 }
 
 // levelSilence is the RFC 6464 level of digital silence (−127 dBov).

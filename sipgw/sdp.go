@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/pion/sdp/v3"
+
+	"github.com/confab-media/confab/mixer"
 )
 
 // SDP offer/answer, RFC 3264 (https://www.rfc-editor.org/rfc/rfc3264).
@@ -40,6 +42,19 @@ func (c codec) rtpName() string {
 		return "PCMU/8000"
 	}
 	return "PCMA/8000"
+}
+
+// mixerCodec is the codec the call's leg has in the meeting's mixer: Opus
+// frames pass through; G.711 callers push decoded PCM and get G.711 the
+// mixer encoded once for all callers of that codec.
+func (c codec) mixerCodec() mixer.Codec {
+	switch c {
+	case codecPCMU:
+		return mixer.CodecPCMU
+	case codecPCMA:
+		return mixer.CodecPCMA
+	}
+	return mixer.CodecOpus
 }
 
 // clock is the codec's RTP clock rate.

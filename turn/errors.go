@@ -19,6 +19,3 @@ var (
 	ErrUnsupported = errors.New("turn: the TURN server runs on Linux only")
 )
 
-// errShortBuffer is returned to a reader whose buffer cannot hold a
-// ChannelData header; pion/turn's buffers are 1600 bytes.
-var errShortBuffer = errors.New("turn: read buffer too short")

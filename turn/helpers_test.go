@@ -25,7 +25,7 @@ import (
 	pionturn "github.com/pion/turn/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/confab-media/confab/bench/leakcheck"
+	"github.com/confab-media/confab/internal/testkit"
 )
 
 var testSecret = []byte("confab-test-secret")
@@ -56,7 +56,7 @@ type harness struct {
 // leaked goroutines at the end of the test.
 func newHarness(t testing.TB, cfg Config, p Params) *harness {
 	t.Helper()
-	leakcheck.Check(t, 5*time.Second)
+	testkit.CheckLeaks(t)
 	if cfg.ListenUDP == "" {
 		cfg.ListenUDP = "127.0.0.1:0"
 	}

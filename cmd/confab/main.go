@@ -19,6 +19,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/confab-media/confab/bench/load"
 	"github.com/confab-media/confab/cmd/confab/internal/config"
 )
 
@@ -54,7 +55,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		_, _ = stdout.Write(out)
 		return 0
 	case "bench":
-		return benchCmd(args[1:], stdout, stderr)
+		return load.Main(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "confab", version)
 		return 0

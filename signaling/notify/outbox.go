@@ -386,13 +386,6 @@ func (o *outbox) start() {
 	go o.writeLoop()
 }
 
-// do queues fn and waits until it is durable.
-func (o *outbox) do(fn func(*wtx) error) error {
-	done := make(chan error, 1)
-	o.queue <- &writeReq{fn: fn, done: done}
-	return <-done
-}
-
 // async queues fn without waiting.
 func (o *outbox) async(fn func(*wtx) error) {
 	o.queue <- &writeReq{fn: fn}

@@ -1,4 +1,4 @@
-package main
+package load
 
 import (
 	"context"
@@ -9,18 +9,18 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-
-	"github.com/confab-media/confab/bench/load"
 )
 
-// benchCmd runs `confab bench`: the load harness against a running Confab
-// (or any Chime-SDK-compatible deployment), see bench/load.
-func benchCmd(args []string, stdout, stderr io.Writer) int {
+// Main runs `confab bench` with its command-line arguments: the load
+// harness against a running Confab (or any Chime-SDK-compatible
+// deployment). It returns the exit code: 0 done, 1 the run or the report
+// failed, 2 bad arguments or a scenario that could not start.
+func Main(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		t        load.Target
-		s        load.Scenario
+		t        Target
+		s        Scenario
 		scenario = fs.String("scenario", "", "YAML scenario file (flags below override nothing when it is given)")
 		out      = fs.String("out", "bench-report", "directory for report.json and report.html")
 		quiet    = fs.Bool("quiet", false, "no progress line")
@@ -48,7 +48,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	if *scenario != "" {
 		var err error
-		if s, err = load.LoadScenario(*scenario); err != nil {
+		if s, err = LoadScenario(*scenario); err != nil {
 			fmt.Fprintln(stderr, "confab bench:", err)
 			return 2
 		}
@@ -59,7 +59,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 	if *quiet {
 		progress = nil
 	}
-	r, err := load.Run(ctx, t, s, progress, nil)
+	r, err := Run(ctx, t, s, progress, nil)
 	if r == nil {
 		fmt.Fprintln(stderr, "confab bench:", err)
 		return 2
