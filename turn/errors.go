@@ -18,4 +18,3 @@ var (
 	// epoll(7) and recvmmsg/sendmmsg(2).
 	ErrUnsupported = errors.New("turn: the TURN server runs on Linux only")
 )
-
