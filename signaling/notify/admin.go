@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,25 +16,19 @@ import (
 // accepts paths with or without it.
 const AdminPrefix = "/admin/notify"
 
-// Admin returns the admin HTTP API. It does no authentication: mount it
-// behind the same SigV4 check as the rest of the control plane. JSON in and
-// out; errors are {"code","message"} with the matching status.
-//
-//	GET    hooks                      → {"hooks":[HookInfo]}
-//	POST   hooks                      ← Hook → 201 {"hook":HookInfo}
-//	GET    hooks/{name}               → {"hook":HookInfo}
-//	PUT    hooks/{name}               ← Hook → {"hook":HookInfo}   (empty secrets keep theirs)
-//	DELETE hooks/{name}               → 204
-//	POST   hooks/{name}/test          → TestResult (200 whether or not the target took it)
-//	GET    dead-letters?target=&after=&limit=  → {"dead_letters":[DeadLetter],"next":"<id>"}
-//	GET    dead-letters/{id}          → {"dead_letter":DeadLetter}  (with the event)
-//	POST   dead-letters/{id}/redrive  → 202 {"redriven":1}
-//	POST   dead-letters/redrive?target=  → 202 RedriveResult
-//	DELETE dead-letters/{id}          → 204
-//	GET    outbox                     → {"targets":[{"target","queued","oldest_age_seconds"}],"dead_letters":n}
-//
-// Config-file hooks are read-only (409 Conflict).
-func (s *Service) Admin() http.Handler { return http.HandlerFunc(s.serveAdmin) }
+// admin is the admin HTTP API (Service.Admin): the registry's hooks, the
+// dead-letter store and the outbox's queues, as JSON. A hook change wakes
+// the hook's worker (a re-enabled hook resumes, a deleted one's queue is
+// dead-lettered).
+type admin struct {
+	ob    *outbox
+	reg   *registry
+	dead  *deadStore
+	disp  *dispatcher
+	clock Clock
+}
+
+var _ http.Handler = (*admin)(nil)
 
 // apiError is the JSON error body.
 type apiError struct {
@@ -100,7 +95,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
-func (s *Service) serveAdmin(w http.ResponseWriter, r *http.Request) {
+func (a *admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	if rest, ok := strings.CutPrefix(p, AdminPrefix); ok {
 		p = rest
@@ -108,41 +103,41 @@ func (s *Service) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	seg := strings.Split(strings.Trim(p, "/"), "/")
 	switch {
 	case len(seg) == 1 && seg[0] == "hooks":
-		s.serveHooks(w, r)
+		a.serveHooks(w, r)
 	case len(seg) == 2 && seg[0] == "hooks":
-		s.serveHook(w, r, seg[1])
+		a.serveHook(w, r, seg[1])
 	case len(seg) == 3 && seg[0] == "hooks" && seg[2] == "test":
 		if r.Method != http.MethodPost {
 			methodNotAllowed(w, http.MethodPost)
 			return
 		}
-		res, err := s.testHook(r.Context(), seg[1])
+		res, err := a.testHook(r.Context(), seg[1])
 		if err != nil {
 			writeError(w, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, res)
 	case len(seg) == 1 && seg[0] == "dead-letters":
-		s.serveDeadLetters(w, r)
+		a.serveDeadLetters(w, r)
 	case len(seg) == 2 && seg[0] == "dead-letters" && seg[1] == "redrive":
 		if r.Method != http.MethodPost {
 			methodNotAllowed(w, http.MethodPost)
 			return
 		}
-		res, err := s.redriveAll(r.URL.Query().Get("target"))
+		res, err := a.dead.redriveAll(r.URL.Query().Get("target"))
 		if err != nil {
 			writeError(w, err)
 			return
 		}
 		writeJSON(w, http.StatusAccepted, res)
 	case len(seg) == 2 && seg[0] == "dead-letters":
-		s.serveDeadLetter(w, r, seg[1])
+		a.serveDeadLetter(w, r, seg[1])
 	case len(seg) == 3 && seg[0] == "dead-letters" && seg[2] == "redrive":
 		if r.Method != http.MethodPost {
 			methodNotAllowed(w, http.MethodPost)
 			return
 		}
-		if err := s.redrive(seg[1]); err != nil {
+		if err := a.dead.redrive(seg[1]); err != nil {
 			writeError(w, err)
 			return
 		}
@@ -152,68 +147,70 @@ func (s *Service) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			methodNotAllowed(w, http.MethodGet)
 			return
 		}
-		if err := s.errClosedIf(); err != nil {
-			writeError(w, err)
+		if a.ob.isClosed() {
+			writeError(w, ErrClosed)
 			return
 		}
-		writeJSON(w, http.StatusOK, s.outboxStatus())
+		writeJSON(w, http.StatusOK, a.outboxStatus())
 	default:
 		writeErr(w, http.StatusNotFound, "NotFound", fmt.Sprintf("no admin resource at %s", r.URL.Path))
 	}
 }
 
-func (s *Service) serveHooks(w http.ResponseWriter, r *http.Request) {
+func (a *admin) serveHooks(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet:
-		writeJSON(w, http.StatusOK, map[string]any{"hooks": s.listHooks()})
+		writeJSON(w, http.StatusOK, map[string]any{"hooks": a.listHooks()})
 	case http.MethodPost:
 		var h hookInput
 		if !decodeBody(w, r, &h) {
 			return
 		}
-		info, err := s.createHook(h.Hook)
+		st, err := a.reg.create(h.Hook)
 		if err != nil {
 			writeError(w, err)
 			return
 		}
-		writeJSON(w, http.StatusCreated, map[string]any{"hook": info})
+		writeJSON(w, http.StatusCreated, map[string]any{"hook": a.changed(st)})
 	default:
 		methodNotAllowed(w, http.MethodGet, http.MethodPost)
 	}
 }
 
-func (s *Service) serveHook(w http.ResponseWriter, r *http.Request, name string) {
+func (a *admin) serveHook(w http.ResponseWriter, r *http.Request, name string) {
 	switch r.Method {
 	case http.MethodGet:
-		info, err := s.getHook(name)
-		if err != nil {
-			writeError(w, err)
+		st := a.reg.hook(name)
+		if st == nil {
+			writeError(w, fmt.Errorf("%w: %s", ErrHookNotFound, name))
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"hook": info})
+		depth, _ := a.ob.depths()
+		writeJSON(w, http.StatusOK, map[string]any{"hook": st.info(depth[hookKey(name)])})
 	case http.MethodPut:
 		var h hookInput
 		if !decodeBody(w, r, &h) {
 			return
 		}
-		info, err := s.updateHook(name, h.Hook)
+		st, err := a.reg.update(name, h.Hook)
 		if err != nil {
 			writeError(w, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"hook": info})
+		writeJSON(w, http.StatusOK, map[string]any{"hook": a.changed(st)})
 	case http.MethodDelete:
-		if err := s.deleteHook(name); err != nil {
+		if err := a.reg.remove(name); err != nil {
 			writeError(w, err)
 			return
 		}
+		a.disp.wake(map[string]bool{hookKey(name): true}) // its worker abandons the queue
 		w.WriteHeader(http.StatusNoContent)
 	default:
 		methodNotAllowed(w, http.MethodGet, http.MethodPut, http.MethodDelete)
 	}
 }
 
-func (s *Service) serveDeadLetters(w http.ResponseWriter, r *http.Request) {
+func (a *admin) serveDeadLetters(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		methodNotAllowed(w, http.MethodGet)
 		return
@@ -237,7 +234,7 @@ func (s *Service) serveDeadLetters(w http.ResponseWriter, r *http.Request) {
 		}
 		after = n
 	}
-	list, next, err := s.deadLetters(q.Get("target"), after, limit)
+	list, next, err := a.dead.list(q.Get("target"), after, limit)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -245,17 +242,17 @@ func (s *Service) serveDeadLetters(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"dead_letters": list, "next": next})
 }
 
-func (s *Service) serveDeadLetter(w http.ResponseWriter, r *http.Request, id string) {
+func (a *admin) serveDeadLetter(w http.ResponseWriter, r *http.Request, id string) {
 	switch r.Method {
 	case http.MethodGet:
-		d, err := s.deadLetter(id)
+		d, err := a.dead.get(id)
 		if err != nil {
 			writeError(w, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"dead_letter": d})
 	case http.MethodDelete:
-		if err := s.discard(id); err != nil {
+		if err := a.dead.discard(id); err != nil {
 			writeError(w, err)
 			return
 		}
@@ -278,10 +275,10 @@ type OutboxStatus struct {
 	DeadLetters int            `json:"dead_letters"`
 }
 
-func (s *Service) outboxStatus() OutboxStatus {
-	depth, dead := s.ob.depths()
-	oldest := s.ob.oldest()
-	now := s.clock.Now()
+func (a *admin) outboxStatus() OutboxStatus {
+	depth, dead := a.ob.depths()
+	oldest := a.ob.oldest()
+	now := a.clock.Now()
 	st := OutboxStatus{Targets: []TargetStatus{}, DeadLetters: dead}
 	for t, n := range depth {
 		ts := TargetStatus{Target: t, Queued: n}
@@ -292,4 +289,37 @@ func (s *Service) outboxStatus() OutboxStatus {
 	}
 	sort.Slice(st.Targets, func(i, j int) bool { return st.Targets[i].Target < st.Targets[j].Target })
 	return st
+}
+
+// changed wakes the worker of a created or updated hook (a re-enabled hook
+// resumes) and returns the hook as the API shows it.
+func (a *admin) changed(st *hookState) HookInfo {
+	key := hookKey(st.hook.Name)
+	a.disp.wake(map[string]bool{key: true})
+	depth, _ := a.ob.depths()
+	return st.info(depth[key])
+}
+
+// listHooks returns every hook, by name.
+func (a *admin) listHooks() []HookInfo {
+	depth, _ := a.ob.depths()
+	hooks := a.reg.hookMap()
+	out := make([]HookInfo, 0, len(hooks))
+	for name, st := range hooks {
+		out = append(out, st.info(depth[hookKey(name)]))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// testHook sends a probe event to the hook's target (hookState.probe).
+func (a *admin) testHook(ctx context.Context, name string) (TestResult, error) {
+	if a.ob.isClosed() {
+		return TestResult{}, ErrClosed
+	}
+	st := a.reg.hook(name)
+	if st == nil {
+		return TestResult{}, fmt.Errorf("%w: %s", ErrHookNotFound, name)
+	}
+	return st.probe(ctx, a.clock.Now()), nil
 }

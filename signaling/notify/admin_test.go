@@ -213,7 +213,7 @@ func TestAdminDisableAndDelete(t *testing.T) {
 	if code, _ := a.do("DELETE", "/hooks/h", "", nil); code != 204 {
 		t.Fatal(code)
 	}
-	waitFor(t, 15*time.Second, "dead letters of the deleted hook", func() bool { return s.outboxStatus().DeadLetters == 3 })
+	waitFor(t, 15*time.Second, "dead letters of the deleted hook", func() bool { return s.admin.outboxStatus().DeadLetters == 3 })
 	var dl struct {
 		DeadLetters []DeadLetter `json:"dead_letters"`
 		Next        string
@@ -247,7 +247,7 @@ func TestAdminDisableAndDelete(t *testing.T) {
 		t.Fatal(code)
 	}
 	a.wantErr("DELETE", "/dead-letters/"+first.ID, "", 404, "NotFound")
-	if st := s.outboxStatus(); st.DeadLetters != 2 {
+	if st := s.admin.outboxStatus(); st.DeadLetters != 2 {
 		t.Errorf("dead letters after delete: %d", st.DeadLetters)
 	}
 }

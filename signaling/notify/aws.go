@@ -6,13 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -22,96 +19,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
-
-// awsConfig builds the SDK configuration for one target. The SDK's own
-// retries are off: the worker's backoff and retry budget replace them.
-func (s *Service) awsConfig(region string, c Credentials) (aws.Config, error) {
-	noRetry := func() aws.Retryer { return aws.NopRetryer{} }
-	if c.AccessKeyID != "" {
-		return aws.Config{
-			Region:      region,
-			Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)),
-			HTTPClient:  s.http,
-			Retryer:     noRetry,
-		}, nil
-	}
-	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.SendTimeout)
-	defer cancel()
-	return awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region),
-		awsconfig.WithHTTPClient(s.http), awsconfig.WithRetryer(noRetry))
-}
-
-// endpointOpt returns the value for a client's BaseEndpoint option.
-func endpointOpt(url string) *string {
-	if url == "" {
-		return nil
-	}
-	return aws.String(strings.TrimRight(url, "/"))
-}
-
-func (s *Service) newHookSender(h *Hook) (sender, error) {
-	switch h.Type {
-	case HookWebhook:
-		return &webhookSender{hook: h.Name, url: h.Webhook.URL, secret: []byte(h.Webhook.Secret),
-			client: s.http, timeout: s.cfg.WebhookTimeout, clock: s.clock}, nil
-	case HookSQS:
-		return s.newSQSSender(h.SQS)
-	case HookSNS:
-		t := h.SNS
-		cfg, err := s.awsConfig(t.Region, t.Credentials)
-		if err != nil {
-			return nil, err
-		}
-		c := sns.NewFromConfig(cfg, func(o *sns.Options) { o.BaseEndpoint = endpointOpt(t.EndpointURL) })
-		return &snsSender{c: c, topic: t.TopicARN, fifo: strings.HasSuffix(t.TopicARN, ".fifo"), timeout: s.cfg.SendTimeout, single: &s.batchless}, nil
-	case HookEventBridge:
-		t := h.EventBridge
-		cfg, err := s.awsConfig(t.Region, t.Credentials)
-		if err != nil {
-			return nil, err
-		}
-		c := eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) { o.BaseEndpoint = endpointOpt(t.EndpointURL) })
-		return &eventBridgeSender{c: c, bus: t.BusName, source: t.Source, timeout: s.cfg.SendTimeout}, nil
-	}
-	return nil, fmt.Errorf("unknown hook type %q", h.Type)
-}
-
-func (s *Service) newSQSSender(t *SQSTarget) (sender, error) {
-	q := *t
-	if err := q.validate(); err != nil {
-		return nil, err
-	}
-	cfg, err := s.awsConfig(q.Region, q.Credentials)
-	if err != nil {
-		return nil, err
-	}
-	c := sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = endpointOpt(q.EndpointURL) })
-	return &sqsSender{c: c, queueURL: q.QueueURL, fifo: strings.HasSuffix(q.QueueURL, ".fifo"), timeout: s.cfg.SendTimeout, single: &s.batchless}, nil
-}
-
-// newARNSender builds the sender of a meeting target ARN through the
-// configured endpoints.
-func (s *Service) newARNSender(target string) (sender, error) {
-	a, ep, err := s.resolver.resolve(target)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := s.awsConfig(a.region, ep.Credentials)
-	if err != nil {
-		return nil, err
-	}
-	switch a.service {
-	case "sqs":
-		c := sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = endpointOpt(ep.URL) })
-		return &sqsSender{c: c, queueURL: sqsQueueURL(a, ep), fifo: strings.HasSuffix(a.resource, ".fifo"), timeout: s.cfg.SendTimeout, single: &s.batchless}, nil
-	case "sns":
-		c := sns.NewFromConfig(cfg, func(o *sns.Options) { o.BaseEndpoint = endpointOpt(ep.URL) })
-		return &snsSender{c: c, topic: a.raw, fifo: strings.HasSuffix(a.resource, ".fifo"), timeout: s.cfg.SendTimeout, single: &s.batchless}, nil
-	default: // lambda
-		c := lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.BaseEndpoint = endpointOpt(ep.URL) })
-		return &lambdaSender{c: c, function: a.raw, timeout: s.cfg.SendTimeout}, nil
-	}
-}
 
 // batchErrors maps per-entry batch results to errs: ids are decimal seqs;
 // an entry neither failed nor acknowledged is an error too.

@@ -77,7 +77,7 @@ func BenchmarkDeliverBurst(b *testing.B) {
 	if inQueue < burst*b.N {
 		b.Fatalf("queue holds %d messages, want ≥ %d", inQueue, burst*b.N)
 	}
-	if st := s.outboxStatus(); st.DeadLetters != 0 {
+	if st := s.admin.outboxStatus(); st.DeadLetters != 0 {
 		b.Fatalf("%d dead letters", st.DeadLetters)
 	}
 }

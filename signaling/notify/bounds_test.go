@@ -40,10 +40,10 @@ func TestOutboxBounded(t *testing.T) {
 	if q := s.queued(); q != 5 {
 		t.Errorf("queued = %d, want the cap 5", q)
 	}
-	if st := s.outboxStatus(); st.DeadLetters != 8 {
+	if st := s.admin.outboxStatus(); st.DeadLetters != 8 {
 		t.Errorf("dead letters = %d, want the cap 8", st.DeadLetters)
 	}
-	list, _, _ := s.deadLetters("", 0, 100)
+	list, _, _ := s.admin.dead.list("", 0, 100)
 	for _, d := range list {
 		if d.Reason != ReasonOutboxFull || d.Target != "hook:h" {
 			t.Errorf("dead letter %+v", d)
@@ -73,9 +73,9 @@ func TestOutboxBoundedInBytes(t *testing.T) {
 	for i := range 50 {
 		s.Deliver(context.Background(), mkEvent(events.AttendeeJoined, testMeeting, attendeeN(i)))
 	}
-	s.ob.mu.Lock()
-	ob, dead, deadN := s.ob.bytes["hook:h"], s.ob.deadBytes, s.ob.deadN
-	s.ob.mu.Unlock()
+	s.ob.n.mu.Lock()
+	ob, dead, deadN := s.ob.n.bytes["hook:h"], s.ob.n.deadBytes, s.ob.n.deadN
+	s.ob.n.mu.Unlock()
 	if ob == 0 || ob > capBytes || dead == 0 || dead > capBytes {
 		t.Errorf("outbox %d bytes, dead letters %d bytes (%d): want each within (0, %d]", ob, dead, deadN, capBytes)
 	}
@@ -102,18 +102,18 @@ func TestWorkerPanicContained(t *testing.T) {
 	panics := &countPanics{}
 	s := testService(t, Config{Hooks: []Hook{webhookHook("h", r.srv.URL)}}, Params{Panics: panics})
 	swap := func(snd sender) sender {
-		s.hooksMu.Lock()
-		defer s.hooksMu.Unlock()
-		st := *s.hooks["h"]
+		s.reg.mu.Lock()
+		defer s.reg.mu.Unlock()
+		st := *s.reg.hook("h")
 		old := st.snd
 		st.snd = snd
-		s.hooks["h"] = &st
+		s.reg.storeLocked("h", &st)
 		return old
 	}
 	good := swap(panicSender{})
 	s.Deliver(context.Background(), mkEvent(events.AttendeeJoined, testMeeting, attendeeN(1)))
-	waitFor(t, 10*time.Second, "the panic's dead letter", func() bool { return s.outboxStatus().DeadLetters == 1 })
-	list, _, _ := s.deadLetters("", 0, 10)
+	waitFor(t, 10*time.Second, "the panic's dead letter", func() bool { return s.admin.outboxStatus().DeadLetters == 1 })
+	list, _, _ := s.admin.dead.list("", 0, 10)
 	if len(list) != 1 || list[0].Reason != ReasonPanic {
 		t.Fatalf("dead letters %+v", list)
 	}
@@ -130,9 +130,9 @@ func TestWorkerPanicContained(t *testing.T) {
 	s.Deliver(context.Background(), mkEvent(events.AttendeeJoined, testMeeting, attendeeN(3)))
 	waitFor(t, 10*time.Second, "the worker's panic", func() bool { return panics.n.Load() == 2 })
 	waitFor(t, 10*time.Second, "the worker to leave", func() bool {
-		s.workersMu.Lock()
-		defer s.workersMu.Unlock()
-		return s.workers["hook:h"] == nil
+		s.disp.mu.Lock()
+		defer s.disp.mu.Unlock()
+		return s.disp.workers["hook:h"] == nil
 	})
 	swap(good)
 	s.Deliver(context.Background(), mkEvent(events.AttendeeJoined, testMeeting, attendeeN(4)))

@@ -4,10 +4,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+)
+
+// Dead-letter reasons.
+const (
+	ReasonTooLarge    = "too_large"    // over Config.MaxMessageBytes: never sent
+	ReasonMaxAttempts = "max_attempts" // Retry.MaxAttempts attempts failed
+	ReasonMaxAge      = "max_age"      // still failing after Retry.MaxAge
+	ReasonHookDeleted = "hook_deleted" // queued for a hook that was deleted
+	ReasonOutboxFull  = "outbox_full"  // the target or the outbox was at its Limits
+	ReasonPanic       = "panic"        // sending it panicked (a bug; re-drive after the fix)
 )
 
 // DeadLetter is an event that a target did not take within its retry budget
@@ -87,14 +96,22 @@ func parseDeadID(id string) (uint64, error) {
 	return seq, nil
 }
 
-// deadLetters lists up to limit dead letters with id > after, optionally of
-// one target; next is the id to pass as after for the next page ("" at end).
-func (s *Service) deadLetters(target string, after uint64, limit int) (out []DeadLetter, next string, err error) {
-	if err := s.errClosedIf(); err != nil {
-		return nil, "", err
+// deadStore is the admin's view of the outbox's dead-letter store: list,
+// read, re-drive and discard. Re-drives go through the outbox writer;
+// redrivable says whether a dead letter's target can take it back.
+type deadStore struct {
+	ob         *outbox
+	redrivable func(*entry) error // called inside a writer transaction
+}
+
+// list returns up to limit dead letters with id > after, optionally of one
+// target; next is the id to pass as after for the next page ("" at end).
+func (d *deadStore) list(target string, after uint64, limit int) (out []DeadLetter, next string, err error) {
+	if d.ob.isClosed() {
+		return nil, "", ErrClosed
 	}
 	out = []DeadLetter{}
-	err = s.ob.db.View(func(tx *bolt.Tx) error {
+	err = d.ob.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketDead).Cursor()
 		for k, v := c.Seek(seqKey(after + 1)); k != nil; k, v = c.Next() {
 			e, err := decodeEntry(k, v)
@@ -115,17 +132,17 @@ func (s *Service) deadLetters(target string, after uint64, limit int) (out []Dea
 	return out, next, err
 }
 
-// deadLetter returns one dead letter with its event.
-func (s *Service) deadLetter(id string) (DeadLetter, error) {
+// get returns one dead letter with its event.
+func (d *deadStore) get(id string) (DeadLetter, error) {
 	seq, err := parseDeadID(id)
 	if err != nil {
 		return DeadLetter{}, err
 	}
-	if err := s.errClosedIf(); err != nil {
-		return DeadLetter{}, err
+	if d.ob.isClosed() {
+		return DeadLetter{}, ErrClosed
 	}
-	var d DeadLetter
-	err = s.ob.db.View(func(tx *bolt.Tx) error {
+	var dl DeadLetter
+	err = d.ob.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketDead).Get(seqKey(seq))
 		if v == nil {
 			return fmt.Errorf("%w: id %s", ErrDeadLetterNotFound, id)
@@ -134,74 +151,33 @@ func (s *Service) deadLetter(id string) (DeadLetter, error) {
 		if err != nil {
 			return err
 		}
-		d = deadView(e, true)
+		dl = deadView(e, true)
 		return nil
 	})
-	return d, err
-}
-
-// redrivable reports why a dead letter cannot go back to its target, if so.
-// Called inside a writer transaction.
-func (s *Service) redrivable(e *entry) error {
-	t := e.meta.Target
-	switch {
-	case len(e.body) > s.cfg.MaxMessageBytes:
-		return fmt.Errorf("%w: %w: %d bytes, over the %d-byte limit", ErrNotRedrivable, ErrTooLarge, len(e.body), s.cfg.MaxMessageBytes)
-	case strings.HasPrefix(t, hookPrefix):
-		if s.hookFor(strings.TrimPrefix(t, hookPrefix)) == nil {
-			return fmt.Errorf("%w: hook %s no longer exists", ErrNotRedrivable, strings.TrimPrefix(t, hookPrefix))
-		}
-	case t == dlqTarget:
-		if s.dlq == nil {
-			return fmt.Errorf("%w: no DLQ is configured", ErrNotRedrivable)
-		}
-	default:
-		if _, _, err := s.resolver.resolve(t); err != nil {
-			return fmt.Errorf("%w: %w", ErrNotRedrivable, err)
-		}
-	}
-	return nil
-}
-
-// redriveOne moves dead letter e (key k) back to its target's queue with a
-// fresh retry budget: same event id, new seq.
-func (s *Service) redriveOne(w *wtx, k []byte, e *entry) error {
-	target := e.meta.Target
-	size := len(w.tx.Bucket(bucketDead).Get(k))
-	if err := w.tx.Bucket(bucketDead).Delete(k); err != nil {
-		return err
-	}
-	w.deadN--
-	w.deadBytes -= size
-	e.seq = 0
-	e.meta.Target, e.meta.Reason, e.meta.Why, e.meta.DeadAt = "", "", "", 0
-	e.meta.Attempts, e.meta.LastError = 0, ""
-	e.meta.Enqueued = w.now.UnixNano()
-	return w.put(target, e)
+	return dl, err
 }
 
 // redrive re-queues one dead letter. A refusal (unknown id, target gone)
 // leaves the transaction clean rather than failing it.
-func (s *Service) redrive(id string) error {
+func (d *deadStore) redrive(id string) error {
 	seq, err := parseDeadID(id)
 	if err != nil {
 		return err
 	}
 	var refused error
-	err = s.write(func(w *wtx) error {
-		v := w.tx.Bucket(bucketDead).Get(seqKey(seq))
-		if v == nil {
-			refused = fmt.Errorf("%w: id %s", ErrDeadLetterNotFound, id)
-			return nil
-		}
-		e, err := decodeEntry(seqKey(seq), v)
+	err = d.ob.write(func(w *wtx) error {
+		e, err := w.deadEntry(seq)
 		if err != nil {
 			return err
 		}
-		if refused = s.redrivable(e); refused != nil {
+		if e == nil {
+			refused = fmt.Errorf("%w: id %s", ErrDeadLetterNotFound, id)
 			return nil
 		}
-		return s.redriveOne(w, seqKey(seq), e)
+		if refused = d.redrivable(e); refused != nil {
+			return nil
+		}
+		return w.redrive(e)
 	})
 	if err != nil {
 		return err
@@ -216,9 +192,9 @@ type RedriveResult struct {
 }
 
 // redriveAll re-queues every dead letter (of one target, if set) that can be.
-func (s *Service) redriveAll(target string) (RedriveResult, error) {
+func (d *deadStore) redriveAll(target string) (RedriveResult, error) {
 	var res RedriveResult
-	err := s.write(func(w *wtx) error {
+	err := d.ob.write(func(w *wtx) error {
 		res = RedriveResult{Skipped: map[string]string{}}
 		c := w.tx.Bucket(bucketDead).Cursor()
 		var todo []*entry
@@ -227,14 +203,14 @@ func (s *Service) redriveAll(target string) (RedriveResult, error) {
 			if err != nil || (target != "" && e.meta.Target != target) {
 				continue
 			}
-			if err := s.redrivable(e); err != nil {
+			if err := d.redrivable(e); err != nil {
 				res.Skipped[strconv.FormatUint(e.seq, 10)] = err.Error()
 				continue
 			}
 			todo = append(todo, e)
 		}
 		for _, e := range todo {
-			if err := s.redriveOne(w, seqKey(e.seq), e); err != nil {
+			if err := w.redrive(e); err != nil {
 				return err
 			}
 			res.Redriven++
@@ -248,22 +224,18 @@ func (s *Service) redriveAll(target string) (RedriveResult, error) {
 }
 
 // discard deletes one dead letter.
-func (s *Service) discard(id string) error {
+func (d *deadStore) discard(id string) error {
 	seq, err := parseDeadID(id)
 	if err != nil {
 		return err
 	}
 	var refused error
-	err = s.write(func(w *wtx) error {
-		b := w.tx.Bucket(bucketDead)
-		v := b.Get(seqKey(seq))
-		if v == nil {
+	err = d.ob.write(func(w *wtx) error {
+		ok, err := w.discard(seq)
+		if !ok && err == nil {
 			refused = fmt.Errorf("%w: id %s", ErrDeadLetterNotFound, id)
-			return nil
 		}
-		w.deadN--
-		w.deadBytes -= len(v)
-		return b.Delete(seqKey(seq))
+		return err
 	})
 	if err != nil {
 		return err

@@ -41,6 +41,35 @@
 // accepted; an event may then be sent twice, so consumers de-duplicate on the
 // event "id", which never changes. Order is best effort.
 //
+// # Parts
+//
+// Service is only the composition root (service.go): it builds the parts,
+// implements events.Sink and store.Outbox by routing an event (registry)
+// and writing it (outbox), and closes them in order. Each part has a small
+// API and its own lock:
+//
+//   - outbox (outbox*.go): the durable queue in bbolt, one bucket per
+//     target key plus the dead-letter store. One writer goroutine
+//     group-commits every change; a change is a wtx (append, ack, retry
+//     bookkeeping, dead-lettering, eviction past Limits). deadStore
+//     (deadletter.go) lists, re-drives and discards dead letters.
+//   - dispatcher (dispatcher.go, worker.go): one worker goroutine per target
+//     key with queued events: it loads from the outbox, sends in batches,
+//     backs off, dead-letters what its budget no longer covers, and
+//     contains panics. Senders (senders.go, webhook.go, aws.go) do the I/O.
+//   - registry (registry.go, hooks.go, meetings.go): the hooks, the
+//     meetings' targets, the DLQ and the Resolver; matches an event to its
+//     target keys and gives each key's sender.
+//   - admin (admin.go): the HTTP API over the three.
+//
+// The arrows, with what flows along them:
+//
+//	bus ─Deliver─▶ Service ─route─▶ registry
+//	store ─WriteEvents─▶ Service ─write, inTx─▶ outbox ─commit: wake─▶ dispatcher
+//	dispatcher ─load, async─▶ outbox     dispatcher ─target─▶ registry
+//	registry ─write (hooks, meetings)─▶ outbox
+//	admin ─▶ registry, deadStore ─▶ outbox; admin ─wake─▶ dispatcher
+//
 // # Webhooks
 //
 // A webhook receives POST <url> with Content-Type application/json, the

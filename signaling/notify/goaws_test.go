@@ -125,7 +125,7 @@ func TestMeetingLifecycleToSQSAndSNS(t *testing.T) {
 	}
 	wantExactly(t, "SNS wrapped", inner, evs)
 	waitFor(t, 15*time.Second, "outbox to drain", func() bool { return s.queued() == 0 })
-	if st := s.outboxStatus(); st.DeadLetters != 0 {
+	if st := s.admin.outboxStatus(); st.DeadLetters != 0 {
 		t.Errorf("dead letters: %d", st.DeadLetters)
 	}
 }
@@ -162,7 +162,7 @@ func TestSQSDownThenBack(t *testing.T) {
 	g.Start()
 	wantAtLeastOnce(t, "after the outage", receiveDistinct(t, g, "q", len(during)), during, 10)
 	waitFor(t, 15*time.Second, "outbox to drain", func() bool { return s.queued() == 0 })
-	if st := s.outboxStatus(); st.DeadLetters != 0 {
+	if st := s.admin.outboxStatus(); st.DeadLetters != 0 {
 		t.Errorf("dead letters: %d", st.DeadLetters)
 	}
 }

@@ -376,7 +376,7 @@ func testService(tb testing.TB, cfg Config, p Params) *Service {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() {
-		if !s.isClosed() {
+		if !s.ob.isClosed() {
 			if err := s.Close(); err != nil {
 				tb.Error(err)
 			}
@@ -393,7 +393,7 @@ func checkNoGoroutines(tb testing.TB) {
 	for i := 0; i < 100; i++ {
 		buf := make([]byte, 1<<20)
 		stacks = string(buf[:runtime.Stack(buf, true)])
-		if !strings.Contains(stacks, "notify.(*worker).run") && !strings.Contains(stacks, "notify.(*outbox).writeLoop") {
+		if !strings.Contains(stacks, "notify.(*worker).run") && !strings.Contains(stacks, "notify.(*writer).writeLoop") {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)

@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
 	"time"
 
 	"github.com/confab-media/confab/signaling/events"
@@ -80,62 +80,86 @@ func credsOf(h *Hook) *Credentials {
 	return nil
 }
 
-func (s *Service) hookInfo(st *hookState, depth map[string]int) HookInfo {
-	h := redacted(st.hook)
-	enabled := h.IsEnabled()
-	h.Enabled = &enabled
-	return HookInfo{Hook: h, Source: st.source, Queued: depth[hookKey(st.hook.Name)]}
+// Hook sources.
+const (
+	sourceConfig = "config"
+	sourceAPI    = "api"
+)
+
+// hookState is a hook in force. Replaced, never mutated.
+type hookState struct {
+	hook   Hook
+	source string
+	types  map[events.Type]bool // nil: every type
+	snd    sender
 }
 
-// listHooks returns every hook, by name.
-func (s *Service) listHooks() []HookInfo {
-	depth, _ := s.ob.depths()
-	s.hooksMu.RLock()
-	out := make([]HookInfo, 0, len(s.hooks))
-	for _, st := range s.hooks {
-		out = append(out, s.hookInfo(st, depth))
+func (r *registry) newHookState(h Hook, source string) (*hookState, error) {
+	h, err := normalizeHook(h)
+	if err != nil {
+		return nil, err
 	}
-	s.hooksMu.RUnlock()
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
-
-func (s *Service) getHook(name string) (HookInfo, error) {
-	st := s.hookFor(name)
-	if st == nil {
-		return HookInfo{}, fmt.Errorf("%w: %s", ErrHookNotFound, name)
+	snd, err := r.snd.hook(&h)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidHook, h.Name, err)
 	}
-	depth, _ := s.ob.depths()
-	return s.hookInfo(st, depth), nil
-}
-
-// createHook adds an admin hook; it is durable when createHook returns.
-func (s *Service) createHook(h Hook) (HookInfo, error) {
-	s.adminMu.Lock()
-	defer s.adminMu.Unlock()
-	if s.hookFor(h.Name) != nil {
-		return HookInfo{}, fmt.Errorf("%w: %s", ErrHookExists, h.Name)
+	st := &hookState{hook: h, source: source, snd: snd}
+	if len(h.EventTypes) > 0 {
+		st.types = make(map[events.Type]bool, len(h.EventTypes))
+		for _, t := range h.EventTypes {
+			st.types[t] = true
+		}
 	}
-	return s.putHook(h)
+	return st, nil
 }
 
-// updateHook replaces an admin hook. Secrets left empty keep their stored
-// values (the list hides them, so a listed hook can be edited and sent back).
-func (s *Service) updateHook(name string, h Hook) (HookInfo, error) {
-	s.adminMu.Lock()
-	defer s.adminMu.Unlock()
-	old := s.hookFor(name)
+// hookMap returns the hooks in force, by name. Read only: it is shared.
+func (r *registry) hookMap() map[string]*hookState { return *r.hooks.Load() }
+
+// hook returns the state of a hook, or nil.
+func (r *registry) hook(name string) *hookState { return r.hookMap()[name] }
+
+// storeLocked installs st in place of the hook of its name, or, when st is
+// nil, removes the hook name. Caller holds mu.
+func (r *registry) storeLocked(name string, st *hookState) {
+	m := maps.Clone(r.hookMap())
+	if st != nil {
+		m[name] = st
+	} else {
+		delete(m, name)
+	}
+	r.hooks.Store(&m)
+}
+
+// create adds an admin hook; it is durable when create returns. The caller
+// wakes the hook's worker.
+func (r *registry) create(h Hook) (*hookState, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.hook(h.Name) != nil {
+		return nil, fmt.Errorf("%w: %s", ErrHookExists, h.Name)
+	}
+	return r.putLocked(h)
+}
+
+// update replaces an admin hook. Secrets left empty keep their stored values
+// (the list hides them, so a listed hook can be edited and sent back). The
+// caller wakes the hook's worker: a re-enabled hook resumes.
+func (r *registry) update(name string, h Hook) (*hookState, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := r.hook(name)
 	switch {
 	case old == nil:
-		return HookInfo{}, fmt.Errorf("%w: %s", ErrHookNotFound, name)
+		return nil, fmt.Errorf("%w: %s", ErrHookNotFound, name)
 	case old.source == sourceConfig:
-		return HookInfo{}, fmt.Errorf("%w: %s", ErrHookReadOnly, name)
+		return nil, fmt.Errorf("%w: %s", ErrHookReadOnly, name)
 	}
 	if h.Name == "" {
 		h.Name = name
 	}
 	if h.Name != name {
-		return HookInfo{}, fmt.Errorf("%w: the name in the body (%q) differs from the path (%q)", ErrInvalidHook, h.Name, name)
+		return nil, fmt.Errorf("%w: the name in the body (%q) differs from the path (%q)", ErrInvalidHook, h.Name, name)
 	}
 	h = cloneHook(h)
 	if h.Type == old.hook.Type {
@@ -147,76 +171,70 @@ func (s *Service) updateHook(name string, h Hook) (HookInfo, error) {
 			c.SecretAccessKey, c.SessionToken = oc.SecretAccessKey, oc.SessionToken
 		}
 	}
-	return s.putHook(h)
+	return r.putLocked(h)
 }
 
-// putHook validates, stores and installs h. Caller holds adminMu.
-func (s *Service) putHook(h Hook) (HookInfo, error) {
-	if err := s.errClosedIf(); err != nil {
-		return HookInfo{}, err
+// putLocked validates, stores and installs h. Caller holds mu.
+func (r *registry) putLocked(h Hook) (*hookState, error) {
+	if r.ob.isClosed() {
+		return nil, ErrClosed
 	}
-	st, err := s.newHookState(h, sourceAPI)
+	st, err := r.newHookState(h, sourceAPI)
 	if err != nil {
-		return HookInfo{}, err
+		return nil, err
 	}
 	v, err := json.Marshal(&st.hook)
 	if err != nil {
-		return HookInfo{}, err
+		return nil, err
 	}
 	name := st.hook.Name
-	if err := s.write(func(w *wtx) error { return w.tx.Bucket(bucketHooks).Put([]byte(name), v) }); err != nil {
-		return HookInfo{}, err
+	if err := r.ob.write(func(w *wtx) error { return w.tx.Bucket(bucketHooks).Put([]byte(name), v) }); err != nil {
+		return nil, err
 	}
-	s.hooksMu.Lock()
-	s.hooks[name] = st
-	s.hooksMu.Unlock()
-	s.wakeTargets(map[string]bool{hookKey(name): true}) // a re-enabled hook resumes
-	depth, _ := s.ob.depths()
-	return s.hookInfo(st, depth), nil
+	r.storeLocked(name, st)
+	return st, nil
 }
 
-// deleteHook removes an admin hook. Events still queued for it move to the
-// dead-letter store (reason hook_deleted).
-func (s *Service) deleteHook(name string) error {
-	s.adminMu.Lock()
-	defer s.adminMu.Unlock()
-	old := s.hookFor(name)
+// remove deletes an admin hook. The caller wakes the hook's worker, which
+// moves the events still queued for it to the dead-letter store (reason
+// hook_deleted).
+func (r *registry) remove(name string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := r.hook(name)
 	switch {
 	case old == nil:
 		return fmt.Errorf("%w: %s", ErrHookNotFound, name)
 	case old.source == sourceConfig:
 		return fmt.Errorf("%w: %s", ErrHookReadOnly, name)
 	}
-	if err := s.write(func(w *wtx) error { return w.tx.Bucket(bucketHooks).Delete([]byte(name)) }); err != nil {
+	if err := r.ob.write(func(w *wtx) error { return w.tx.Bucket(bucketHooks).Delete([]byte(name)) }); err != nil {
 		return err
 	}
-	s.hooksMu.Lock()
-	delete(s.hooks, name)
-	s.hooksMu.Unlock()
-	s.wakeTargets(map[string]bool{hookKey(name): true}) // its worker abandons the queue
+	r.storeLocked(name, nil)
 	return nil
 }
 
-// testHook sends a probe event (type confab:HookTest) straight to the hook's
+// probe sends a probe event (type confab:HookTest) straight to the hook's
 // target, bypassing the outbox, the filter and the enabled flag.
-func (s *Service) testHook(ctx context.Context, name string) (TestResult, error) {
-	if err := s.errClosedIf(); err != nil {
-		return TestResult{}, err
-	}
-	st := s.hookFor(name)
-	if st == nil {
-		return TestResult{}, fmt.Errorf("%w: %s", ErrHookNotFound, name)
-	}
-	now := s.clock.Now()
+func (st *hookState) probe(ctx context.Context, now time.Time) TestResult {
 	e := events.New(ProbeEventType, now, "000000000000", "local")
 	e.Detail.MeetingID = "00000000-0000-0000-0000-000000000000"
 	e.Detail.ExternalMeetingID = "confab-hook-test"
 	en := &entry{seq: 1, meta: meta{EventID: e.ID, EventType: string(e.Detail.EventType), First: now.UnixNano(), Enqueued: now.UnixNano()}, body: e.JSON()}
 	start := time.Now()
 	errs := st.snd.send(ctx, []*entry{en})
-	res := TestResult{Hook: name, EventID: e.ID, Delivered: errs[0] == nil, LatencyMS: float64(time.Since(start).Microseconds()) / 1000}
+	res := TestResult{Hook: st.hook.Name, EventID: e.ID, Delivered: errs[0] == nil, LatencyMS: float64(time.Since(start).Microseconds()) / 1000}
 	if errs[0] != nil {
 		res.Error = errs[0].Error()
 	}
-	return res, nil
+	return res
+}
+
+// info is st as the admin API shows it, queued being its queue's depth.
+func (st *hookState) info(queued int) HookInfo {
+	h := redacted(st.hook)
+	enabled := h.IsEnabled()
+	h.Enabled = &enabled
+	return HookInfo{Hook: h, Source: st.source, Queued: queued}
 }

@@ -4,8 +4,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// metrics are the Service's Prometheus collectors. The target label is the
-// target key: "hook:<name>", a meeting target ARN, or "dlq".
+// metrics are the Prometheus collectors of the parts: the outbox counts
+// dead letters, evictions and commits; the dispatcher deliveries and
+// retries; the Service enqueue errors. The target label is the target key:
+// "hook:<name>", a meeting target ARN, or "dlq".
 type metrics struct {
 	reg           prometheus.Registerer
 	registered    []prometheus.Collector
@@ -88,9 +90,7 @@ func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, max(0, now.Sub(at).Seconds()), t)
 	}
 	ch <- prometheus.MustNewConstMetric(c.dead, prometheus.GaugeValue, float64(dead))
-	c.ob.mu.Lock()
-	ob, db := c.ob.totalBytes, c.ob.deadBytes
-	c.ob.mu.Unlock()
+	ob, db := c.ob.n.sizes()
 	ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.GaugeValue, float64(ob), "outbox")
 	ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.GaugeValue, float64(db), "dead")
 }

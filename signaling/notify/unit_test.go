@@ -154,7 +154,7 @@ func TestBackoffOnVirtualTime(t *testing.T) {
 		total += d
 		clock.Advance(d)
 	}
-	if st := s.outboxStatus(); st.DeadLetters != 0 || len(st.Targets) != 1 || math.Abs(st.Targets[0].OldestAge-total.Seconds()) > 0.001 {
+	if st := s.admin.outboxStatus(); st.DeadLetters != 0 || len(st.Targets) != 1 || math.Abs(st.Targets[0].OldestAge-total.Seconds()) > 0.001 {
 		t.Errorf("before the budget is spent: %+v (elapsed %v)", st, total)
 	}
 	if v := counterValue(t, s, "confab_notify_outbox_oldest_age_seconds", "hook:h"); math.Abs(v-total.Seconds()) > 1e-6 {
@@ -165,8 +165,8 @@ func TestBackoffOnVirtualTime(t *testing.T) {
 	}
 	_ = next()
 	clock.Advance(time.Hour) // the next attempt fails past MaxAge
-	waitFor(t, 15*time.Second, "the dead letter", func() bool { return s.outboxStatus().DeadLetters == 1 })
-	list, _, _ := s.deadLetters("", 0, 10)
+	waitFor(t, 15*time.Second, "the dead letter", func() bool { return s.admin.outboxStatus().DeadLetters == 1 })
+	list, _, _ := s.admin.dead.list("", 0, 10)
 	if d := list[0]; d.Reason != ReasonMaxAge || d.Attempts != 8 || d.DeadAt.Sub(d.Accepted) < time.Hour ||
 		d.LastError != "webhook answered 429 Too Many Requests: receiver says no" {
 		t.Errorf("dead letter %+v", d)

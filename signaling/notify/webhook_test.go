@@ -187,7 +187,7 @@ func TestWebhookFailsThenRecovers(t *testing.T) {
 		t.Errorf("first event's attempt header = %q, want ≥ 2", hdrs[0].Get(HeaderAttempt))
 	}
 	waitFor(t, 15*time.Second, "outbox to drain", func() bool { return s.queued() == 0 })
-	if st := s.outboxStatus(); st.DeadLetters != 0 {
+	if st := s.admin.outboxStatus(); st.DeadLetters != 0 {
 		t.Errorf("dead letters: %d", st.DeadLetters)
 	}
 	if v := counterValue(t, s, "confab_notify_delivered_total", "hook:h"); v != float64(len(evs)) {
@@ -213,8 +213,8 @@ func TestDeadLetterAndRedrive(t *testing.T) {
 	for _, e := range evs {
 		s.Deliver(context.Background(), e)
 	}
-	waitFor(t, 20*time.Second, "dead letters", func() bool { return s.outboxStatus().DeadLetters == len(evs) })
-	list, _, err := s.deadLetters("", 0, 100)
+	waitFor(t, 20*time.Second, "dead letters", func() bool { return s.admin.outboxStatus().DeadLetters == len(evs) })
+	list, _, err := s.admin.dead.list("", 0, 100)
 	if err != nil || len(list) != len(evs) {
 		t.Fatalf("dead letters %v %v", list, err)
 	}
@@ -231,21 +231,21 @@ func TestDeadLetterAndRedrive(t *testing.T) {
 	}
 
 	failing.Store(false)
-	if err := s.redrive(d.ID); err != nil {
+	if err := s.admin.dead.redrive(d.ID); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 15*time.Second, "re-driven event", func() bool { return r.count() == 1 })
-	res, err := s.redriveAll("hook:h")
+	res, err := s.admin.dead.redriveAll("hook:h")
 	if err != nil || res.Redriven != len(evs)-1 {
 		t.Fatalf("redrive all: %+v %v", res, err)
 	}
 	waitFor(t, 15*time.Second, "re-driven events", func() bool { return r.count() == len(evs) })
 	bodies, _ := r.got()
 	wantExactly(t, "after re-drive", bodies, evs)
-	if err := s.redrive(d.ID); err == nil {
+	if err := s.admin.dead.redrive(d.ID); err == nil {
 		t.Error("re-driving a re-driven letter succeeded")
 	}
-	if st := s.outboxStatus(); st.DeadLetters != 0 {
+	if st := s.admin.outboxStatus(); st.DeadLetters != 0 {
 		t.Errorf("dead letters left: %d", st.DeadLetters)
 	}
 }
@@ -259,16 +259,16 @@ func TestOversizedEventDeadLettered(t *testing.T) {
 	s.Deliver(context.Background(), big)
 	s.Deliver(context.Background(), small)
 	waitFor(t, 15*time.Second, "the small event", func() bool { return r.count() == 1 })
-	list, _, _ := s.deadLetters("hook:h", 0, 10)
+	list, _, _ := s.admin.dead.list("hook:h", 0, 10)
 	if len(list) != 1 || list[0].EventID != big.ID || list[0].Reason != ReasonTooLarge || list[0].Attempts != 0 ||
 		!strings.Contains(list[0].Detail, "over the 4096-byte limit") {
 		t.Fatalf("dead letters %+v", list)
 	}
-	full, err := s.deadLetter(list[0].ID)
+	full, err := s.admin.dead.get(list[0].ID)
 	if err != nil || string(full.Event) != string(big.JSON()) {
 		t.Fatalf("dead letter body: %v", err)
 	}
-	if err := s.redrive(list[0].ID); err == nil || !strings.Contains(err.Error(), "limit") {
+	if err := s.admin.dead.redrive(list[0].ID); err == nil || !strings.Contains(err.Error(), "limit") {
 		t.Errorf("oversized re-drive: %v", err)
 	}
 	if v := counterValue(t, s, "confab_notify_dead_lettered_total", "hook:h"); v != 1 {

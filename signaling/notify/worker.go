@@ -8,18 +8,8 @@ import (
 	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/confab-media/confab/internal/guard"
 )
-
-// sender delivers entries to one target.
-type sender interface {
-	// batchLimit is the most entries one send takes (1: unbatched).
-	batchLimit() int
-	// send attempts every entry; errs[i] is nil when batch[i] was accepted.
-	send(ctx context.Context, batch []*entry) (errs []error)
-}
 
 const (
 	loadBatch = 64 // entries read from the outbox at a time
@@ -32,32 +22,14 @@ const (
 	maxErrorText  = 1024
 )
 
-// Dead-letter reasons.
-const (
-	ReasonTooLarge    = "too_large"    // over Config.MaxMessageBytes: never sent
-	ReasonMaxAttempts = "max_attempts" // Retry.MaxAttempts attempts failed
-	ReasonMaxAge      = "max_age"      // still failing after Retry.MaxAge
-	ReasonHookDeleted = "hook_deleted" // queued for a hook that was deleted
-	ReasonOutboxFull  = "outbox_full"  // the target or the outbox was at its Limits
-	ReasonPanic       = "panic"        // sending it panicked (a bug; re-drive after the fix)
-)
-
-type targetState int
-
-const (
-	targetActive targetState = iota
-	targetPaused             // a disabled hook
-	targetGone               // a deleted hook, or the DLQ after it left the configuration
-)
-
 // worker delivers one target's queue, in order, one batch at a time. Failed
 // entries stay at the head and are retried after an exponential backoff with
 // jitter; the target's other entries wait behind them (a target that fails
 // one event usually fails all).
 type worker struct {
-	s    *Service
+	d    *dispatcher
 	key  string
-	wake chan struct{} // capacity 1; signalled under Service.workersMu
+	wake chan struct{} // capacity 1; signalled under dispatcher.mu
 	rng  *rand.Rand
 
 	pending []*entry // loaded, not yet settled, in seq order
@@ -66,22 +38,18 @@ type worker struct {
 	arnSnd  sender   // for ARN targets, built on first use
 }
 
-func (s *Service) newWorker(key string) *worker {
-	return &worker{s: s, key: key, wake: make(chan struct{}, 1), rng: s.newRand()}
-}
-
 // run is the worker goroutine. A panic anywhere in it is contained: the
-// worker leaves the Service (the next event committed for its target starts
-// a fresh one, which re-reads the queue) and the process goes on.
+// worker leaves the dispatcher (the next event committed for its target
+// starts a fresh one, which re-reads the queue) and the process goes on.
 func (w *worker) run() {
-	defer w.s.wg.Done()
-	defer guard.Recover(w.s.log, w.s.panics, "notify worker "+w.key, func(any) { w.forget() })
+	defer w.d.wg.Done()
+	defer guard.Recover(w.d.log, w.d.panics, "notify worker "+w.key, func(any) { w.d.leave(w, false) })
 	for !w.stopped() {
 		snd, state, sndErr := w.sender()
 		switch state {
 		case targetGone:
 			w.abandon()
-			if w.tryExit() {
+			if w.d.leave(w, true) {
 				return
 			}
 			continue
@@ -106,7 +74,7 @@ func (w *worker) run() {
 
 func (w *worker) stopped() bool {
 	select {
-	case <-w.s.stop:
+	case <-w.d.done:
 		return true
 	default:
 		return false
@@ -118,89 +86,45 @@ func (w *worker) stopped() bool {
 func (w *worker) wait(idle bool) (exit bool) {
 	var timeout <-chan time.Time
 	if idle {
-		timeout = w.s.clock.After(idleExit)
+		timeout = w.d.clock.After(idleExit)
 	}
 	select {
-	case <-w.s.stop:
+	case <-w.d.done:
 		return true
 	case <-w.wake:
 		return false
 	case <-timeout:
-		return w.tryExit()
-	}
-}
-
-// tryExit removes the worker from the Service unless a wake is pending (an
-// event was committed for it since it last looked); the next event then
-// starts a fresh worker.
-func (w *worker) tryExit() bool {
-	w.s.workersMu.Lock()
-	defer w.s.workersMu.Unlock()
-	select {
-	case <-w.wake:
-		return false
-	default:
-	}
-	if w.s.workers[w.key] == w {
-		delete(w.s.workers, w.key)
-	}
-	return true
-}
-
-// forget removes the worker from the Service unconditionally (its goroutine
-// is ending after a panic).
-func (w *worker) forget() {
-	w.s.workersMu.Lock()
-	defer w.s.workersMu.Unlock()
-	if w.s.workers[w.key] == w {
-		delete(w.s.workers, w.key)
+		return w.d.leave(w, true)
 	}
 }
 
 // sender returns the target's sender and state. sndErr is set when an ARN
 // target's client cannot be built; attempts then fail with it.
 func (w *worker) sender() (sender, targetState, error) {
-	switch {
-	case strings.HasPrefix(w.key, hookPrefix):
-		h := w.s.hookFor(strings.TrimPrefix(w.key, hookPrefix))
-		if h == nil {
-			return nil, targetGone, nil
-		}
-		if !h.hook.IsEnabled() {
-			return nil, targetPaused, nil
-		}
-		return h.snd, targetActive, nil
-	case w.key == dlqTarget:
-		if w.s.dlq == nil {
-			return nil, targetGone, nil
-		}
-		return w.s.dlq, targetActive, nil
-	default:
-		if w.arnSnd == nil {
-			snd, err := w.s.newARNSender(w.key)
-			if err != nil {
-				return nil, targetActive, err
-			}
-			w.arnSnd = snd
-		}
+	if w.arnSnd != nil {
 		return w.arnSnd, targetActive, nil
 	}
+	snd, state, err := w.d.targets.target(w.d.ctx, w.key)
+	if err == nil && isMeetingTarget(w.key) {
+		w.arnSnd = snd
+	}
+	return snd, state, err
 }
 
 // fill loads the next entries after the cursor.
 func (w *worker) fill() {
-	es, bad, err := w.s.ob.load(w.key, w.cursor, loadBatch)
+	es, bad, err := w.d.ob.load(w.key, w.cursor, loadBatch)
 	if err != nil {
-		w.s.log.Error("outbox read failed", "target", w.key, "err", err)
-		w.sleep(w.s.cfg.Retry.InitialBackoff)
+		w.d.log.Error("outbox read failed", "target", w.key, "err", err)
+		w.sleep(w.d.retry.InitialBackoff)
 		return
 	}
 	for _, seq := range bad {
 		w.cursor = max(w.cursor, seq)
 	}
 	if len(bad) > 0 {
-		w.s.log.Error("unreadable outbox entries dropped", "target", w.key, "count", len(bad))
-		w.s.ob.async(func(t *wtx) error {
+		w.d.log.Error("unreadable outbox entries dropped", "target", w.key, "count", len(bad))
+		w.d.ob.async(func(t *wtx) error {
 			for _, seq := range bad {
 				if _, err := t.remove(w.key, seq); err != nil {
 					return err
@@ -217,16 +141,16 @@ func (w *worker) fill() {
 
 // take removes the next batch from pending, dead-lettering oversized heads.
 func (w *worker) take(limit int) []*entry {
-	for len(w.pending) > 0 && len(w.pending[0].body) > w.s.cfg.MaxMessageBytes {
+	for len(w.pending) > 0 && len(w.pending[0].body) > w.d.maxBytes {
 		e := w.pending[0]
 		w.pending = w.pending[1:]
-		why := fmt.Sprintf("message is %d bytes, over the %d-byte limit", len(e.body), w.s.cfg.MaxMessageBytes)
+		why := fmt.Sprintf("message is %d bytes, over the %d-byte limit", len(e.body), w.d.maxBytes)
 		w.settle(nil, []deadItem{{e, ReasonTooLarge, why}}, nil)
 	}
 	n, size := 0, 0
 	for n < len(w.pending) && n < limit {
 		sz := len(w.pending[n].body)
-		if n > 0 && (size+sz > maxBatchBytes || sz > w.s.cfg.MaxMessageBytes) {
+		if n > 0 && (size+sz > maxBatchBytes || sz > w.d.maxBytes) {
 			break
 		}
 		size += sz
@@ -271,7 +195,7 @@ func (w *worker) attempt(snd sender, sndErr error) {
 		}
 	}
 	aborted := w.stopped() // Close cancelled the send: not an attempt
-	now := w.s.clock.Now()
+	now := w.d.clock.Now()
 	var delivered, retry []*entry
 	var dead []deadItem
 	var lastErr error
@@ -294,10 +218,10 @@ func (w *worker) attempt(snd sender, sndErr error) {
 		}
 	}
 	if len(delivered) > 0 {
-		w.s.m.delivered.WithLabelValues(w.key).Add(float64(len(delivered)))
+		w.d.m.delivered.WithLabelValues(w.key).Add(float64(len(delivered)))
 	}
 	if !aborted && len(retry) > 0 {
-		w.s.m.retried.WithLabelValues(w.key).Add(float64(len(retry)))
+		w.d.m.retried.WithLabelValues(w.key).Add(float64(len(retry)))
 	}
 	w.pending = append(retry, w.pending...)
 	w.settle(delivered, dead, retry)
@@ -306,18 +230,18 @@ func (w *worker) attempt(snd sender, sndErr error) {
 	}
 	if lastErr == nil {
 		if w.fails > 0 {
-			w.s.log.Info("target recovered", "target", w.key, "after_failures", w.fails)
+			w.d.log.Info("target recovered", "target", w.key, "after_failures", w.fails)
 		}
 		w.fails = 0
 		return
 	}
 	w.fails++
 	if w.fails&(w.fails-1) == 0 { // 1, 2, 4, 8…: rate-limited
-		w.s.log.Warn("delivery failed; will retry", "target", w.key, "failures", w.fails,
+		w.d.log.Warn("delivery failed; will retry", "target", w.key, "failures", w.fails,
 			"queued_head", len(w.pending), "err", lastErr)
 	}
 	for _, d := range dead {
-		w.s.log.LogAttrs(context.Background(), slog.LevelWarn, "event dead-lettered",
+		w.d.log.LogAttrs(context.Background(), slog.LevelWarn, "event dead-lettered",
 			slog.String("target", w.key), slog.String("id", d.e.meta.EventID),
 			slog.String("reason", d.reason), slog.String("why", d.why))
 	}
@@ -332,14 +256,14 @@ func (w *worker) attempt(snd sender, sndErr error) {
 func (w *worker) sendGuarded(snd sender, batch []*entry) (errs []error, panicked bool) {
 	defer func() {
 		if v := recover(); v != nil {
-			guard.Handle(w.s.log, w.s.panics, "notify delivery to "+w.key, v)
+			guard.Handle(w.d.log, w.d.panics, "notify delivery to "+w.key, v)
 			errs, panicked = make([]error, len(batch)), true
 			for i := range errs {
 				errs[i] = fmt.Errorf("delivery panicked: %v", v)
 			}
 		}
 	}()
-	errs = snd.send(w.s.ctx, batch)
+	errs = snd.send(w.d.ctx, batch)
 	if len(errs) != len(batch) {
 		panic(fmt.Sprintf("sender returned %d results for %d entries", len(errs), len(batch)))
 	}
@@ -348,7 +272,7 @@ func (w *worker) sendGuarded(snd sender, batch []*entry) (errs []error, panicked
 
 // exhausted returns the dead-letter reason once e's retry budget is spent.
 func (w *worker) exhausted(e *entry, now time.Time) (reason, why string) {
-	r := w.s.cfg.Retry
+	r := w.d.retry
 	if r.MaxAttempts > 0 && e.meta.Attempts >= r.MaxAttempts {
 		return ReasonMaxAttempts, fmt.Sprintf("%d attempts failed; last error: %s", e.meta.Attempts, e.meta.LastError)
 	}
@@ -384,7 +308,7 @@ func (w *worker) settle(delivered []*entry, dead []deadItem, retry []*entry) {
 		c := *e
 		upd[i] = &c
 	}
-	w.s.ob.async(func(t *wtx) error {
+	w.d.ob.async(func(t *wtx) error {
 		for _, seq := range seqs {
 			if _, err := t.remove(key, seq); err != nil {
 				return err
@@ -414,7 +338,7 @@ func (w *worker) settle(delivered []*entry, dead []deadItem, retry []*entry) {
 // backoff doubled per failure up to the maximum, with "equal jitter" (half
 // fixed, half uniform), so it lies in [d/2, d].
 func (w *worker) backoff() time.Duration {
-	r := w.s.cfg.Retry
+	r := w.d.retry
 	d := r.MaxBackoff
 	if w.fails < 32 {
 		if x := r.InitialBackoff << (w.fails - 1); x > 0 && x < d {
@@ -428,9 +352,9 @@ func (w *worker) backoff() time.Duration {
 // sleep waits d or until Close; it reports whether it slept the full time.
 func (w *worker) sleep(d time.Duration) bool {
 	select {
-	case <-w.s.stop:
+	case <-w.d.done:
 		return false
-	case <-w.s.clock.After(d):
+	case <-w.d.clock.After(d):
 		return true
 	}
 }
@@ -441,51 +365,31 @@ func (w *worker) sleep(d time.Duration) bool {
 func (w *worker) abandon() {
 	w.pending = nil
 	key := w.key
-	err := w.s.write(func(t *wtx) error {
-		if strings.HasPrefix(key, hookPrefix) && w.s.hookFor(strings.TrimPrefix(key, hookPrefix)) != nil {
+	err := w.d.ob.write(func(t *wtx) error {
+		if _, state, _ := w.d.targets.target(w.d.ctx, key); state != targetGone {
 			return nil // re-created meanwhile
 		}
-		b := t.outbox().Bucket([]byte(key))
-		if b == nil {
-			return nil
-		}
-		var moved []*entry
-		var bad, size int
-		if err := b.ForEach(func(k, v []byte) error {
-			size += len(v)
-			e, err := decodeEntry(k, v)
-			if err != nil {
-				bad++
-				return nil
-			}
-			moved = append(moved, e)
-			return nil
-		}); err != nil {
-			return err
-		}
-		if n := len(moved) + bad; n > 0 {
-			t.depth[key] -= n
-			t.bytes[key] -= size
-		}
-		if err := t.outbox().DeleteBucket([]byte(key)); err != nil && err != bolt.ErrBucketNotFound {
+		moved, err := t.dropQueue(key)
+		if err != nil {
 			return err
 		}
 		if key == dlqTarget {
 			if len(moved) > 0 {
-				w.s.log.Warn("DLQ no longer configured: queued DLQ copies dropped", "count", len(moved))
+				w.d.log.Warn("DLQ no longer configured: queued DLQ copies dropped", "count", len(moved))
 			}
 			return nil
 		}
+		name, _ := hookName(key)
 		for _, e := range moved {
-			if err := t.deadLetter(key, e, ReasonHookDeleted, "hook "+strings.TrimPrefix(key, hookPrefix)+" was deleted"); err != nil {
+			if err := t.deadLetter(key, e, ReasonHookDeleted, "hook "+name+" was deleted"); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	if err != nil && err != ErrClosed {
-		w.s.log.Error("abandoning a deleted target's queue failed", "target", key, "err", err)
-		w.sleep(w.s.cfg.Retry.InitialBackoff)
+		w.d.log.Error("abandoning a deleted target's queue failed", "target", key, "err", err)
+		w.sleep(w.d.retry.InitialBackoff)
 	}
 }
 
