@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/confab-media/confab/internal/clock"
 )
 
 // AdminPrefix is where the admin API is meant to be mounted. Admin's handler
@@ -25,7 +27,7 @@ type admin struct {
 	reg   *registry
 	dead  *deadStore
 	disp  *dispatcher
-	clock Clock
+	clock clock.Clock
 }
 
 var _ http.Handler = (*admin)(nil)

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"sync"
 
+	"github.com/confab-media/confab/internal/clock"
 	"github.com/confab-media/confab/internal/guard"
 )
 
@@ -20,7 +21,7 @@ type dispatcherParams struct {
 	Retry           RetryPolicy
 	MaxMessageBytes int
 	Metrics         *metrics
-	Clock           Clock
+	Clock           clock.Clock
 	Log             *slog.Logger
 	Panics          guard.Counter // panics contained in workers; nil counts none
 }
@@ -38,7 +39,7 @@ type dispatcher struct {
 	retry    RetryPolicy
 	maxBytes int
 	m        *metrics
-	clock    Clock
+	clock    clock.Clock
 	log      *slog.Logger
 	panics   guard.Counter
 

@@ -283,8 +283,9 @@ func (g *goaws) receive(tb testing.TB, queue string, want int, timeout time.Dura
 
 // ---- fake clock ----
 
-// fakeClock is a manual Clock: After channels fire when Advance passes
-// their deadline. Every After duration is also reported on afters.
+// fakeClock is a manual clock.Clock: After channels fire when Advance
+// passes their deadline. Every After duration is also reported on afters,
+// which the retry tests wait on (internal/fakeclock has no such report).
 type fakeClock struct {
 	mu      sync.Mutex // guards now and waiters
 	now     time.Time
@@ -306,6 +307,9 @@ func (c *fakeClock) Now() time.Time {
 	defer c.mu.Unlock()
 	return c.now
 }
+
+// Tick is never used by notify: it has no tickers.
+func (c *fakeClock) Tick(time.Duration) (<-chan time.Time, func()) { return nil, func() {} }
 
 func (c *fakeClock) After(d time.Duration) <-chan time.Time {
 	c.mu.Lock()

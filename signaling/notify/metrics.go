@@ -2,6 +2,8 @@ package notify
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/confab-media/confab/internal/clock"
 )
 
 // metrics are the Prometheus collectors of the parts: the outbox counts
@@ -19,7 +21,7 @@ type metrics struct {
 	commit        prometheus.Histogram
 }
 
-func newMetrics(reg prometheus.Registerer, ob *outbox, clock Clock) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, ob *outbox, clk clock.Clock) (*metrics, error) {
 	m := &metrics{
 		reg: reg,
 		delivered: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -43,7 +45,7 @@ func newMetrics(reg prometheus.Registerer, ob *outbox, clock Clock) (*metrics, e
 		}),
 	}
 	oc := &outboxCollector{
-		ob: ob, clock: clock,
+		ob: ob, clock: clk,
 		depth:  prometheus.NewDesc("confab_notify_outbox_depth", "Events queued per target.", []string{"target"}, nil),
 		oldest: prometheus.NewDesc("confab_notify_outbox_oldest_age_seconds", "Age of the oldest queued event per target.", []string{"target"}, nil),
 		dead:   prometheus.NewDesc("confab_notify_dead_letters", "Entries in the dead-letter store.", nil, nil),
@@ -69,7 +71,7 @@ func (m *metrics) unregister() {
 // outboxCollector reports the queue state at scrape time.
 type outboxCollector struct {
 	ob                         *outbox
-	clock                      Clock
+	clock                      clock.Clock
 	depth, oldest, dead, bytes *prometheus.Desc
 }
 

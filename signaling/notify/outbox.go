@@ -10,6 +10,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/confab-media/confab/internal/clock"
 )
 
 // outbox is the durable queue: one bbolt bucket of entries per target key
@@ -27,7 +29,7 @@ type outbox struct {
 	db      *bolt.DB
 	ownDB   bool // opened here (notify.db), closed by stop
 	log     *slog.Logger
-	clock   Clock
+	clock   clock.Clock
 	limits  Limits
 	dlq     bool // dead letters are also queued for the DLQ target
 	w       writer
@@ -55,7 +57,7 @@ type outboxParams struct {
 	Limits Limits
 	DLQ    bool // queue a copy of each dead letter for the DLQ target
 	Log    *slog.Logger
-	Clock  Clock
+	Clock  clock.Clock
 }
 
 // openOutbox uses p.DB (shared, not closed by stop) or, when it is nil,

@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/confab-media/confab/internal/clock"
 )
 
 // senders builds the senders of targets (webhook.go, aws.go). It owns the
@@ -23,7 +25,7 @@ import (
 type senders struct {
 	http           *http.Client
 	ownHTTP        bool
-	clock          Clock
+	clock          clock.Clock
 	sendTimeout    time.Duration
 	webhookTimeout time.Duration
 	batchless      batchless // queues and topics sent to one message at a time
@@ -32,8 +34,8 @@ type senders struct {
 	cancel context.CancelFunc
 }
 
-func newSenders(cfg Config, client *http.Client, clock Clock) *senders {
-	f := &senders{http: client, clock: clock, sendTimeout: cfg.SendTimeout, webhookTimeout: cfg.WebhookTimeout}
+func newSenders(cfg Config, client *http.Client, clk clock.Clock) *senders {
+	f := &senders{http: client, clock: clk, sendTimeout: cfg.SendTimeout, webhookTimeout: cfg.WebhookTimeout}
 	if f.http == nil {
 		f.http, f.ownHTTP = defaultHTTPClient(), true
 	}

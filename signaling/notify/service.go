@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/confab-media/confab/internal/clock"
 	"github.com/confab-media/confab/internal/guard"
 	"github.com/confab-media/confab/signaling/events"
 	"github.com/confab-media/confab/signaling/store"
@@ -17,7 +18,7 @@ import (
 
 // Params are the Service's dependencies.
 type Params struct {
-	Clock Clock        // default SystemClock
+	Clock clock.Clock        // default the system clock
 	Log   *slog.Logger // default discards
 	// Registerer receives the metrics; nil keeps them in a private registry.
 	Registerer prometheus.Registerer
@@ -40,7 +41,7 @@ type Params struct {
 // package documentation) and holds no state of its own.
 type Service struct {
 	maxBytes int // Config.MaxMessageBytes
-	clock    Clock
+	clock    clock.Clock
 	log      *slog.Logger
 	m        *metrics
 	snd      *senders
@@ -67,7 +68,7 @@ func New(cfg Config, p Params) (*Service, error) {
 		return nil, err
 	}
 	if p.Clock == nil {
-		p.Clock = SystemClock{}
+		p.Clock = clock.System{}
 	}
 	if p.Log == nil {
 		p.Log = slog.New(slog.DiscardHandler)

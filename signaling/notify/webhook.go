@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/confab-media/confab/internal/clock"
 )
 
 // Webhook request headers. Every POST carries the event JSON as its body and:
@@ -76,7 +78,7 @@ type webhookSender struct {
 	secret  []byte
 	client  *http.Client
 	timeout time.Duration
-	clock   Clock
+	clock   clock.Clock
 }
 
 func (w *webhookSender) batchLimit() int { return 1 }
