@@ -18,7 +18,7 @@ import (
 
 // Params are the Service's dependencies.
 type Params struct {
-	Clock clock.Clock        // default the system clock
+	Clock clock.Clock  // default the system clock
 	Log   *slog.Logger // default discards
 	// Registerer receives the metrics; nil keeps them in a private registry.
 	Registerer prometheus.Registerer
