@@ -11,10 +11,13 @@ import (
 // LegID names a leg within its Mixer (an attendee ID, a call ID, ...).
 type LegID string
 
-// Sink receives a leg's output: one Opus payload per 20 ms and its 48 kHz
-// timestamp, which starts at 0 and advances by 960 per frame, also across
-// skipped frames, so the transport can stamp its own SSRC, sequence number
-// and timestamp offset. The sink runs on the mixing goroutine: it must be
+// Sink receives a leg's output, one payload per 20 ms tick, and its
+// timestamp, which starts at 0 and advances by one frame per tick, also
+// across skipped frames, so the transport can stamp its own SSRC, sequence
+// number and timestamp offset. An Opus leg (AddLeg) gets an Opus payload and
+// a 48 kHz timestamp (+960 per frame); a PCM leg (AddPCMLeg) gets PCMFrame
+// (160) bytes of G.711 in its codec and an 8 kHz timestamp (+160 per frame),
+// unrelated to the timestamps it pushes. The sink runs on the mixing goroutine: it must be
 // quick, must not retain payload after it returns, and must not call
 // RemoveLeg or Close (that would deadlock); the same bytes go to other legs.
 type Sink func(payload []byte, ts uint32)

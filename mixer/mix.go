@@ -66,7 +66,7 @@ func (m *Mixer) Tick(now time.Time) {
 	}
 	for c := CodecPCMU; c < codecs; c++ {
 		if shared[c] {
-			m.sharedG711(c).encodeMix(m.mix)
+			m.sharedG711(c).encodeMix(m.mix, m.tick)
 		}
 	}
 	for i := range m.pool.slots {
@@ -84,7 +84,7 @@ func (m *Mixer) Tick(now time.Time) {
 		if s.owner.codec == CodecOpus {
 			m.encode(&s.stream, src, now)
 		} else {
-			s.g711.encodeMix(src)
+			s.g711.encodeMix(src, m.tick)
 		}
 	}
 

@@ -84,7 +84,9 @@ func (l *Leg) PushPCM(pcm []int16, ts uint32, level int8) error {
 // decodePCM turns a PCM leg's frame of this tick into 48 kHz audio in
 // l.pcm and reports whether it holds audio. A missing frame is concealed
 // by repeating the previous one 6 dB quieter, once per tick, only right
-// after audio (the transport conceals real loss itself).
+// after audio (the transport conceals real loss itself). Legs are upsampled
+// only when mixed or measured: a leg not upsampled last tick starts from a
+// silent filter history, not from the stale audio of its last talk spurt.
 func (m *Mixer) decodePCM(l *Leg) bool {
 	if l.decoded {
 		return true
@@ -92,6 +94,9 @@ func (m *Mixer) decodePCM(l *Leg) bool {
 	fresh := l.lastDec+1 == m.tick
 	switch l.in.kind {
 	case popPacket:
+		if !fresh {
+			l.up.reset()
+		}
 		for i := range l.pcm8 {
 			l.pcm8[i] = int16(binary.LittleEndian.Uint16(l.in.payload[2*i:]))
 		}
@@ -123,6 +128,7 @@ type g711Stream struct {
 	pcm8   [PCMFrame]int16
 	out    [PCMFrame]byte
 	n      int
+	tick   uint64 // the last tick encoded
 	encode func(int16) uint8
 }
 
@@ -139,8 +145,14 @@ func (s *g711Stream) setCodec(c Codec) {
 	}
 }
 
-// encodeMix limits mix, decimates it to 8 kHz and encodes it.
-func (s *g711Stream) encodeMix(mix []int32) {
+// encodeMix limits mix, decimates it to 8 kHz and encodes it as this
+// tick's payload. A stream idle last tick (no listener of its codec, a free
+// slot) drops its decimator history rather than blend stale audio in.
+func (s *g711Stream) encodeMix(mix []int32, tick uint64) {
+	if s.tick+1 != tick {
+		s.down.reset()
+	}
+	s.tick = tick
 	s.lim.process(mix, s.pcm48)
 	s.down.process(s.pcm48, s.pcm8[:])
 	for i, v := range s.pcm8 {

@@ -21,11 +21,21 @@ import (
 //     upsamples what it mixes and encodes G.711 once per tick for all
 //     listeners (plus one mix-minus per talker); out is a copy.
 //
-// Run both side by side: go test -run '^$' -bench G711Callers ./mixer
+// One op is one tick of the whole meeting (ns/op = ns per tick); ns/caller
+// divides it by the callers; "after" also reports before/after, the ratio of
+// the two per-tick times of the same run. Run both side by side:
+//
+//	go test -run '^$' -bench G711Callers -benchtime 2000x -count 3 ./mixer
 func BenchmarkG711Callers(b *testing.B) {
 	const callers, talking = 50, 3
-	b.Run("before", func(b *testing.B) { benchG711(b, callers, talking, false) })
-	b.Run("after", func(b *testing.B) { benchG711(b, callers, talking, true) })
+	var before float64 // ns per tick of the "before" side's last run
+	b.Run("before", func(b *testing.B) { before = benchG711(b, callers, talking, false) })
+	b.Run("after", func(b *testing.B) {
+		after := benchG711(b, callers, talking, true)
+		if before > 0 && after > 0 {
+			b.ReportMetric(before/after, "before/after")
+		}
+	})
 }
 
 // g711Caller is one phone as the gateway sees it.
@@ -42,7 +52,8 @@ type g711Caller struct {
 	leg     *Leg
 }
 
-func benchG711(b *testing.B, callers, talking int, pcmLegs bool) {
+// benchG711 runs one side and returns its ns per tick.
+func benchG711(b *testing.B, callers, talking int, pcmLegs bool) float64 {
 	clk := fakeclock.New(t0)
 	m, err := New(Config{}, Params{Clock: clk})
 	if err != nil {
@@ -132,5 +143,7 @@ func benchG711(b *testing.B, callers, talking int, pcmLegs bool) {
 	for b.Loop() {
 		tick()
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(callers), "ns/caller")
+	perTick := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	b.ReportMetric(perTick/float64(callers), "ns/caller")
+	return perTick
 }

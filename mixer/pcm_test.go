@@ -230,3 +230,59 @@ func FuzzPushPCM(f *testing.F) {
 		}
 	})
 }
+
+// TestPCMFilterHistory: a PCM leg upsampled on consecutive ticks keeps its
+// filter history (no seam between frames), but one not upsampled for a
+// while starts from silence, not from its last talk spurt; likewise a
+// G.711 stream that skipped a tick.
+func TestPCMFilterHistory(t *testing.T) {
+	m := newTestMixer(t, Config{})
+	l, err := m.AddPCMLeg("p", CodecPCMU, func([]byte, uint32) {})
+	must(t, err)
+	tone, _ := (&pcmSource{freq: 1000, amp: 8000}).next()
+	loud := make([]byte, 2*PCMFrame)
+	for i, v := range tone {
+		loud[2*i], loud[2*i+1] = byte(v), byte(uint16(v)>>8)
+	}
+	quiet := make([]byte, 2*PCMFrame)
+	decodeAt := func(tick uint64, payload []byte) []int16 {
+		m.tick, l.decoded = tick, false
+		l.in = jbOut{kind: popPacket, payload: payload}
+		if !m.decodePCM(l) {
+			t.Fatalf("tick %d: nothing decoded", tick)
+		}
+		return l.pcm
+	}
+	nonzero := func(x []int16) int {
+		n := 0
+		for _, v := range x {
+			if v != 0 {
+				n++
+			}
+		}
+		return n
+	}
+	decodeAt(1, loud)
+	if n := nonzero(decodeAt(2, quiet)); n == 0 {
+		t.Error("consecutive frames: the loud frame's filter tail is missing from the next one")
+	}
+	decodeAt(3, loud)
+	if n := nonzero(decodeAt(50, quiet)); n != 0 {
+		t.Errorf("after a gap: %d samples of stale audio in a silent frame", n)
+	}
+
+	s := newG711Stream(CodecPCMU)
+	mix := make([]int32, frameSamples)
+	for i := range mix {
+		mix[i] = int32(8000 * math.Sin(2*math.Pi*3000*float64(i)/sampleRate))
+	}
+	silent := make([]int32, frameSamples)
+	silence := g711.EncodeUlawFrame(0)
+	s.encodeMix(mix, 1)
+	s.encodeMix(silent, 60)
+	for i, b := range s.payload() {
+		if b != silence {
+			t.Fatalf("G.711 stream after a gap: sample %d is %#x, not silence", i, b)
+		}
+	}
+}

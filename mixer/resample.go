@@ -104,6 +104,9 @@ func newUpsampler(frame int) *upsampler {
 	return &upsampler{hist: make([]float32, upPerPhase-1+frame)}
 }
 
+// reset clears the filter history, as if silence preceded the next frame.
+func (u *upsampler) reset() { clear(u.hist[:upPerPhase-1]) }
+
 // process upsamples in (len n, the frame size given to newUpsampler) into
 // out (len 6n).
 func (u *upsampler) process(in []int16, out []int16) {
@@ -152,6 +155,9 @@ type downsampler struct {
 func newDownsampler(frame int) *downsampler {
 	return &downsampler{hist: make([]float32, upTaps-1+frame)}
 }
+
+// reset clears the filter history, as if silence preceded the next frame.
+func (d *downsampler) reset() { clear(d.hist[:upTaps-1]) }
 
 // process decimates in (len 6n, the frame size given to newDownsampler)
 // into out (len n).
