@@ -29,7 +29,8 @@ type Config struct {
 	// spreads clients over them by address hash, and each has its own relay
 	// engine (one goroutine), so relaying uses every core. Default
 	// runtime.NumCPU(). With UDP disabled it is still the number of engines
-	// that relay for TCP/TLS clients.
+	// that relay for TCP/TLS clients. Linux only: elsewhere UDP is one
+	// socket on pion/turn's relay.
 	UDPSockets int
 	// ListenTCP is the TURN-over-TCP address (RFC 8656 §3.1). Default the
 	// host and actual port of the UDP listener, or "127.0.0.1:3478" when
@@ -194,6 +195,10 @@ type Params struct {
 	Panics guard.Counter
 
 	testHook func(pkt []byte) // see Server.testHook
+	// pionRelay, set by this package's tests only, makes New relay UDP
+	// with pion/turn's relay (pion.go) where the fast path exists, so
+	// the fallback of other platforms is tested on Linux too.
+	pionRelay bool
 }
 
 func (p Params) withDefaults() (Params, error) {

@@ -169,7 +169,7 @@ func TestCoturnClient(t *testing.T) {
 	load := uclientLoad{Clients: 4, Messages: 100, Size: 170, IntervalMS: 5} // ≤ 8 allocations: under the per-attendee cap
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	res, err := runUclient(ctx, t, h.srv.udp[0].sock.laddr.Port, creds.Username, creds.Password, peerPort, load)
+	res, err := runUclient(ctx, t, h.srv.udp[0].LocalAddr().(*net.UDPAddr).Port, creds.Username, creds.Password, peerPort, load)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, tail(res.Output, 3000))
 	}
@@ -193,7 +193,7 @@ func TestCoturnClientWrongSecret(t *testing.T) {
 	creds := minter([]byte("some-other-secret")).Mint("attendee-uclient")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	res, err := runUclient(ctx, t, h.srv.udp[0].sock.laddr.Port, creds.Username, creds.Password, peerPort,
+	res, err := runUclient(ctx, t, h.srv.udp[0].LocalAddr().(*net.UDPAddr).Port, creds.Username, creds.Password, peerPort,
 		uclientLoad{Clients: 1, Messages: 5, Size: 100, IntervalMS: 20})
 	if err == nil {
 		t.Fatalf("uclient succeeded with a wrong secret:\n%s", tail(res.Output, 3000))

@@ -2,13 +2,10 @@ package turn
 
 import (
 	"encoding/binary"
-	"errors"
 	"net/netip"
-	"os"
 	"sync"
-	"unsafe"
 
-	"golang.org/x/sys/unix"
+	"github.com/confab-media/confab/turn/internal/fastpath"
 )
 
 const (
@@ -18,19 +15,18 @@ const (
 	// peerRead is the most datagrams read from one relayed socket per
 	// readiness report, so one busy peer cannot starve the others.
 	peerRead = 16
-	// maxDatagram is the largest datagram relayed; longer ones are
-	// dropped. pion/turn's own buffers are 1600 bytes.
-	maxDatagram = 1600
 	// slotSize leaves room for the ChannelData header in front of a
 	// datagram read from a peer, so it is framed in place.
 	slotSize = channelDataHeader + maxDatagram
+	// maxEvents is how many ready sockets one epoll_wait reports.
+	maxEvents = 128
 )
 
 // engine relays the datagrams of one UDP lane's clients and of the
 // allocations made on it (plus a share of the TCP lanes' allocations): one
-// goroutine waits in epoll_wait(2) on the lane socket, every relayed socket
-// it owns and an eventfd for control, and moves datagrams with
-// recvmmsg/sendto/sendmmsg (RFC 8656 §11–12):
+// goroutine waits on the lane socket, every relayed socket it owns and a
+// wake-up for control, in its own epoll set (fastpath.Poller), and moves
+// datagrams with recvmmsg/sendto/sendmmsg (RFC 8656 §11–12):
 //   - ChannelData from a client, on a channel the mirror knows → the payload
 //     goes to the peer from the relayed socket;
 //   - a datagram from a channel peer → ChannelData to the client, batched;
@@ -41,9 +37,8 @@ const (
 // Nothing on the data path allocates or takes a lock.
 type engine struct {
 	srv  *Server
-	lane *lane // nil when UDP is off
-	epfd int
-	wake int // eventfd: ops queued or stop
+	conn *laneConn // the UDP lane's socket; nil when UDP is off
+	ep   *fastpath.Poller
 	done chan struct{}
 
 	mu      sync.Mutex // guards ops and stopped
@@ -53,132 +48,51 @@ type engine struct {
 	// Owned by the engine goroutine.
 	relays  map[int32]*relay          // by descriptor
 	clients map[netip.AddrPort]*relay // UDP lane: allocation by client address
-	events  []unix.EpollEvent
-	in      *msgBatch // client datagrams
-	out     *msgBatch // peer datagrams
-	used    int       // slots of out holding queued or consumed datagrams
-	send    []mmsghdr // queued ChannelData to clients (sendmmsg on the lane socket)
-	sendIov []unix.Iovec
-	sendBy  []*relay // whose client each queued datagram goes to
-	nsend   int
+	in      *fastpath.RecvBatch       // client datagrams
+	out     *fastpath.RecvBatch       // peer datagrams, with room for the ChannelData header
+	used    int                       // slots of out holding queued or consumed datagrams
+	send    *fastpath.SendBatch       // queued ChannelData to clients (sendmmsg on the lane socket)
+	sendBy  []*relay                  // whose client each queued datagram goes to
+	sent    func(i, n int)            // counts a datagram of send the kernel took
 }
 
 type engineOp struct {
 	add, retire *relay
 }
 
-// msgBatch is a set of slots recvmmsg fills.
-type msgBatch struct {
-	bufs  []byte
-	names []unix.RawSockaddrInet4
-	iovs  []unix.Iovec
-	msgs  []mmsghdr
-	off   int // where in a slot the datagram goes
-}
-
-func newMsgBatch(n, off int) *msgBatch {
-	b := &msgBatch{
-		bufs:  make([]byte, n*slotSize),
-		names: make([]unix.RawSockaddrInet4, n),
-		iovs:  make([]unix.Iovec, n),
-		msgs:  make([]mmsghdr, n),
-		off:   off,
-	}
-	for i := range n {
-		b.iovs[i].Base = &b.bufs[i*slotSize+off]
-		b.iovs[i].SetLen(slotSize - off)
-		b.msgs[i].hdr.Name = (*byte)(unsafe.Pointer(&b.names[i]))
-		b.msgs[i].hdr.Iov = &b.iovs[i]
-		b.msgs[i].hdr.SetIovlen(1)
-	}
-	return b
-}
-
-// recv reads up to len(slots) datagrams into slots [from, to).
-func (b *msgBatch) recv(fd, from, to int) int {
-	for i := from; i < to; i++ {
-		b.msgs[i].hdr.Namelen = unix.SizeofSockaddrInet4
-		b.msgs[i].hdr.Flags = 0
-	}
-	n, err := recvmmsg(fd, b.msgs[from:to])
-	if err != nil {
-		return 0 // EAGAIN after a spurious wakeup, or a pending error: nothing to relay
-	}
-	return n
-}
-
-// datagram returns slot i's datagram, false if it was truncated.
-func (b *msgBatch) datagram(i int) ([]byte, bool) {
-	m := &b.msgs[i]
-	if m.hdr.Flags&unix.MSG_TRUNC != 0 {
-		return nil, false
-	}
-	start := i*slotSize + b.off
-	return b.bufs[start : start+int(m.n)], true
-}
-
-func newEngine(s *Server, l *lane) (*engine, error) {
-	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+func newEngine(s *Server, c *laneConn) (*engine, error) {
+	ep, err := fastpath.NewPoller(maxEvents)
 	if err != nil {
 		return nil, err
 	}
-	if err := unix.SetNonblock(epfd, true); err != nil { // so os.NewFile hands it to the netpoller
-		unix.Close(epfd)
-		return nil, err
-	}
-	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
-	if err != nil {
-		unix.Close(epfd)
-		return nil, err
-	}
-	e := &engine{
-		srv: s, lane: l, epfd: epfd, wake: wake, done: make(chan struct{}),
-		relays:  map[int32]*relay{},
-		clients: map[netip.AddrPort]*relay{},
-		events:  make([]unix.EpollEvent, 128),
-		in:      newMsgBatch(batchSize, 0),
-		out:     newMsgBatch(batchSize, channelDataHeader),
-		send:    make([]mmsghdr, batchSize),
-		sendIov: make([]unix.Iovec, batchSize),
-		sendBy:  make([]*relay, batchSize),
-	}
-	for i := range e.send {
-		e.send[i].hdr.Iov = &e.sendIov[i]
-		e.send[i].hdr.SetIovlen(1)
-		e.send[i].hdr.Namelen = unix.SizeofSockaddrInet4
-	}
-	fds := []int{wake}
-	if l != nil {
-		fds = append(fds, l.sock.fd)
-	}
-	for _, fd := range fds {
-		if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}); err != nil {
-			unix.Close(wake)
-			unix.Close(epfd)
+	if c != nil {
+		if err := ep.Add(c.sock.FD()); err != nil {
+			_ = ep.Close()
 			return nil, err
 		}
 	}
+	e := &engine{
+		srv: s, conn: c, ep: ep, done: make(chan struct{}),
+		relays:  map[int32]*relay{},
+		clients: map[netip.AddrPort]*relay{},
+		in:      fastpath.NewRecvBatch(batchSize, slotSize, 0),
+		out:     fastpath.NewRecvBatch(batchSize, slotSize, channelDataHeader),
+		send:    fastpath.NewSendBatch(batchSize),
+		sendBy:  make([]*relay, batchSize),
+	}
+	e.sent = func(i, n int) { e.sendBy[i].fromPeer.add(n - channelDataHeader) }
 	return e, nil
 }
 
 // run is the engine goroutine; it returns after stop, having closed every
-// socket it owns. It never blocks in a system call: the epoll descriptor is
-// itself registered with Go's netpoller, so the goroutine parks like any
-// reader until one of its sockets is ready, and epoll_wait is only called
-// with a zero timeout (a blocking one would keep Go's sysmon retaking the
-// thread's P every 20 µs).
+// socket it owns. It never blocks in a system call: fastpath.Poller parks
+// it in Go's netpoller until one of its sockets is ready.
 func (e *engine) run() {
 	defer close(e.done)
-	ep := os.NewFile(uintptr(e.epfd), "epoll")
-	rc, err := ep.SyscallConn()
-	if err == nil {
-		err = rc.Read(func(uintptr) bool { return e.pollGuarded() })
-	}
-	if err != nil {
+	if err := e.ep.Run(e.pollGuarded); err != nil {
 		e.srv.log.Error("turn: engine", "err", err)
 	}
 	e.shutdown()
-	_ = ep.Close() // closes epfd
 }
 
 // maxPanicsInARow bounds how often pollGuarded restarts the loop after
@@ -205,8 +119,9 @@ func (e *engine) pollOnce() (stop, panicked bool) {
 	defer func() {
 		if v := recover(); v != nil {
 			e.srv.contained("turn relay loop", v)
-			clear(e.sendBy[:e.nsend])
-			e.nsend, e.used = 0, 0
+			clear(e.sendBy[:e.send.Len()])
+			e.send.Reset()
+			e.used = 0
 			panicked = true
 		}
 	}()
@@ -214,29 +129,26 @@ func (e *engine) pollOnce() (stop, panicked bool) {
 }
 
 // poll handles ready sockets until there are none (false: park until the
-// epoll descriptor is readable) or the engine must stop (true).
+// epoll set is ready) or the engine must stop (true). Queued ops are
+// applied before the sockets reported with them are read.
 func (e *engine) poll() bool {
 	for {
-		n, err := epollPoll(e.epfd, e.events)
-		if err != nil && !errors.Is(err, unix.EINTR) {
+		fds, woken, err := e.ep.Wait()
+		if err != nil {
 			e.srv.log.Error("turn: epoll_wait", "err", err)
 			return true
 		}
-		if n <= 0 {
+		if woken && !e.control() {
+			return true
+		}
+		if len(fds) == 0 && !woken {
 			return false
 		}
-		for _, ev := range e.events[:n] {
-			switch {
-			case ev.Fd == int32(e.wake):
-				if !e.control() {
-					return true
-				}
-			case e.lane != nil && ev.Fd == int32(e.lane.sock.fd):
+		for _, fd := range fds {
+			if e.conn != nil && fd == int32(e.conn.sock.FD()) {
 				e.readClients()
-			default:
-				if r := e.relays[ev.Fd]; r != nil {
-					e.readPeers(r)
-				}
+			} else if r := e.relays[fd]; r != nil {
+				e.readPeers(r)
 			}
 		}
 		e.flush()
@@ -245,20 +157,20 @@ func (e *engine) poll() bool {
 
 // readClients relays or hands on one batch from the lane socket.
 func (e *engine) readClients() {
-	n := e.in.recv(e.lane.sock.fd, 0, batchSize)
+	n := e.in.Recv(e.conn.sock.FD(), 0, batchSize)
 	for i := range n {
-		pkt, ok := e.in.datagram(i)
+		pkt, ok := e.in.Datagram(i)
 		if !ok {
 			continue
 		}
 		if e.srv.testHook != nil {
 			e.srv.testHook(pkt)
 		}
-		from := addrPortOfRaw(&e.in.names[i])
+		from := e.in.From(i)
 		if isChannelData(pkt) && e.forward(pkt, from) {
 			continue
 		}
-		e.lane.deliver(pkt, from)
+		e.conn.deliver(pkt, from)
 	}
 }
 
@@ -280,8 +192,8 @@ func (e *engine) forward(pkt []byte, from netip.AddrPort) bool {
 	if !ok {
 		return false
 	}
-	sa := rawSockaddr4(peer)
-	if sendto4(r.sock.fd, pkt[channelDataHeader:channelDataHeader+size], &sa) == nil {
+	sa := fastpath.SockaddrOf(peer)
+	if r.sock.Send(pkt[channelDataHeader:channelDataHeader+size], &sa) == nil {
 		r.toPeer.add(size)
 	}
 	return true
@@ -292,18 +204,18 @@ func (e *engine) readPeers(r *relay) {
 	if batchSize-e.used < peerRead {
 		e.flush()
 	}
-	n := e.out.recv(r.sock.fd, e.used, e.used+peerRead)
-	fast := r.lane.sock != nil
+	n := e.out.Recv(r.sock.FD(), e.used, e.used+peerRead)
+	fast := r.out != nil
 	for i := e.used; i < e.used+n; i++ {
-		pkt, ok := e.out.datagram(i)
+		pkt, ok := e.out.Datagram(i)
 		if !ok || r.closed.Load() {
 			continue
 		}
-		from := addrPortOfRaw(&e.out.names[i])
+		from := e.out.From(i)
 		num, bound := r.channelOf(from)
 		switch {
 		case bound && fast:
-			e.queue(r, i, num, len(pkt))
+			e.queue(r, i, num)
 		case bound || r.permitted(from.Addr()) && e.srv.permitsPeer(from):
 			// A permission is per address (RFC 8656 §9); the port must
 			// pass the policy too, as it did for a channel's peer.
@@ -313,40 +225,23 @@ func (e *engine) readPeers(r *relay) {
 	e.used += n
 }
 
-// queue frames slot i's datagram as ChannelData for r's client. There are
-// as many send entries as slots, so the queue cannot overflow.
-func (e *engine) queue(r *relay, i int, num uint16, size int) {
-	start := i * slotSize
-	frame := e.out.bufs[start : start+channelDataHeader+size]
+// queue frames slot i's datagram in place as ChannelData (RFC 8656 §12.4)
+// for r's client. There are as many send entries as slots, so the queue
+// cannot overflow.
+func (e *engine) queue(r *relay, i int, num uint16) {
+	frame := e.out.WithHeadroom(i)
 	binary.BigEndian.PutUint16(frame[0:2], num)
-	binary.BigEndian.PutUint16(frame[2:4], uint16(size))
-	k := e.nsend
-	e.nsend++
-	e.sendIov[k].Base = &frame[0]
-	e.sendIov[k].SetLen(len(frame))
-	e.send[k].hdr.Name = (*byte)(unsafe.Pointer(&r.clientSA))
-	e.sendBy[k] = r
+	binary.BigEndian.PutUint16(frame[2:4], uint16(len(frame)-channelDataHeader))
+	e.sendBy[e.send.Queue(frame, &r.clientSA)] = r
 }
 
 // flush sends the queued ChannelData and frees the slots.
 func (e *engine) flush() {
-	n := e.nsend
-	for off := 0; off < n; {
-		k, err := sendmmsg(e.lane.sock.fd, e.send[off:n])
-		if err != nil {
-			if errors.Is(err, unix.EINTR) {
-				continue
-			}
-			off++ // this datagram cannot go (buffer full, no route): drop it
-			continue
-		}
-		for j := off; j < off+k; j++ {
-			e.sendBy[j].fromPeer.add(int(e.sendIov[j].Len) - channelDataHeader)
-		}
-		off += k
+	if n := e.send.Len(); n > 0 {
+		e.send.Flush(e.conn.sock.FD(), e.sent)
+		clear(e.sendBy[:n])
 	}
-	clear(e.sendBy[:n])
-	e.nsend, e.used = 0, 0
+	e.used = 0
 }
 
 // add hands a new relay to the engine; false if the engine has stopped
@@ -361,7 +256,7 @@ func (e *engine) stop() {
 	e.mu.Lock()
 	if !e.stopped {
 		e.stopped = true
-		e.signal()
+		e.ep.Wake() // e.mu held: the poller is closed only after stopped is set
 	}
 	e.mu.Unlock()
 }
@@ -373,21 +268,12 @@ func (e *engine) submit(op engineOp) bool {
 		return false
 	}
 	e.ops = append(e.ops, op)
-	e.signal()
+	e.ep.Wake()
 	return true
-}
-
-// signal wakes the engine; e.mu held (the eventfd is closed only after
-// stopped is set).
-func (e *engine) signal() {
-	one := [8]byte{1}
-	_, _ = unix.Write(e.wake, one[:])
 }
 
 // control applies queued ops; false means stop.
 func (e *engine) control() bool {
-	var buf [8]byte
-	_, _ = unix.Read(e.wake, buf[:])
 	e.mu.Lock()
 	ops, stopped := e.ops, e.stopped
 	e.ops = nil
@@ -395,17 +281,16 @@ func (e *engine) control() bool {
 	for _, op := range ops {
 		if r := op.add; r != nil {
 			if r.closed.Load() {
-				r.sock.close() // revoked before the engine saw it
+				_ = r.sock.Close() // revoked before the engine saw it
 				continue
 			}
-			fd := int32(r.sock.fd)
-			if err := unix.EpollCtl(e.epfd, unix.EPOLL_CTL_ADD, r.sock.fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: fd}); err != nil {
+			if err := e.ep.Add(r.sock.FD()); err != nil {
 				e.srv.log.Warn("turn: epoll add", "err", err)
-				r.sock.close()
+				_ = r.sock.Close()
 				continue
 			}
-			e.relays[fd] = r
-			if e.lane != nil && r.lane == e.lane {
+			e.relays[int32(r.sock.FD())] = r
+			if e.conn != nil && r.out == e.conn {
 				e.clients[r.client] = r
 			}
 		}
@@ -418,20 +303,20 @@ func (e *engine) control() bool {
 
 // drop forgets r and closes its socket.
 func (e *engine) drop(r *relay) {
-	fd := int32(r.sock.fd)
+	fd := int32(r.sock.FD())
 	if e.relays[fd] != r {
 		return // never added, or already dropped
 	}
-	_ = unix.EpollCtl(e.epfd, unix.EPOLL_CTL_DEL, r.sock.fd, nil)
+	_ = e.ep.Remove(r.sock.FD())
 	delete(e.relays, fd)
 	if e.clients[r.client] == r {
 		delete(e.clients, r.client)
 	}
-	r.sock.close()
+	_ = r.sock.Close()
 }
 
 // shutdown closes every socket the engine owns, those of relays still
-// queued for it included.
+// queued for it included, and the poller.
 func (e *engine) shutdown() {
 	e.flush()
 	e.mu.Lock()
@@ -441,14 +326,14 @@ func (e *engine) shutdown() {
 	e.mu.Unlock()
 	for _, op := range ops {
 		if op.add != nil {
-			op.add.sock.close()
+			_ = op.add.sock.Close()
 		}
 	}
 	for _, r := range e.relays {
 		e.drop(r)
 	}
-	if e.lane != nil {
-		e.lane.sock.close()
+	if e.conn != nil {
+		_ = e.conn.sock.Close()
 	}
-	unix.Close(e.wake)
+	_ = e.ep.Close()
 }

@@ -14,7 +14,4 @@ var (
 	// ErrTCPRelay is returned for a TCP relay (RFC 6062), which Confab does
 	// not offer.
 	ErrTCPRelay = errors.New("turn: tcp relay allocations are not supported")
-	// ErrUnsupported is New's error off Linux: the relay engine is built on
-	// epoll(7) and recvmmsg/sendmmsg(2).
-	ErrUnsupported = errors.New("turn: the TURN server runs on Linux only")
 )

@@ -51,6 +51,19 @@ type harness struct {
 	tcp string
 }
 
+// relayEnv set to "pion" makes newHarness start Servers on pion/turn's
+// relay (Params.pionRelay) instead of the fast path: TestPionRelay sets it
+// for its subtests, and
+//
+//	CONFAB_TURN_RELAY=pion go test ./turn/
+//
+// runs the whole package on it.
+const relayEnv = "CONFAB_TURN_RELAY"
+
+// pionRelayForced reports whether relayEnv puts every harness on pion/turn's
+// relay.
+func pionRelayForced() bool { return os.Getenv(relayEnv) == "pion" }
+
 // newHarness starts a Server on random loopback ports; cfg fields left zero
 // take test defaults (loopback peers allowed, 2 UDP sockets). It checks for
 // leaked goroutines at the end of the test.
@@ -65,6 +78,9 @@ func newHarness(t testing.TB, cfg Config, p Params) *harness {
 	}
 	if p.Secret == nil {
 		p.Secret = testSecret
+	}
+	if pionRelayForced() {
+		p.pionRelay = true
 	}
 	reg := prometheus.NewRegistry()
 	p.Registerer = reg

@@ -1,8 +1,7 @@
-//go:build linux
-
 package turn
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"sync"
@@ -11,28 +10,25 @@ import (
 	pionturn "github.com/pion/turn/v4"
 )
 
-// lane is one socket clients talk to — one UDP socket of the SO_REUSEPORT
-// group, or one accepted TCP/TLS connection — with its own pion/turn server
-// (so its own reader goroutine and allocation table). It is the
-// net.PacketConn that server reads and answers on.
+// lane is one socket clients talk to — the UDP socket (one of the
+// SO_REUSEPORT group on the fast path), or one accepted TCP/TLS connection —
+// with its own pion/turn server (so its own reader goroutine and allocation
+// table). It is the net.PacketConn that server reads and answers on.
 //
-// A UDP lane's socket belongs to its engine, which relays bound ChannelData
-// itself and puts everything else in the lane's inbox; a TCP/TLS lane is
-// read by pion/turn directly (through pion's STUN framing). Either way,
-// control requests pass screen (screen.go) before pion sees them.
+// On the fast path a UDP lane's socket belongs to its engine, which relays
+// bound ChannelData itself and hands everything else to pc (laneConn);
+// otherwise pion/turn reads pc, a plain UDP socket or pion's STUNConn over
+// a TCP/TLS stream, directly. Either way, control requests pass screen
+// (screen.go) before pion sees them.
 //
 // A client always reaches the same lane (the kernel hashes its address to
 // one socket of the group; a connection is a lane), so pion's per-lane
 // state is all it needs.
 type lane struct {
 	srv  *Server
-	sock *udpSocket     // UDP lane: the client-facing socket (its engine's)
-	eng  *engine        // UDP lane: the engine reading sock
-	pc   net.PacketConn // TCP/TLS lane: pion's STUNConn over the stream
+	pc   net.PacketConn // what pion/turn reads and answers on
+	udp  bool           // a UDP lane: read errors other than net.ErrClosed pass
 	pion *pionturn.Server
-
-	inbox chan *packet  // UDP lane: datagrams for pion/turn
-	done  chan struct{} // closed when the lane ends
 
 	// pending is the allocation the lane's reader is creating: set by
 	// quota, consumed by the relay generator, cleared before each read.
@@ -54,22 +50,32 @@ type lane struct {
 	onGone     func() // run once the reader has had its last datagram
 }
 
+var _ net.PacketConn = (*lane)(nil)
+
 // pendingAlloc is what Allocate's quota check learnt for the generator.
 type pendingAlloc struct {
 	attendee string
 	client   netip.AddrPort
 }
 
-// inboxSize bounds the datagrams queued for one pion/turn reader; past it
-// they are dropped, as a full socket buffer would.
+// inboxSize bounds the datagrams queued for one pion/turn reader on the
+// fast path; past it they are dropped, as a full socket buffer would.
 const inboxSize = 256
 
-func newUDPLane(s *Server, sock *udpSocket) *lane {
-	return &lane{srv: s, sock: sock, inbox: make(chan *packet, inboxSize), done: make(chan struct{})}
+func newStreamLane(s *Server, c net.Conn) *lane {
+	return &lane{srv: s, pc: pionturn.NewSTUNConn(c)}
 }
 
-func newStreamLane(s *Server, c net.Conn) *lane {
-	return &lane{srv: s, pc: pionturn.NewSTUNConn(c), done: make(chan struct{})}
+// startUDPLane serves pion/turn on a UDP socket (pc).
+func (s *Server) startUDPLane(pc net.PacketConn) error {
+	l := &lane{srv: s, pc: pc, udp: true, onGone: s.readers.Done}
+	s.readers.Add(1)
+	s.udp = append(s.udp, l)
+	if err := l.start(); err != nil {
+		l.readerDone() // no reader will come
+		return err
+	}
+	return nil
 }
 
 // start creates the lane's pion/turn server, which starts reading.
@@ -90,18 +96,6 @@ func (l *lane) start() error {
 	return err
 }
 
-// deliver queues a datagram for pion/turn; called by the engine.
-func (l *lane) deliver(pkt []byte, from netip.AddrPort) {
-	p := l.srv.getPacket()
-	p.n = copy(p.buf[:], pkt)
-	p.from = from
-	select {
-	case l.inbox <- p:
-	default:
-		l.srv.packets.Put(p)
-	}
-}
-
 // ReadFrom returns the next datagram pion/turn must handle.
 func (l *lane) ReadFrom(b []byte) (int, net.Addr, error) {
 	l.pending = pendingAlloc{}
@@ -110,24 +104,13 @@ func (l *lane) ReadFrom(b []byte) (int, net.Addr, error) {
 		l.busy.Unlock()
 	}
 	for {
-		var (
-			n    int
-			addr net.Addr
-			err  error
-		)
-		if l.pc != nil {
-			n, addr, err = l.pc.ReadFrom(b)
-		} else {
-			select {
-			case p := <-l.inbox:
-				n = copy(b, p.buf[:p.n])
-				addr = net.UDPAddrFromAddrPort(p.from)
-				l.srv.packets.Put(p)
-			case <-l.done:
-				err = net.ErrClosed
-			}
-		}
+		n, addr, err := l.pc.ReadFrom(b)
 		if err != nil {
+			if l.udp && !errors.Is(err, net.ErrClosed) {
+				// An ICMP error reported on the socket (Windows), say: the
+				// UDP port stays open for every other client.
+				continue
+			}
 			l.readerDone()
 			return 0, nil, err
 		}
@@ -161,55 +144,22 @@ func (l *lane) readerDone() {
 }
 
 // WriteTo sends pion/turn's responses and indications to the client.
-func (l *lane) WriteTo(b []byte, addr net.Addr) (int, error) {
-	if l.pc != nil {
-		return l.pc.WriteTo(b, addr)
-	}
-	return l.sock.writeTo(b, addr)
-}
+func (l *lane) WriteTo(b []byte, addr net.Addr) (int, error) { return l.pc.WriteTo(b, addr) }
 
-// Close ends the lane's reader. A UDP lane's socket is its engine's to
+// Close ends the lane's reader. A fast UDP lane's socket is its engine's to
 // close.
 func (l *lane) Close() error {
 	var err error
-	l.closeOnce.Do(func() {
-		close(l.done)
-		if l.pc != nil {
-			err = l.pc.Close()
-		}
-	})
+	l.closeOnce.Do(func() { err = l.pc.Close() })
 	return err
 }
 
-func (l *lane) LocalAddr() net.Addr {
-	if l.pc != nil {
-		return l.pc.LocalAddr()
-	}
-	return l.sock.laddr
-}
+func (l *lane) LocalAddr() net.Addr { return l.pc.LocalAddr() }
 
-// Deadlines are not used by pion/turn's server and not supported on a UDP
-// lane.
-func (l *lane) SetDeadline(t time.Time) error {
-	if l.pc != nil {
-		return l.pc.SetDeadline(t)
-	}
-	return nil
-}
-
-func (l *lane) SetReadDeadline(t time.Time) error {
-	if l.pc != nil {
-		return l.pc.SetReadDeadline(t)
-	}
-	return nil
-}
-
-func (l *lane) SetWriteDeadline(t time.Time) error {
-	if l.pc != nil {
-		return l.pc.SetWriteDeadline(t)
-	}
-	return nil
-}
+// Deadlines are not used by pion/turn's server.
+func (l *lane) SetDeadline(t time.Time) error      { return l.pc.SetDeadline(t) }
+func (l *lane) SetReadDeadline(t time.Time) error  { return l.pc.SetReadDeadline(t) }
+func (l *lane) SetWriteDeadline(t time.Time) error { return l.pc.SetWriteDeadline(t) }
 
 // isChannelData reports whether pkt starts like ChannelData: first two bits
 // 01 (RFC 8656 §12.4; STUN messages start with 00).
@@ -223,6 +173,10 @@ type packet struct {
 	n    int
 	from netip.AddrPort
 }
+
+// maxDatagram is the largest datagram relayed on the fast path; longer ones
+// are dropped. pion/turn's own buffers are 1600 bytes.
+const maxDatagram = 1600
 
 // relayGenerator is the lane's pion/turn RelayAddressGenerator.
 type relayGenerator struct{ l *lane }
@@ -245,13 +199,13 @@ func (g relayGenerator) AllocatePacketConn(_ string, port int) (pc net.PacketCon
 		}
 		return c, c.LocalAddr(), nil
 	}
-	sock, err := openRelaySocket(s.relayIP, port, s.cfg.RelayPortMin, s.cfg.RelayPortMax)
-	if err != nil {
-		return nil, nil, err
+	var r *relay
+	if s.fast {
+		r, err = s.allocateFast(g.l, port, p)
+	} else {
+		r, err = s.allocatePion(g.l, port, p)
 	}
-	r, err := s.admit(g.l, sock, p)
 	if err != nil {
-		sock.close()
 		return nil, nil, err
 	}
 	return r, r.LocalAddr(), nil

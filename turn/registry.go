@@ -1,5 +1,3 @@
-//go:build linux
-
 package turn
 
 // capReached reports which cap, if any, a new allocation for attendee would
@@ -20,37 +18,32 @@ func (s *Server) capReachedLocked(attendee string) reason {
 	return reasonNone
 }
 
-// admit registers a new allocation's relay and hands its socket to an
-// engine, unless the server is closing or a cap was reached since the quota
-// check (pion/turn then answers 508). The engine gets the relay under s.mu,
-// so its retirement (Revoke, Close) is always queued after it.
-func (s *Server) admit(l *lane, sock *udpSocket, p pendingAlloc) (*relay, error) {
+// admit registers a new allocation's relay and, on the fast path, hands
+// it to an engine, unless the server is closing or a cap was reached since
+// the quota check (pion/turn then answers 508). The engine gets the relay
+// under s.mu, so its retirement (Revoke, Close) is always queued after it.
+// The caller closes r's socket on an error.
+func (s *Server) admit(r *relay) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, ErrClosed
+		return ErrClosed
 	}
-	if why := s.capReachedLocked(p.attendee); why != reasonNone {
+	if why := s.capReachedLocked(r.attendee); why != reasonNone {
 		s.met.refused(why)
-		return nil, ErrQuota
+		return ErrQuota
 	}
-	eng := l.eng
-	if eng == nil { // a TCP/TLS lane: spread its relays over the engines
-		eng = s.engines[s.nextEngine%len(s.engines)]
-		s.nextEngine++
-	}
-	r := newRelay(s, l, eng, sock, p)
-	if !eng.add(r) {
-		return nil, ErrClosed
+	if r.pc == nil && !s.toEngineLocked(r) {
+		return ErrClosed
 	}
 	s.relays[r.addr] = r
-	if s.byUser[p.attendee] == nil {
-		s.byUser[p.attendee] = map[*relay]bool{}
+	if s.byUser[r.attendee] == nil {
+		s.byUser[r.attendee] = map[*relay]bool{}
 	}
-	s.byUser[p.attendee][r] = true
+	s.byUser[r.attendee][r] = true
 	s.readers.Add(1) // pion/turn starts this relay's reader right away
-	s.log.Debug("turn: allocation", "attendee", p.attendee, "client", p.client, "relay", r.addr)
-	return r, nil
+	s.log.Debug("turn: allocation", "attendee", r.attendee, "client", r.client, "relay", r.addr)
+	return nil
 }
 
 // release forgets a closed relay and keeps its counts.

@@ -1,5 +1,3 @@
-//go:build linux
-
 package turn
 
 import (
@@ -36,8 +34,11 @@ type Server struct {
 	testHook func(pkt []byte)
 	packets  sync.Pool // *packet, engine → pion/turn hand-offs
 
-	udp     []*lane   // the SO_REUSEPORT group, one engine each; fixed after New
-	engines []*engine // fixed after New
+	// fast says whether UDP takes the fast path (fast_linux.go: engines
+	// over turn/internal/fastpath) or pion/turn's relay (pion.go).
+	fast bool
+	serverFast
+	udp     []*lane // fast: the SO_REUSEPORT group, one engine each; else one socket. Fixed after New
 	tcpLn   net.Listener
 	tlsLn   net.Listener
 	quit    chan struct{}
@@ -46,14 +47,17 @@ type Server struct {
 	// their last datagram: one per lane and one per relay (allocation).
 	readers sync.WaitGroup
 
-	mu         sync.Mutex // guards everything below
-	closed     bool
-	streams    map[*lane]struct{}         // live TCP/TLS lanes
-	relays     map[netip.AddrPort]*relay  // live allocations by relayed address
-	byUser     map[string]map[*relay]bool // live allocations by attendee
-	nextEngine int                        // round robin for TCP/TLS lanes' relays
-	done       struct{ packets, bytes uint64 }
+	mu      sync.Mutex // guards everything below, and serverFast.nextEngine
+	closed  bool
+	streams map[*lane]struct{}         // live TCP/TLS lanes
+	relays  map[netip.AddrPort]*relay  // live allocations by relayed address
+	byUser  map[string]map[*relay]bool // live allocations by attendee
+	done    struct{ packets, bytes uint64 }
 }
+
+// socketBuffer is the kernel buffer asked for on client-facing UDP sockets;
+// the kernel caps it (on Linux at net.core.rmem_max / wmem_max).
+const socketBuffer = 4 << 20
 
 // New validates cfg and p, binds every listener and starts serving.
 func New(cfg Config, p Params) (*Server, error) {
@@ -70,6 +74,7 @@ func New(cfg Config, p Params) (*Server, error) {
 		creds:    checker{secret: append([]byte(nil), p.Secret...), realm: cfg.Realm, now: p.Now, active: p.Active},
 		panics:   p.Panics,
 		testHook: p.testHook,
+		fast:     haveFastPath && !p.pionRelay,
 		fds:      p.FDs,
 		relayIP:  netip.MustParseAddr(cfg.RelayIP).Unmap(),
 		refusals: &logLimiter{now: p.Now, burst: 10},
@@ -90,7 +95,7 @@ func New(cfg Config, p Params) (*Server, error) {
 	}
 	s.denySelf()
 	udp, tcp, tls := s.Addrs()
-	s.log.Info("turn: listening", "udp", udp, "tcp", tcp, "tls", tls, "udp_sockets", len(s.udp),
+	s.log.Info("turn: listening", "udp", udp, "tcp", tcp, "tls", tls, "udp_sockets", len(s.udp), "fast_path", s.fast,
 		"relay", fmt.Sprintf("%s:%d-%d", s.relayIP, cfg.RelayPortMin, cfg.RelayPortMax))
 	return s, nil
 }
@@ -115,9 +120,10 @@ func (s *Server) listen() error {
 	}
 	host := ""
 	if len(s.udp) > 0 {
-		host = s.udp[0].sock.laddr.IP.String()
+		laddr := s.udp[0].LocalAddr()
+		host = addrPortOf(laddr).Addr().String()
 		if s.cfg.ListenTCP == "" {
-			s.cfg.ListenTCP = s.udp[0].sock.laddr.String()
+			s.cfg.ListenTCP = laddr.String()
 		}
 	}
 	if s.cfg.ListenTCP == "" {
@@ -155,55 +161,20 @@ func (s *Server) listen() error {
 	return nil
 }
 
-// listenUDP binds the SO_REUSEPORT group (port 0: the first socket picks it)
-// and gives each socket an engine and a pion/turn server. With UDP off the
-// engines still run, for the relays of TCP/TLS allocations.
+// listenUDP binds the UDP listener: the fast path's SO_REUSEPORT group,
+// or pion/turn's one socket.
 func (s *Server) listenUDP() error {
-	ap := netip.MustParseAddrPort(s.cfg.ListenUDP)
-	for i := range s.cfg.UDPSockets {
-		var l *lane
-		if !s.cfg.DisableUDP {
-			sock, err := openUDPSocket(ap, true, socketBuffer)
-			if err != nil {
-				return fmt.Errorf("listen udp: %w", err)
-			}
-			if i == 0 {
-				ap = sock.laddr.AddrPort()
-			}
-			l = newUDPLane(s, sock)
-		}
-		eng, err := newEngine(s, l)
-		if err != nil {
-			if l != nil {
-				l.sock.close()
-			}
-			return fmt.Errorf("engine: %w", err)
-		}
-		s.engines = append(s.engines, eng)
-		s.workers.Add(1)
-		go func() {
-			defer s.workers.Done()
-			eng.run()
-		}()
-		if l != nil {
-			l.eng = eng
-			l.onGone = s.readers.Done
-			s.readers.Add(1)
-			s.udp = append(s.udp, l)
-			if err := l.start(); err != nil {
-				l.readerDone() // no reader will come
-				return err
-			}
-		}
+	if s.fast {
+		return s.listenUDPFast()
 	}
-	return nil
+	return s.listenUDPPion()
 }
 
 // Addrs returns the bound UDP, TCP and TLS addresses; nil for one that is
 // off.
 func (s *Server) Addrs() (udp, tcp, tls net.Addr) {
 	if len(s.udp) > 0 {
-		udp = s.udp[0].sock.laddr
+		udp = s.udp[0].LocalAddr()
 	}
 	if s.tcpLn != nil {
 		tcp = s.tcpLn.Addr()
@@ -290,9 +261,7 @@ func (s *Server) Close() error {
 	for _, r := range relays {
 		_ = r.Close()
 	}
-	for _, e := range s.engines {
-		e.stop()
-	}
+	s.stopEngines()
 	s.workers.Wait() // engines have closed their sockets; accept loops are done
 	for _, l := range s.udp {
 		_ = l.Close()
