@@ -63,7 +63,7 @@ func (l *limiter) process(in []int32, out []int16) {
 		x := in[b*limBlock : (b+1)*limBlock]
 		y := out[b*limBlock : (b+1)*limBlock]
 		for i, v := range x {
-			y[i] = sat16(float32(v) * (g + step*float32(i+1)))
+			y[i] = Sat16(float32(v) * (g + step*float32(i+1)))
 		}
 		g = end
 	}
@@ -73,8 +73,9 @@ func (l *limiter) process(in []int32, out []int16) {
 	l.gain = g
 }
 
-// sat16 rounds to the nearest int16, saturating.
-func sat16(f float32) int16 {
+// Sat16 rounds f to the nearest int16, saturating (for PCM built in
+// float32, here and in the SIP gateway's concealer).
+func Sat16(f float32) int16 {
 	switch {
 	case f >= 32767:
 		return 32767

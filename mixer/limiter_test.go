@@ -107,8 +107,8 @@ func TestSat16(t *testing.T) {
 		f    float32
 		want int16
 	}{{1e9, 32767}, {-1e9, -32768}, {32766.6, 32767}, {-0.4, 0}, {-0.6, -1}, {2.5, 3}} {
-		if got := sat16(tc.f); got != tc.want {
-			t.Errorf("sat16(%v) = %d, want %d", tc.f, got, tc.want)
+		if got := Sat16(tc.f); got != tc.want {
+			t.Errorf("Sat16(%v) = %d, want %d", tc.f, got, tc.want)
 		}
 	}
 }

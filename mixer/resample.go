@@ -127,23 +127,10 @@ func (u *upsampler) process(in []int16, out []int16) {
 				a2 += t[j+2] * x[j+2]
 				a3 += t[j+3] * x[j+3]
 			}
-			o[p] = clamp16(a0 + a1 + a2 + a3)
+			o[p] = Sat16(a0 + a1 + a2 + a3)
 		}
 	}
 	copy(h[:keep], h[len(in):len(in)+keep])
-}
-
-func clamp16(v float32) int16 {
-	switch {
-	case v >= 32767:
-		return 32767
-	case v <= -32768:
-		return -32768
-	case v >= 0:
-		return int16(v + 0.5)
-	default:
-		return int16(v - 0.5)
-	}
 }
 
 // downsampler converts 48 kHz frames to 8 kHz, keeping the filter history
@@ -181,7 +168,7 @@ func (d *downsampler) process(in []int16, out []int16) {
 			a2 += t[j+2] * x[j+2]
 			a3 += t[j+3] * x[j+3]
 		}
-		out[m] = clamp16(a0 + a1 + a2 + a3)
+		out[m] = Sat16(a0 + a1 + a2 + a3)
 	}
 	copy(h[:keep], h[len(in):len(in)+keep])
 }

@@ -1,5 +1,7 @@
 package sipgw
 
+import "github.com/confab-media/confab/mixer"
+
 // Packet-loss concealment for G.711 callers, after ITU-T G.711 Appendix I
 // (https://www.itu.int/rec/T-REC-G.711-199909-I!AppI): a lost 10 ms unit is
 // replaced by repeating the last pitch period of the history (found by
@@ -162,7 +164,7 @@ func (c *concealer) save(s []float32, out []int16) {
 	copy(h, h[plcUnit:])
 	copy(h[plcHistLen-plcUnit:], s)
 	for i := range out {
-		out[i] = clamp16(h[plcHistLen-plcDelay-plcUnit+i])
+		out[i] = mixer.Sat16(h[plcHistLen-plcDelay-plcUnit+i])
 	}
 }
 
@@ -201,18 +203,4 @@ func (c *concealer) findPitch() int {
 		}
 	}
 	return best
-}
-
-// clamp16 rounds v to the nearest int16, saturating.
-func clamp16(v float32) int16 {
-	switch {
-	case v >= 32767:
-		return 32767
-	case v <= -32768:
-		return -32768
-	case v >= 0:
-		return int16(v + 0.5)
-	default:
-		return int16(v - 0.5)
-	}
 }
