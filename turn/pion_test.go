@@ -4,9 +4,6 @@ package turn
 
 import (
 	"testing"
-	"time"
-
-	"github.com/pion/stun/v3"
 )
 
 // TestPionRelay runs the relay tests on pion/turn's relay, the UDP path of
@@ -67,34 +64,5 @@ func TestPionRelaySelected(t *testing.T) {
 // §12.5; the fast path does not); malformed or unbound ChannelData is
 // dropped.
 func testPionChannelData(t *testing.T) {
-	h := newHarness(t, Config{AllowedPeers: loopbackPeers}, Params{})
-	peer := newEchoPeer(t)
-	rc := newRawClient(t, h.udp, minter(testSecret).Mint("attendee-1"))
-	if res := rc.authed(stun.NewType(stun.MethodAllocate, stun.ClassRequest), requestedUDP{}); res.Type.Class != stun.ClassSuccessResponse {
-		t.Fatalf("Allocate: %v %v", res.Type, code(res))
-	}
-	if res := rc.authed(stun.NewType(stun.MethodChannelBind, stun.ClassRequest),
-		peerAttr(peer.addr().AddrPort()), channelAttr(0x4001)); res.Type.Class != stun.ClassSuccessResponse {
-		t.Fatalf("ChannelBind: %v %v", res.Type, code(res))
-	}
-	send := func(b ...byte) {
-		if _, err := rc.conn.WriteTo(b, rc.server); err != nil {
-			t.Fatal(err)
-		}
-	}
-	send(0x40, 0x01, 0x00, 0x09, 'h', 'e', 'l', 'l', 'o') // length past the end
-	send(0x4f, 0xff, 0x00, 0x01, 'x')                     // unbound channel
-	send(0x40, 0x01, 0x00, 0x05, 'h', 'e', 'l', 'l', 'o', 0, 0, 0)
-	buf := make([]byte, 64)
-	_ = rc.conn.SetReadDeadline(time.Now().Add(2 * time.Second))
-	n, err := rc.conn.Read(buf)
-	if err != nil {
-		t.Fatalf("no ChannelData back: %v", err)
-	}
-	if got, want := string(buf[:n]), "\x40\x01\x00\x05hello\x00\x00\x00"; got != want {
-		t.Fatalf("got %q, want %q", got, want)
-	}
-	if n := peer.received.Load(); n != 1 {
-		t.Errorf("peer received %d datagrams, want 1", n)
-	}
+	checkChannelData(t, "\x40\x01\x00\x05hello\x00\x00\x00")
 }

@@ -303,6 +303,14 @@ func TestChannelDataFastPath(t *testing.T) {
 	if pionRelayForced() {
 		t.Skip("the fast path's framing; testPionChannelData checks pion/turn's")
 	}
+	checkChannelData(t, "\x40\x01\x00\x05hello")
+}
+
+// checkChannelData binds a channel to an echo peer and sends ChannelData
+// that is malformed, unbound, then good: only the good one is relayed, and
+// the echo comes back framed as want.
+func checkChannelData(t *testing.T, want string) {
+	t.Helper()
 	h := newHarness(t, Config{AllowedPeers: loopbackPeers}, Params{})
 	peer := newEchoPeer(t)
 	rc := newRawClient(t, h.udp, minter(testSecret).Mint("attendee-1"))
@@ -327,7 +335,7 @@ func TestChannelDataFastPath(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no ChannelData back: %v", err)
 	}
-	if got, want := string(buf[:n]), "\x40\x01\x00\x05hello"; got != want {
+	if got := string(buf[:n]); got != want {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 	if n := peer.received.Load(); n != 1 {
