@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/confab-media/confab/internal/testkit"
 )
 
 // Interop with baresip 1.0 (Debian package baresip): a real softphone
@@ -58,7 +60,7 @@ func startBaresip(t *testing.T, accountURI, accountParams, codec, dialURI string
 		rate, channels = 48000, 2
 	}
 	writeToneWAV(t, filepath.Join(dir, "in.wav"), rate, channels, phoneTone, 20*time.Second)
-	port := freeUDPPort(t)
+	port := testkit.FreeSIPPort(t)
 	config := strings.Join([]string{
 		"poll_method epoll",
 		fmt.Sprintf("sip_listen 127.0.0.1:%d", port),
@@ -169,6 +171,7 @@ func (b *baresip) recorded() ([]int16, int) {
 	return pcm, rate
 }
 
+// freeUDPPort returns a loopback UDP port that was free a moment ago.
 func freeUDPPort(t *testing.T) int {
 	t.Helper()
 	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})

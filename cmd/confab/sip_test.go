@@ -23,6 +23,7 @@ import (
 
 	"github.com/confab-media/confab/bench/attendee"
 	"github.com/confab-media/confab/internal/dsp"
+	"github.com/confab-media/confab/internal/testkit"
 )
 
 // TestSIPDialInOverServe: a real SIP softphone (baresip, PCMU over UDP)
@@ -72,7 +73,7 @@ func TestSIPDialInOverServe(t *testing.T) {
 	dir := t.TempDir()
 	writeWAV(t, filepath.Join(dir, "in.wav"), 8000, phoneTone, 30*time.Second)
 	config := strings.Join([]string{
-		"poll_method epoll", fmt.Sprintf("sip_listen 127.0.0.1:%d", freeUDP(t)), "net_interface 127.0.0.1",
+		"poll_method epoll", fmt.Sprintf("sip_listen 127.0.0.1:%d", testkit.FreeSIPPort(t)), "net_interface 127.0.0.1",
 		"audio_source aufile," + filepath.Join(dir, "in.wav"), "snd_path " + dir, "audio_buffer 20-160",
 		"rtp_timeout 0", "module_path /usr/lib/baresip/modules", "module g711.so", "module aufile.so",
 		"module sndfile.so", "module_tmp account.so", "module_app menu.so", "",
