@@ -22,8 +22,8 @@ test: deps test-deps fmt-check vet lint unit
 
 # The real-browser test runs on its own, without the race detector: under
 # its slowdown, three Chromium encoders and the server starve the two CI
-# cores, and a publisher's video can stay unread (see docs/architecture.md,
-# "Known issues"). Every server path it drives also runs under -race in
+# cores and the uplink estimates (hence the simulcast layers the test
+# checks) stay low. Every server path it drives also runs under -race in
 # the package tests.
 unit:
 	$(GO) test -race -count=1 -p 1 -timeout 20m -skip '^TestBrowserStockSDK$$' ./...

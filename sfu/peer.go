@@ -139,7 +139,7 @@ func (p *Peer) negotiate(ctx context.Context, sub *protocol.SdkSubscribeFrame) (
 	if err != nil {
 		return n, badRequest(fmt.Errorf("offer: %v", err))
 	}
-	err = p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer})
+	err = p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: keepCamera(offer, p.pc)})
 	if err != nil {
 		return n, badRequest(fmt.Errorf("offer: %v", err))
 	}
@@ -217,6 +217,13 @@ func (p *Peer) attachTrack() error {
 		}
 	}()
 	return nil
+}
+
+// isClosed reports whether close has begun.
+func (p *Peer) isClosed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed
 }
 
 // failed ends the peer after a contained panic in one of its goroutines.

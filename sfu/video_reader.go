@@ -22,12 +22,19 @@ func (p *Peer) readVideo(t *webrtc.TrackRemote) {
 	buf := make([]byte, readBufSize)
 	var pkt rtp.Packet
 	var cur *layer
+	p.log.Info("sfu: video layer received", "rid", rid, "ssrc", uint32(t.SSRC()), "codec", mime)
 	for {
 		n, _, err := t.Read(buf)
 		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				p.log.Debug("sfu: video track ended", "rid", rid, "err", err)
+			if p.isClosed() {
+				return
 			}
+			// The camera stopped (a renegotiation replaced the receiver)
+			// or the transport failed.
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
+			p.log.Info("sfu: video layer ended", "rid", rid, "ssrc", uint32(t.SSRC()), "err", err)
 			return
 		}
 		src := p.pub.Load()

@@ -624,3 +624,57 @@ func benchForward(b *testing.B, n int, bound bool) {
 		}
 	}
 }
+
+// TestVideoCameraAfterInactiveReoffer is the stock SDK's order when an
+// attendee subscribes to others' video before starting its own camera: a
+// re-offer still has the camera line inactive, and only a later one turns
+// it sendrecv. pion stops a transceiver whose m-line a re-offer marks
+// inactive, and its closed receiver then refused the camera's first
+// packets (EOF in pion's simulcast probe): the camera was allocated and
+// listed but never read. keepCamera prevents that; this test failed
+// before it (bob got no packet of alice's camera).
+func TestVideoCameraAfterInactiveReoffer(t *testing.T) {
+	checkNoLeaks(t)
+	f, _ := newVideoFixture(t, Config{})
+	m := f.meeting()
+	bob := f.joinVideo(m, "bob", videoCfg(1))
+	alice := f.joinVideo(m, "alice", attendee.VideoConfig{}) // camera off
+	bobIDs := bob.AllocatedStreams()
+	indexed(t, alice, bob.id, bobIDs)
+	// Alice subscribes to bob first: a re-offer with her camera inactive.
+	if _, err := alice.Subscribe(within(t), bobIDs[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.StartVideo(within(t), 3); err != nil {
+		t.Fatal(err)
+	}
+	ids := alice.AllocatedStreams()
+	if len(ids) != 3 {
+		t.Fatalf("alice's allocations %v, want 3", alice.Allocations())
+	}
+	indexed(t, bob, alice.id, ids)
+	if _, err := bob.Subscribe(within(t), ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	mid := bob.Subscriptions()[0].Mid
+	before, _ := bob.VideoTrack(mid)
+	receiving(t, bob, mid, before, 30)
+
+	// And again after the camera stops and starts (the line goes
+	// inactive in between).
+	if err := alice.StopVideo(within(t)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "alice to leave bob's INDEX", func() bool { return len(sourcesOf(bob.Index(), alice.id)) == 0 })
+	if err := alice.StartVideo(within(t), 3); err != nil {
+		t.Fatal(err)
+	}
+	ids = alice.AllocatedStreams()
+	indexed(t, bob, alice.id, ids)
+	if _, err := bob.Subscribe(within(t), ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	mid = bob.Subscriptions()[0].Mid
+	before, _ = bob.VideoTrack(mid)
+	receiving(t, bob, mid, before, 30)
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -44,7 +45,12 @@ func TestBrowserStockSDK(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("%s is missing (%v): run `make test-deps`", chromiumPath, err)
 	}
-	s := startServer(t, "", noThrottle())
+	s := startServer(t, "", noThrottle(), "CONFAB_ACCESS_KEY_ID="+testKeyID, "CONFAB_SECRET_ACCESS_KEY="+testSecret, "PION_LOG_WARN=all")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server warnings:\n%s", serverWarnings(s.Log(), 200))
+		}
+	})
 	runNode(t, node, 5*time.Minute, []string{
 		"CONFAB_ENDPOINT=" + s.Endpoint,
 		"CONFAB_ACCESS_KEY_ID=" + testKeyID,
@@ -52,4 +58,20 @@ func TestBrowserStockSDK(t *testing.T) {
 		"CONFAB_BROWSER_STAGE=full",
 		"CONFAB_CHROMIUM=" + chromiumPath,
 	}, browserTestDir+"/driver.mjs")
+}
+
+// serverWarnings returns the last max lines of log that are warnings or
+// errors (confab's own and pion's), for a failed browser run.
+func serverWarnings(log string, max int) string {
+	var out []string
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, "WARN") || strings.Contains(l, "ERROR") || strings.Contains(l, "level=warn") ||
+			strings.Contains(l, "level=error") || strings.Contains(l, "warning") {
+			out = append(out, l)
+		}
+	}
+	if len(out) > max {
+		out = out[len(out)-max:]
+	}
+	return strings.Join(out, "\n")
 }
