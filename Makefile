@@ -51,7 +51,8 @@ deps:
 	fi
 
 ## test-deps: Node.js, Debian's Chromium, coturn (turnutils_uclient as the reference
-## TURN client and turnserver for the comparison), baresip and sipp (SIP peers), and the npm packages of the JavaScript
+## TURN client and turnserver for the comparison), baresip and sipp (SIP peers), redis-server (the cluster
+## tests start their own), and the npm packages of the JavaScript
 ## client tests and the browser tests (stock amazon-chime-sdk-js, esbuild, playwright-core).
 test-deps:
 	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
@@ -62,6 +63,8 @@ test-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends coturn; }
 	@command -v baresip >/dev/null 2>&1 && command -v sipp >/dev/null 2>&1 || { \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends baresip sip-tester; }
+	@test -x /usr/bin/redis-server || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server; }
 	cd $(JSTEST) && npm ci --no-audit --no-fund --loglevel=error
 	cd $(BROWSER) && npm ci --no-audit --no-fund --loglevel=error
 

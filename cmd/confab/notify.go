@@ -18,17 +18,27 @@ import (
 // in the transactions of their changes, and a <data_dir>/notify/notify.db
 // of an earlier version is imported once. Then it starts the delivery
 // workers of the configured hooks and of what is queued.
+//
+// In cluster mode (st nil) the outbox has its own file,
+// <data_dir>/notify/notify.db: the meeting service's events reach it from
+// the Redis events stream (cluster relay), everything else from the bus.
 func startNotify(cfg config.Config, st *store.Bolt, reg prometheus.Registerer, log *slog.Logger, panics guard.Counter) (*notify.Service, error) {
 	n := cfg.Notifications
+	p := notify.Params{Log: log, Registerer: reg, Panics: panics}
+	if st != nil {
+		p.DB = st.DB()
+	}
 	nt, err := notify.New(notify.Config{
 		Dir: filepath.Join(cfg.DataDir, "notify"), Hooks: n.Hooks, Endpoints: n.Endpoints,
 		Retry:          notify.RetryPolicy{MaxAttempts: n.MaxAttempts, MaxAge: n.MaxAge.Std()},
 		WebhookTimeout: n.WebhookTimeout.Std(), DLQ: n.DLQ, Limits: n.Limits,
-	}, notify.Params{Log: log, Registerer: reg, DB: st.DB(), Panics: panics})
+	}, p)
 	if err != nil {
 		return nil, err
 	}
-	st.SetOutbox(nt)
+	if st != nil {
+		st.SetOutbox(nt)
+	}
 	return nt, nil
 }
 

@@ -18,7 +18,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
 
+	"github.com/confab-media/confab/cluster"
 	"github.com/confab-media/confab/cmd/confab/internal/config"
 	"github.com/confab-media/confab/conference"
 	"github.com/confab-media/confab/internal/clock"
@@ -54,9 +56,27 @@ func serve(cfg config.Config, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("join-token key: %w", err)
 	}
-	st, err := store.OpenBolt(cfg.DataDir, log.With("subsystem", "store"))
-	if err != nil {
-		return err
+	// State: the embedded bbolt file, or in cluster mode the Redis every
+	// node shares.
+	var (
+		st      store.Store
+		boltSt  *store.Bolt
+		redisSt *store.Redis
+		rdb     *redis.Client
+	)
+	if cfg.Cluster.Enabled() {
+		rdb, redisSt, err = openRedisStore(context.Background(), cfg, log.With("subsystem", "store"))
+		if err != nil {
+			return err
+		}
+		defer rdb.Close()
+		st = redisSt
+	} else {
+		boltSt, err = store.OpenBolt(cfg.DataDir, log.With("subsystem", "store"))
+		if err != nil {
+			return err
+		}
+		st = boltSt
 	}
 	defer st.Close()
 
@@ -78,7 +98,7 @@ func serve(cfg config.Config, stderr io.Writer) error {
 	// transaction as their change, in confab.db); workers deliver to hooks
 	// and to the meetings' own targets. Closed after everything that
 	// publishes, before the store.
-	nt, err := startNotify(cfg, st, reg, log.With("subsystem", "notify"), panics("notify"))
+	nt, err := startNotify(cfg, boltSt, reg, log.With("subsystem", "notify"), panics("notify"))
 	if err != nil {
 		return fmt.Errorf("notifications: %w", err)
 	}
@@ -95,7 +115,7 @@ func serve(cfg config.Config, stderr io.Writer) error {
 		SweepInterval:           cfg.Meetings.SweepInterval.Std(),
 	}, meeting.Params{
 		Store:    st,
-		Placer:   meeting.NewLocalPlacer(meeting.MediaGroup{ID: "local", PublicURL: publicURL}, cfg.Quotas.ActiveMeetingsPerMediaGroup),
+		Placer:   meeting.NewLocalPlacer(meeting.MediaGroup{ID: groupID(cfg), PublicURL: publicURL}, cfg.Quotas.ActiveMeetingsPerMediaGroup),
 		Events:   bus,
 		Clock:    clock.System{},
 		Log:      log.With("subsystem", "meeting"),
@@ -107,6 +127,17 @@ func serve(cfg config.Config, stderr io.Writer) error {
 	}
 	svc.Start()
 	defer svc.Close()
+
+	// Cluster mode: heartbeat, placement, reaping of dead nodes and the
+	// relay of the events stream into this node's delivery outbox.
+	var node *cluster.Cluster
+	if cfg.Cluster.Enabled() {
+		node, err = startCluster(ctx, cfg, rdb, redisSt, svc, nt, reg, log.With("subsystem", "cluster"), panics("cluster"))
+		if err != nil {
+			return fmt.Errorf("cluster: %w", err)
+		}
+		defer node.Close()
+	}
 
 	// The meetings' runtimes on this node: a Room per meeting with its
 	// mixer, levels, capabilities and auto-end rules. It hears the
@@ -177,7 +208,7 @@ func serve(cfg config.Config, stderr io.Writer) error {
 		defer gw.Close()
 	}
 
-	handler := newHTTPHandler(cfg, creds, svc, signaling, turnauth.ControlHandler(svc, turnAuth), nt.Admin(), reg, log)
+	handler := newHTTPHandler(cfg, creds, svc, node, signaling, turnauth.ControlHandler(svc, turnAuth), nt.Admin(), reg, log)
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
 		return err
@@ -204,6 +235,13 @@ func serve(cfg config.Config, stderr io.Writer) error {
 	case sig := <-sigs:
 		log.Info("shutting down", "signal", sig.String())
 	}
+	if node != nil {
+		// A cluster node drains first, still serving: no new placements,
+		// its meetings go on up to the deadline, then they are ended.
+		drainCtx, stopDrain := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+		node.Drain(drainCtx, cfg.Cluster.DrainTimeout.Std())
+		stopDrain()
+	}
 	shutCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutCtx); err != nil {
@@ -218,7 +256,7 @@ func serve(cfg config.Config, stderr io.Writer) error {
 // newHTTPHandler mounts the API, the signaling WebSocket, the TurnControlUrl,
 // the notifications admin API (SigV4 like the API), /healthz, /metrics and
 // (when enabled) pprof.
-func newHTTPHandler(cfg config.Config, creds []config.Credential, svc *meeting.Service, signaling, turnControl, notifyAdmin http.Handler, reg *prometheus.Registry, log *slog.Logger) http.Handler {
+func newHTTPHandler(cfg config.Config, creds []config.Credential, svc *meeting.Service, node *cluster.Cluster, signaling, turnControl, notifyAdmin http.Handler, reg *prometheus.Registry, log *slog.Logger) http.Handler {
 	keys := make(map[string]string, len(creds))
 	for _, c := range creds {
 		keys[c.AccessKeyID] = c.SecretAccessKey
@@ -259,7 +297,32 @@ func newHTTPHandler(cfg config.Config, creds []config.Credential, svc *meeting.S
 	mux.Handle("GET /control/{meetingID}", signaling)
 	mux.Handle("POST /v2/turn_sessions", turnControl)
 	mux.Handle("/admin/notify/", sigv4.Require(verifier, notifyAdmin))
-	mux.Handle("/", apiHandler)
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if node != nil {
+			if err := node.Ready(r.Context()); err != nil {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_, _ = io.WriteString(w, "redis unreachable\n")
+				return
+			}
+		}
+		_, _ = io.WriteString(w, "ready\n")
+	})
+	region := cfg.MediaRegions[0]
+	if node != nil {
+		region = node.Region()
+	}
+	mux.HandleFunc("GET /nearest-media-region", func(w http.ResponseWriter, _ *http.Request) {
+		// The shape of https://nearest-media-region.l.chime.aws's answer.
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = fmt.Fprintf(w, "{\"region\":%q}\n", region)
+	})
+	if node != nil {
+		mux.Handle("/admin/drain", sigv4.Require(verifier, node.DrainHandler(cfg.Cluster.DrainTimeout.Std())))
+		mux.Handle("/", node.Router(apiHandler))
+	} else {
+		mux.Handle("/", apiHandler)
+	}
 	return mux
 }
 
@@ -269,4 +332,13 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// groupID is the media group this node's meetings are recorded on: its
+// node id in a cluster, "local" alone.
+func groupID(cfg config.Config) string {
+	if cfg.Cluster.Enabled() {
+		return cfg.Cluster.NodeID
+	}
+	return "local"
 }

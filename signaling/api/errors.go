@@ -57,3 +57,10 @@ func toException(err error) *exception {
 	}
 	return &exception{http.StatusInternalServerError, "ServiceFailureException", "The service failed to process the request"}
 }
+
+// WriteServiceUnavailable answers a request with a typed
+// ServiceUnavailableException (503), the way the handler answers its own
+// errors: for a front (package cluster) that cannot place or reach a meeting.
+func WriteServiceUnavailable(w http.ResponseWriter, msg string) {
+	writeException(w, &exception{http.StatusServiceUnavailable, "ServiceUnavailableException", msg}, newRequestID())
+}

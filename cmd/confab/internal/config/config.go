@@ -2,6 +2,7 @@ package config
 
 import (
 	"github.com/confab-media/confab/signaling/notify"
+	"os"
 
 	_ "embed"
 	"fmt"
@@ -58,12 +59,39 @@ type Config struct {
 	// Notifications configures meeting event delivery.
 	Notifications NotificationsConfig `yaml:"notifications"`
 
+	// Cluster runs this node as one of several sharing a Redis (package
+	// cluster). Off (the embedded single node) unless redis_url is set.
+	Cluster ClusterConfig `yaml:"cluster"`
+
 	// Log configures the process log.
 	Log LogConfig `yaml:"log"`
 
 	// Debug configures debugging aids; leave them off in production.
 	Debug DebugConfig `yaml:"debug"`
 }
+
+// ClusterConfig configures cluster mode.
+type ClusterConfig struct {
+	// RedisURL (redis://[user:password@]host:port/db, or rediss:// for TLS)
+	// turns cluster mode on: meetings, attendees and events live in that
+	// Redis, shared by every node. Default "" (single node, bbolt).
+	// Environment: CONFAB_REDIS_URL.
+	RedisURL string `yaml:"redis_url"`
+	// NodeID names this node in the cluster; it must be unique and stable
+	// across restarts (a node that restarts under its id gets its meetings
+	// back). Default: the host name. Environment: CONFAB_NODE_ID.
+	NodeID string `yaml:"node_id"`
+	// Heartbeat is how often the node publishes its load. Default 2s; a node
+	// whose heartbeat is 3 periods old is dead and its meetings are ended.
+	Heartbeat Duration `yaml:"heartbeat"`
+	// DrainTimeout is how long a draining node (SIGTERM, or POST
+	// /admin/drain) lets its meetings go on before ending them. Default 5m.
+	// Environment: CONFAB_DRAIN_TIMEOUT.
+	DrainTimeout Duration `yaml:"drain_timeout"`
+}
+
+// Enabled reports whether cluster mode is on.
+func (c ClusterConfig) Enabled() bool { return c.RedisURL != "" }
 
 // HTTPConfig configures the HTTP listener.
 type HTTPConfig struct {
@@ -347,6 +375,10 @@ func Defaults() Config {
 			APIRequestsPerSecond:        10,
 			APIBurst:                    20,
 		},
+		Cluster: ClusterConfig{
+			Heartbeat:    Duration(2 * time.Second),
+			DrainTimeout: Duration(5 * time.Minute),
+		},
 		Meetings: MeetingsConfig{
 			MaxDuration:   Duration(24 * time.Hour),
 			IdleTimeout:   Duration(5 * time.Minute),
@@ -456,6 +488,11 @@ func (c *Config) Normalize() {
 	}
 	c.Log.Level = strings.ToLower(c.Log.Level)
 	c.Log.Format = strings.ToLower(c.Log.Format)
+	if c.Cluster.Enabled() && c.Cluster.NodeID == "" {
+		if h, err := os.Hostname(); err == nil {
+			c.Cluster.NodeID = strings.ToLower(h)
+		}
+	}
 }
 
 // SlogLevel returns Log.Level as a slog.Level. Unknown values (rejected by

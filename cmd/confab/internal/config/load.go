@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -72,6 +73,9 @@ Environment:
   CONFAB_LOG_LEVEL          log.level
   CONFAB_LOG_FORMAT         log.format
   CONFAB_MEDIA_UDP_LISTEN   media.udp_listen
+  CONFAB_REDIS_URL          cluster.redis_url (turns cluster mode on)
+  CONFAB_NODE_ID            cluster.node_id
+  CONFAB_DRAIN_TIMEOUT      cluster.drain_timeout (a Go duration)
   CONFAB_MEDIA_PUBLIC_IPS   media.public_ips, comma-separated
   CONFAB_TURN_ENABLED       turn.enabled (true or false)
   CONFAB_SIP_ENABLED        sip.enabled (true or false)
@@ -168,6 +172,8 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 		{"CONFAB_SIP_LISTEN_UDP", &cfg.SIP.ListenUDP},
 		{"CONFAB_SIP_LISTEN_TCP", &cfg.SIP.ListenTCP},
 		{"CONFAB_SIP_LISTEN_TLS", &cfg.SIP.ListenTLS},
+		{"CONFAB_REDIS_URL", &cfg.Cluster.RedisURL},
+		{"CONFAB_NODE_ID", &cfg.Cluster.NodeID},
 	} {
 		if v := getenv(e.name); v != "" {
 			*e.dst = v
@@ -188,6 +194,13 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 			errs = append(errs, &FieldError{Key: "CONFAB_SIP_ENABLED", Msg: fmt.Sprintf("must be true or false (got %q)", v)})
 		}
 		cfg.SIP.Enabled = b
+	}
+	if v := getenv("CONFAB_DRAIN_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			errs = append(errs, &FieldError{Key: "CONFAB_DRAIN_TIMEOUT", Msg: fmt.Sprintf("must be a non-negative duration such as 30s (got %q)", v)})
+		}
+		cfg.Cluster.DrainTimeout = Duration(d)
 	}
 	if v := getenv("CONFAB_MEDIA_PUBLIC_IPS"); v != "" {
 		cfg.Media.PublicIPs = strings.Split(v, ",")

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/confab-media/confab/turn"
 )
@@ -29,6 +30,18 @@ func (c Config) Validate() error {
 	}
 	if err := checkPublicURL(c.HTTP.PublicURL); err != "" {
 		v.add("http.public_url", "%s", err)
+	}
+
+	if c.Cluster.Enabled() {
+		if !strings.HasPrefix(c.Cluster.RedisURL, "redis://") && !strings.HasPrefix(c.Cluster.RedisURL, "rediss://") {
+			v.add("cluster.redis_url", "must be a redis:// or rediss:// URL")
+		}
+		if c.Cluster.NodeID == "" || len(c.Cluster.NodeID) > 64 || !allChars(c.Cluster.NodeID, isRegionChar) {
+			v.add("cluster.node_id", "must be 1–64 characters of a-z, 0-9 and - (got %q)", c.Cluster.NodeID)
+		}
+		if c.Cluster.Heartbeat.Std() < 100*time.Millisecond {
+			v.add("cluster.heartbeat", "must be at least 100ms")
+		}
 	}
 
 	if c.DataDir == "" {

@@ -1,0 +1,294 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go/aws"
+	"github.com/aws/aws-sdk-go/aws/awserr"
+	"github.com/aws/aws-sdk-go/service/chimesdkmeetings"
+
+	"github.com/confab-media/confab/internal/redistest"
+	"github.com/confab-media/confab/signaling/events"
+)
+
+// webhookLog is a webhook receiver that records every event it is sent.
+type webhookLog struct {
+	srv *httptest.Server
+	mu  sync.Mutex
+	got []events.Event
+}
+
+func newWebhookLog(t *testing.T) *webhookLog {
+	w := &webhookLog{}
+	w.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var e events.Event
+		if err := json.Unmarshal(body, &e); err != nil {
+			t.Errorf("webhook body: %v", err)
+		}
+		w.mu.Lock()
+		w.got = append(w.got, e)
+		w.mu.Unlock()
+	}))
+	t.Cleanup(w.srv.Close)
+	return w
+}
+
+// count returns how many events of typ for meetingID arrived.
+func (w *webhookLog) count(typ events.Type, meetingID string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, e := range w.got {
+		if e.Detail.EventType == typ && e.Detail.MeetingID == meetingID {
+			n++
+		}
+	}
+	return n
+}
+
+// waitCount waits until count(typ, meetingID) reaches n.
+func (w *webhookLog) waitCount(t *testing.T, typ events.Type, meetingID string, n int, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for w.count(typ, meetingID) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d %s for %s delivered in %v, want %d", w.count(typ, meetingID), typ, meetingID, d, n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// clusterNode starts one `confab serve` in cluster mode.
+func clusterNode(t *testing.T, rd *redistest.Redis, hook *webhookLog, id, regions, dataDir string) *server {
+	t.Helper()
+	yaml := noThrottle() + `cluster:
+  heartbeat: 300ms
+  drain_timeout: 2s
+notifications:
+  hooks:
+    - name: ops
+      type: webhook
+      event_types: ["chime:MeetingStarted", "chime:MeetingEnded"]
+      webhook: {url: "` + hook.srv.URL + `", secret: "cluster-webhook-secret-01"}
+`
+	return startServer(t, dataDir, yaml, "CONFAB_ACCESS_KEY_ID="+testKeyID, "CONFAB_SECRET_ACCESS_KEY="+testSecret,
+		"CONFAB_REDIS_URL="+rd.URL(), "CONFAB_NODE_ID="+id, "CONFAB_MEDIA_REGIONS="+regions)
+}
+
+// hostOf returns which of nodes a meeting's SignalingUrl points at.
+func hostOf(t *testing.T, m *chimesdkmeetings.Meeting, nodes map[string]*server) string {
+	t.Helper()
+	u, err := url.Parse(aws.StringValue(m.MediaPlacement.SignalingUrl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range nodes {
+		if e, _ := url.Parse(s.Endpoint); e.Host == u.Host {
+			return name
+		}
+	}
+	t.Fatalf("SignalingUrl %s points at no node", u)
+	return ""
+}
+
+func createIn(t *testing.T, s *server, region, token string) *chimesdkmeetings.Meeting {
+	t.Helper()
+	out, err := s.client(testKeyID, testSecret).CreateMeeting(&chimesdkmeetings.CreateMeetingInput{
+		ClientRequestToken: aws.String(token), MediaRegion: aws.String(region), ExternalMeetingId: aws.String(token),
+	})
+	if err != nil {
+		t.Fatalf("CreateMeeting %s in %s via %s: %v", token, region, s.Endpoint, err)
+	}
+	return out.Meeting
+}
+
+func errCode(err error) string {
+	if ae, ok := err.(awserr.Error); ok {
+		return ae.Code()
+	}
+	return ""
+}
+
+// TestCluster runs three `confab serve` nodes on one redis-server (AOF on):
+// placement by MediaRegion and load, every control-plane operation through
+// every node, one meeting for one ClientRequestToken raced on three nodes,
+// 503 for a region no node serves, kill -9 of a node (its meetings end with
+// one MeetingEnded each, the others keep serving, placement avoids it, it
+// rejoins after a restart), a SIGTERM drain, and Redis killed and restarted
+// (no acknowledged change lost, /readyz follows Redis).
+func TestCluster(t *testing.T) {
+	rd := redistest.StartRedis(t)
+	hook := newWebhookLog(t)
+	dirB := t.TempDir()
+	a := clusterNode(t, rd, hook, "node-a", "us-east-1", "")
+	b := clusterNode(t, rd, hook, "node-b", "us-west-2", dirB)
+	c := clusterNode(t, rd, hook, "node-c", "eu-west-1,us-west-2", "")
+	nodes := map[string]*server{"a": a, "b": b, "c": c}
+
+	// Placement by region, through node A.
+	east := createIn(t, a, "us-east-1", "east")
+	eu := createIn(t, a, "eu-west-1", "eu")
+	if h := hostOf(t, east, nodes); h != "a" {
+		t.Errorf("us-east-1 meeting on %s, want a", h)
+	}
+	if h := hostOf(t, eu, nodes); h != "c" {
+		t.Errorf("eu-west-1 meeting on %s, want c", h)
+	}
+	// us-west-2 is served by B and C: by load, B (no meeting) first.
+	time.Sleep(700 * time.Millisecond) // two heartbeats: C reports its meeting
+	west := createIn(t, a, "us-west-2", "west")
+	if h := hostOf(t, west, nodes); h != "b" {
+		t.Errorf("us-west-2 meeting on %s, want the less loaded b", h)
+	}
+
+	// Every operation through every node.
+	ca, cb, cc := a.client(testKeyID, testSecret), b.client(testKeyID, testSecret), c.client(testKeyID, testSecret)
+	att, err := cb.CreateAttendee(&chimesdkmeetings.CreateAttendeeInput{MeetingId: eu.MeetingId, ExternalUserId: aws.String("u1")})
+	if err != nil {
+		t.Fatalf("CreateAttendee via b for a meeting on c: %v", err)
+	}
+	for name, cl := range map[string]*chimesdkmeetings.ChimeSDKMeetings{"a": ca, "b": cb, "c": cc} {
+		g, err := cl.GetMeeting(&chimesdkmeetings.GetMeetingInput{MeetingId: eu.MeetingId})
+		if err != nil || aws.StringValue(g.Meeting.MediaPlacement.SignalingUrl) != aws.StringValue(eu.MediaPlacement.SignalingUrl) {
+			t.Errorf("GetMeeting via %s: %v %v", name, g, err)
+		}
+		l, err := cl.ListAttendees(&chimesdkmeetings.ListAttendeesInput{MeetingId: eu.MeetingId})
+		if err != nil || len(l.Attendees) != 1 || aws.StringValue(l.Attendees[0].AttendeeId) != aws.StringValue(att.Attendee.AttendeeId) {
+			t.Errorf("ListAttendees via %s: %v %v", name, l, err)
+		}
+		ga, err := cl.GetAttendee(&chimesdkmeetings.GetAttendeeInput{MeetingId: eu.MeetingId, AttendeeId: att.Attendee.AttendeeId})
+		if err != nil || aws.StringValue(ga.Attendee.JoinToken) != aws.StringValue(att.Attendee.JoinToken) {
+			t.Errorf("GetAttendee via %s: %v %v", name, ga, err)
+		}
+	}
+	if _, err := ca.DeleteAttendee(&chimesdkmeetings.DeleteAttendeeInput{MeetingId: eu.MeetingId, AttendeeId: att.Attendee.AttendeeId}); err != nil {
+		t.Fatalf("DeleteAttendee via a: %v", err)
+	}
+	if l, err := cc.ListAttendees(&chimesdkmeetings.ListAttendeesInput{MeetingId: eu.MeetingId}); err != nil || len(l.Attendees) != 0 {
+		t.Errorf("ListAttendees on c after the delete via a: %v %v", l, err)
+	}
+	if _, err := cb.GetMeeting(&chimesdkmeetings.GetMeetingInput{MeetingId: aws.String("00000000-0000-4000-8000-000000000000")}); errCode(err) != "NotFoundException" {
+		t.Errorf("unknown meeting via b: %v", err)
+	}
+
+	// One ClientRequestToken raced on three nodes: one meeting.
+	var wg sync.WaitGroup
+	ids := make([]string, 3)
+	for i, s := range []*server{a, b, c} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := s.client(testKeyID, testSecret).CreateMeeting(&chimesdkmeetings.CreateMeetingInput{
+				ClientRequestToken: aws.String("raced"), MediaRegion: aws.String("us-west-2"), ExternalMeetingId: aws.String("raced"),
+			})
+			if err != nil {
+				t.Errorf("raced CreateMeeting: %v", err)
+				return
+			}
+			ids[i] = aws.StringValue(out.Meeting.MeetingId)
+		}()
+	}
+	wg.Wait()
+	if ids[0] == "" || ids[0] != ids[1] || ids[1] != ids[2] {
+		t.Errorf("one token on three nodes made meetings %v", ids)
+	}
+
+	// A region no node serves.
+	_, err = ca.CreateMeeting(&chimesdkmeetings.CreateMeetingInput{ClientRequestToken: aws.String("nowhere"), MediaRegion: aws.String("ap-south-1"), ExternalMeetingId: aws.String("nowhere")})
+	if errCode(err) != "ServiceUnavailableException" {
+		t.Errorf("unserved region: %v, want ServiceUnavailableException", err)
+	}
+
+	// kill -9 of node B: its meetings end, each announced once.
+	onB := []string{aws.StringValue(west.MeetingId)}
+	if ids[0] != "" && hostOfID(t, ca, ids[0], nodes) == "b" {
+		onB = append(onB, ids[0])
+	}
+	_ = b.cmd.Process.Kill()
+	<-b.done
+	for _, id := range onB {
+		hook.waitCount(t, events.MeetingEnded, id, 1, 10*time.Second)
+	}
+	time.Sleep(time.Second) // a second announcement would arrive by now
+	for _, id := range onB {
+		if n := hook.count(events.MeetingEnded, id); n != 1 {
+			t.Errorf("MeetingEnded for %s delivered %d times, want once", id, n)
+		}
+		if _, err := ca.GetMeeting(&chimesdkmeetings.GetMeetingInput{MeetingId: aws.String(id)}); errCode(err) != "NotFoundException" {
+			t.Errorf("meeting %s of the dead node: %v, want NotFoundException", id, err)
+		}
+	}
+	for _, m := range []*chimesdkmeetings.Meeting{east, eu} {
+		if _, err := ca.GetMeeting(&chimesdkmeetings.GetMeetingInput{MeetingId: m.MeetingId}); err != nil {
+			t.Errorf("surviving meeting %s: %v", aws.StringValue(m.MeetingId), err)
+		}
+	}
+	if h := hostOf(t, createIn(t, a, "us-west-2", "after-death"), nodes); h != "c" {
+		t.Errorf("us-west-2 meeting after b died on %s, want c", h)
+	}
+
+	// B restarts under its id and rejoins: it is the less loaded again.
+	b = clusterNode(t, rd, hook, "node-b", "us-west-2", dirB)
+	nodes["b"] = b
+	time.Sleep(700 * time.Millisecond)
+	if h := hostOf(t, createIn(t, c, "us-west-2", "rejoined"), nodes); h != "b" {
+		t.Errorf("us-west-2 meeting after b rejoined on %s, want b", h)
+	}
+
+	// SIGTERM drains C: no new placements at once, its meetings end at
+	// the deadline (2 s), the process exits cleanly.
+	stopped := make(chan struct{})
+	go func() { c.Stop(); close(stopped) }()
+	time.Sleep(500 * time.Millisecond)
+	if h := hostOf(t, createIn(t, a, "us-west-2", "while-draining"), nodes); h != "b" {
+		t.Errorf("us-west-2 meeting while c drains on %s, want b", h)
+	}
+	hook.waitCount(t, events.MeetingEnded, aws.StringValue(eu.MeetingId), 1, 10*time.Second)
+	<-stopped
+
+	// Redis killed and restarted: /readyz follows it, nothing acknowledged
+	// is lost (AOF, appendfsync always).
+	rd.Kill()
+	if code := getStatus(t, a, "/readyz"); code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz with Redis down: %d", code)
+	}
+	rd.Start()
+	deadline := time.Now().Add(10 * time.Second)
+	for getStatus(t, a, "/readyz") != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("/readyz did not recover after Redis came back")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, err := b.client(testKeyID, testSecret).GetMeeting(&chimesdkmeetings.GetMeetingInput{MeetingId: east.MeetingId}); err != nil {
+		t.Errorf("meeting created before Redis restarted, via b: %v", err)
+	}
+}
+
+func hostOfID(t *testing.T, c *chimesdkmeetings.ChimeSDKMeetings, id string, nodes map[string]*server) string {
+	t.Helper()
+	g, err := c.GetMeeting(&chimesdkmeetings.GetMeetingInput{MeetingId: aws.String(id)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hostOf(t, g.Meeting, nodes)
+}
+
+func getStatus(t *testing.T, s *server, path string) int {
+	t.Helper()
+	cl := http.Client{Timeout: 5 * time.Second}
+	resp, err := cl.Get(s.Endpoint + path)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
