@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/confab-media/confab/internal/redistest"
 )
 
 // browserTestDir holds the real-browser harness, relative to the repository root.
@@ -74,4 +76,35 @@ func serverWarnings(log string, max int) string {
 		out = out[len(out)-max:]
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestBrowserCluster runs the driver's cluster stage against two `confab
+// serve` nodes on one redis-server: meetings in us-east-1 and eu-west-1 are
+// created through node A, land on the two nodes (one serves each region),
+// and three Chromium pages with the stock SDK join each, through TURN: each
+// page hears the other two of its meeting and not itself.
+func TestBrowserCluster(t *testing.T) {
+	node := requireNode(t, browserTestDir)
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("%s is missing (%v): run `make test-deps`", chromiumPath, err)
+	}
+	rd := redistest.StartRedis(t)
+	hook := newWebhookLog(t)
+	a := clusterNode(t, rd, hook, "node-a", "us-east-1", "")
+	b := clusterNode(t, rd, hook, "node-b", "eu-west-1", "")
+	for _, s := range []*server{a, b} {
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("%s warnings:\n%s", s.Endpoint, serverWarnings(s.Log(), 100))
+			}
+		})
+	}
+	runNode(t, node, 5*time.Minute, []string{
+		"CONFAB_ENDPOINT=" + a.Endpoint,
+		"CONFAB_ACCESS_KEY_ID=" + testKeyID,
+		"CONFAB_SECRET_ACCESS_KEY=" + testSecret,
+		"CONFAB_BROWSER_STAGE=cluster",
+		"CONFAB_BROWSER_REGIONS=us-east-1,eu-west-1",
+		"CONFAB_CHROMIUM=" + chromiumPath,
+	}, browserTestDir+"/driver.mjs")
 }

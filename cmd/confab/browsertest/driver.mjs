@@ -5,7 +5,10 @@
 // Env:
 //   CONFAB_ENDPOINT           http://127.0.0.1:PORT of a running `confab serve` (required)
 //   CONFAB_ACCESS_KEY_ID, CONFAB_SECRET_ACCESS_KEY   control-plane credentials (required)
-//   CONFAB_BROWSER_STAGE      "full" (default) or "signaling" (what works before the SFU lands)
+//   CONFAB_BROWSER_STAGE      "full" (default), "cluster" (audio in one meeting per region of
+//                             CONFAB_BROWSER_REGIONS, each on the node placement picks) or
+//                             "signaling" (what works before the SFU lands)
+//   CONFAB_BROWSER_REGIONS    cluster stage: comma-separated MediaRegions, one meeting each
 //   CONFAB_CHROMIUM           default /usr/lib/chromium/chromium
 //   CONFAB_BROWSER_VERBOSE=1  print every page console line (default: signaling-relevant ones)
 //   CONFAB_BROWSER_TURN=0     the server has TURN off: expect direct host pairs (default: relay pairs)
@@ -48,7 +51,8 @@ const OFF_FREQ = 550; // a frequency no one sends: the noise floor of the mix
 const HEAR_MARGIN_DB = 20; // another attendee's tone must stand this far above the floor
 const OWN_ATTENUATION_DB = 20; // own tone must be at least this much weaker than the others
 
-if (!['full', 'signaling'].includes(stage)) fail(`unknown CONFAB_BROWSER_STAGE ${stage}`);
+const regions = (process.env.CONFAB_BROWSER_REGIONS || 'us-east-1').split(',').filter(Boolean);
+if (!['full', 'signaling', 'cluster'].includes(stage)) fail(`unknown CONFAB_BROWSER_STAGE ${stage}`);
 if (!endpoint) fail('CONFAB_ENDPOINT is not set');
 if (!fs.existsSync(chromePath)) fail(`${chromePath} not found: run \`make test-deps\``);
 
@@ -172,6 +176,11 @@ async function main() {
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const pageOrigin = `http://127.0.0.1:${server.address().port}`;
 
+  if (stage === 'cluster') {
+    await clusterStage(pageOrigin);
+    return;
+  }
+
   // 3. Meeting and attendees through the stock AWS SDK.
   const cm = await chime.send(new CreateMeetingCommand({ ClientRequestToken: randomUUID(), MediaRegion: 'us-east-1', ExternalMeetingId: `browsertest-${Date.now()}` }));
   const meeting = cm.Meeting;
@@ -249,7 +258,7 @@ async function memory(peers) {
 
 async function launch(a, meeting, origin) {
   const userDataDir = fs.mkdtempSync(path.join(tmp, `profile-${a.name}-`));
-  const wav = path.join(tmp, `${a.name}.wav`);
+  const wav = path.join(tmp, `${a.wav || a.name}.wav`);
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: chromePath,
     headless: true,
@@ -345,7 +354,43 @@ async function signalingStage(peers, meeting) {
   }
 }
 
+// clusterStage creates one meeting per region through CONFAB_ENDPOINT (one
+// node of a cluster), checks that placement put them on different nodes
+// (their SignalingUrl hosts differ), joins three pages to each and runs
+// the audio checks per meeting: every page hears the other two of its own
+// meeting and not itself (nor the other meeting: its tones are the same
+// three, so a leak between meetings would also fail the mix-minus check).
+async function clusterStage(origin) {
+  const groups = [];
+  for (const [i, region] of regions.entries()) {
+    const cm = await chime.send(new CreateMeetingCommand({ ClientRequestToken: randomUUID(), MediaRegion: region, ExternalMeetingId: `browsertest-${region}-${Date.now()}` }));
+    const attendees = [];
+    for (const t of TONES) {
+      const ca = await chime.send(new CreateAttendeeCommand({ MeetingId: cm.Meeting.MeetingId, ExternalUserId: `${t.name}${i}` }));
+      attendees.push({ ...t, wav: t.name, name: `${t.name}${i}`, attendee: ca.Attendee });
+    }
+    log(`meeting ${cm.Meeting.MeetingId} in ${region}: SignalingUrl ${cm.Meeting.MediaPlacement.SignalingUrl}`);
+    groups.push({ region, meeting: cm.Meeting, attendees });
+  }
+  const hosts = groups.map((g) => new URL(g.meeting.MediaPlacement.SignalingUrl).host);
+  check(`the ${regions.length} meetings are placed on ${regions.length} different nodes`, new Set(hosts).size === regions.length, hosts);
+  const all = await Promise.all(groups.map(async (g) => ({ ...g, peers: await Promise.all(g.attendees.map((a) => launch(a, g.meeting, origin))) })));
+  await Promise.all(all.map((g) => audioStage(g.peers)));
+  const stops = await Promise.all(all.flatMap((g) => g.peers).map((p) => p.page.evaluate(() => window.confab.stop()).catch((e) => ({ error: String(e) }))));
+  all.flatMap((g) => g.peers).forEach((p, i) => check(`${p.name}: stop() ends with audioVideoDidStop Left`, stops[i] && stops[i].name === 'Left', stops[i]));
+  for (const g of all) await chime.send(new DeleteMeetingCommand({ MeetingId: g.meeting.MeetingId }));
+}
+
 async function fullStage(peers) {
+  if (!(await audioStage(peers))) return;
+  await dataAndVideoStage(peers);
+}
+
+// audioStage: all three reach audioVideoDidStart, see each other's
+// presence, use the TURN relay when offered, hear each other and not
+// themselves (mix-minus), and see volume indicators. It reports whether
+// every session started.
+async function audioStage(peers) {
   // All three reach audioVideoDidStart (waited for in parallel). If any does
   // not, media checks cannot mean anything: fail them without waiting.
   const started = await Promise.all(peers.map((p) => until(`${p.name} audioVideoDidStart`, async () => { const s = await snap(p); return s.starts > 0; }, 30000)));
@@ -359,7 +404,7 @@ async function fullStage(peers) {
   }
   if (!allStarted) {
     check('media checks (mix-minus spectrum, volume indicators, data messages)', false, 'not run: not every session reached audioVideoDidStart');
-    return;
+    return false;
   }
   // TURN: when JOIN_ACK carried credentials the SDK forces relay-only, so
   // the selected candidate pair must be a relay one with media on it.
@@ -372,7 +417,7 @@ async function fullStage(peers) {
   // Mixed audio: every attendee hears both others, and itself >= 20 dB weaker.
   const freqs = [...TONES.map((t) => t.freq), OFF_FREQ];
   await sleep(3000); // let jitter buffers and the mix settle, fill the ring
-  report.spectra = {};
+  report.spectra = report.spectra || {};
   for (const p of peers) {
     let m;
     const good = await until(`${p.name} spectrum`, async () => {
@@ -398,6 +443,10 @@ async function fullStage(peers) {
     const talking = peers.filter((q) => q !== p).map((q) => ({ name: q.name, v: s.volumes[q.attendeeId] }));
     check(`${p.name}: volume indicators fired (volume > 0) for both other talkers`, talking.every((x) => x.v && x.v.nonZero > 0), talking);
   }
+  return true;
+}
+
+async function dataAndVideoStage(peers) {
   // Data message A -> B, C; not echoed to A.
   const [A, B, C] = peers;
   const text = `hello-from-${A.name}-${Date.now()}`;
