@@ -133,6 +133,10 @@ func (c *Cluster) Region() string { return c.cfg.Self.Regions[0] }
 func (c *Cluster) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
+	// Publish at once what changed since New (the SIP address).
+	if err := c.beat(ctx); err != nil {
+		c.p.Log.Warn("cluster heartbeat failed", "err", err)
+	}
 	c.wg.Add(3)
 	go c.loop(ctx, "cluster heartbeat", c.cfg.Heartbeat, c.beatAndWatch)
 	go c.loop(ctx, "cluster reaper", c.cfg.Heartbeat, c.reap)

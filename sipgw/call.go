@@ -82,8 +82,20 @@ func (g *Gateway) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	start := g.clock.Now()
+	if addr, ref := g.hostElsewhere(req); ref != nil || addr != "" {
+		if ref != nil {
+			g.metrics.refusedWith(ref.code)
+			g.respond(req, tx, ref)
+			return
+		}
+		g.handOver(req, tx, addr)
+		return
+	}
 	transport := transportOf(req)
 	dua := g.dialogUAs[transport]
+	if transport == "udp" && req.GetHeader(headerHandover) != nil {
+		dua = g.dialogUAs[handoverUA]
+	}
 	if dua == nil {
 		g.respond(req, tx, refuse(400, "Unsupported transport"))
 		return

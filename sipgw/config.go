@@ -104,6 +104,10 @@ type Params struct {
 	// Panics counts panics contained in SIP request handlers, calls and
 	// RTP readers (each ends only its call); nil counts nothing.
 	Panics guard.Counter
+	// Locator, in a cluster, finds the node hosting a call's meeting: an
+	// INVITE for a meeting hosted elsewhere is handed over to that node's
+	// gateway (handover.go). Nil: every meeting is local.
+	Locator Locator
 	// FDs is the process's descriptor budget, shared by every guarded
 	// listener (the TCP and TLS listeners take from it); nil: unbounded.
 	FDs *netguard.Budget

@@ -114,6 +114,9 @@ func New(cfg Config, p Params) (*Gateway, error) {
 	for tr, a := range map[string]net.Addr{"udp": g.udp.LocalAddr(), "tcp": g.tcp.Addr(), "tls": g.tls.Addr()} {
 		g.dialogUAs[tr] = &sipgo.DialogUA{Client: g.cli, ContactHDR: g.contact(tr, a, netip.Addr{}), RewriteContact: true}
 	}
+	// A call another node handed over came from that node's address: its
+	// in-dialog requests go to the caller's Contact instead.
+	g.dialogUAs[handoverUA] = &sipgo.DialogUA{Client: g.cli, ContactHDR: g.contact("udp", g.udp.LocalAddr(), netip.Addr{})}
 	g.srv.OnInvite(g.handle(g.onInvite))
 	g.srv.OnAck(g.handle(g.onAck))
 	g.srv.OnBye(g.handle(g.onBye))

@@ -27,6 +27,8 @@ type metrics struct {
 	ended     *prometheus.CounterVec // reason
 	junk      prometheus.Counter
 	streamRef *prometheus.CounterVec // transport, reason
+	// handedOver counts INVITEs passed to the node hosting their meeting.
+	handedOver prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -61,12 +63,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		streamRef: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "connections_refused_total",
 			Help: "TCP and TLS connections closed at accept, by transport and cap (max_conns, per_ip, budget)."},
 			[]string{"transport", "reason"}),
+		handedOver: counter("calls_handed_over_total", "INVITEs passed to the cluster node hosting their meeting (the call then runs there)."),
 	}
 	if reg == nil {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.active, m.total, m.refused, m.setup, m.expected, m.lost, m.lateIn,
-		m.lostUnits, m.rejected, m.invalid, m.lateTicks, m.dropped, m.dtmf, m.ended, m.junk, m.streamRef} {
+		m.lostUnits, m.rejected, m.invalid, m.lateTicks, m.dropped, m.dtmf, m.ended, m.junk, m.streamRef, m.handedOver} {
 		if err := reg.Register(c); err != nil {
 			return nil, errors.Join(errors.New("sipgw: register metrics"), err)
 		}

@@ -40,8 +40,8 @@ func openRedisStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*
 	return rdb, st, nil
 }
 
-// startCluster registers this node and starts its heartbeat, reaper and
-// event relay.
+// startCluster registers this node; serve starts its heartbeat, reaper and
+// event relay (Start) once the SIP gateway's address is known.
 func startCluster(ctx context.Context, cfg config.Config, rdb *redis.Client, st *store.Redis, svc *meeting.Service,
 	nt *notify.Service, reg prometheus.Registerer, log *slog.Logger, panics guard.Counter) (*cluster.Cluster, error) {
 	self := cluster.Node{
@@ -55,7 +55,6 @@ func startCluster(ctx context.Context, cfg config.Config, rdb *redis.Client, st 
 	if err != nil {
 		return nil, err
 	}
-	c.Start()
 	log.Info("cluster node registered", "node", self.ID, "regions", len(self.Regions), "url", self.URL)
 	return c, nil
 }

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go/aws/awserr"
 	"github.com/aws/aws-sdk-go/service/chimesdkmeetings"
 
+	"github.com/confab-media/confab/bench/attendee"
 	"github.com/confab-media/confab/internal/redistest"
 	"github.com/confab-media/confab/signaling/events"
 )
@@ -182,11 +185,12 @@ func TestCluster(t *testing.T) {
 	// One ClientRequestToken raced on three nodes: one meeting.
 	var wg sync.WaitGroup
 	ids := make([]string, 3)
-	for i, s := range []*server{a, b, c} {
+	// (aws-sdk-go v1 sessions are not safe to create concurrently.)
+	for i, cl := range []*chimesdkmeetings.ChimeSDKMeetings{ca, cb, cc} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out, err := s.client(testKeyID, testSecret).CreateMeeting(&chimesdkmeetings.CreateMeetingInput{
+			out, err := cl.CreateMeeting(&chimesdkmeetings.CreateMeetingInput{
 				ClientRequestToken: aws.String("raced"), MediaRegion: aws.String("us-west-2"), ExternalMeetingId: aws.String("raced"),
 			})
 			if err != nil {
@@ -291,4 +295,83 @@ func getStatus(t *testing.T, s *server, path string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// TestClusterSIPHandover: baresip dials node A's SIP gateway with the join
+// token of a meeting hosted on node B. A hands the INVITE over to B's
+// gateway; the call then runs on B: a WebRTC attendee in the meeting (on
+// B) hears the phone and the phone hears it, not itself; DeleteAttendee
+// through A hangs the phone up.
+func TestClusterSIPHandover(t *testing.T) {
+	rd := redistest.StartRedis(t)
+	hook := newWebhookLog(t)
+	a := clusterNode(t, rd, hook, "node-a", "us-east-1", "")
+	b := clusterNode(t, rd, hook, "node-b", "eu-west-1", "")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("node a:\n%s\nnode b:\n%s", grepLines(a.Log(), "sipgw"), grepLines(b.Log(), "sipgw"))
+		}
+	})
+	ca := a.client(testKeyID, testSecret)
+	m := createIn(t, a, "eu-west-1", "sip-cluster")
+	if h := hostOf(t, m, map[string]*server{"a": a, "b": b}); h != "b" {
+		t.Fatalf("meeting on %s, want b", h)
+	}
+	phone, err := ca.CreateAttendee(&chimesdkmeetings.CreateAttendeeInput{MeetingId: m.MeetingId, ExternalUserId: aws.String("phone-user")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	web, err := ca.CreateAttendee(&chimesdkmeetings.CreateAttendeeInput{MeetingId: m.MeetingId, ExternalUserId: aws.String("web-user")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const webTone, phoneTone = 700.0, 1000.0
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	browser, err := attendee.Dial(ctx, attendee.Config{
+		SignalingURL: aws.StringValue(m.MediaPlacement.SignalingUrl), JoinToken: aws.StringValue(web.Attendee.JoinToken),
+		Name: "web", ToneHz: webTone, Loopback: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer browser.Close()
+
+	dir, out := startBaresip(t, sipListener(t, a), aws.StringValue(phone.Attendee.JoinToken), phoneTone)
+	phoneID := aws.StringValue(phone.Attendee.AttendeeId)
+	waitUntil(t, 15*time.Second, "the phone in the browser's presence", func() bool {
+		for _, p := range browser.Presence() {
+			if p.AttendeeID == phoneID {
+				return true
+			}
+		}
+		return false
+	})
+	time.Sleep(4 * time.Second) // jitter buffers, talker selection
+	pw, n := browser.Power(2*time.Second, phoneTone, webTone)
+	if n == 0 || attendee.DB(pw[0])-attendee.DB(pw[1]) < 20 {
+		t.Errorf("browser hears the phone at %.1f dB, its own tone at %.1f dB (%d samples): want ≥ 20 dB apart", attendee.DB(pw[0]), attendee.DB(pw[1]), n)
+	}
+	if got := scrapeMetric(t, a, "confab_sipgw_calls_handed_over_total"); got != 1 {
+		t.Errorf("node a handed over %v calls, want 1", got)
+	}
+	if _, err := ca.DeleteAttendee(&chimesdkmeetings.DeleteAttendeeInput{MeetingId: m.MeetingId, AttendeeId: phone.Attendee.AttendeeId}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "baresip told the call ended (BYE)", func() bool {
+		o := strings.ToLower(out.String())
+		return strings.Contains(o, "terminated") || strings.Contains(o, "closed")
+	})
+	checkPhoneHeard(t, dir, webTone, phoneTone)
+}
+
+// grepLines returns the lines of log that contain substr.
+func grepLines(log, substr string) string {
+	var out []string
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

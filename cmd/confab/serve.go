@@ -34,6 +34,7 @@ import (
 	"github.com/confab-media/confab/signaling/sigv4"
 	"github.com/confab-media/confab/signaling/store"
 	"github.com/confab-media/confab/signaling/turnauth"
+	"github.com/confab-media/confab/sipgw"
 )
 
 // fdReserve is how many file descriptors are kept out of the budget that
@@ -52,6 +53,13 @@ func serve(cfg config.Config, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("credentials: %w", err)
 	}
+	// The API port first: a taken port fails before anything starts, and
+	// no listener of this process on an ephemeral port can take it.
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
 	tokenKey, err := cfg.JoinTokenKey()
 	if err != nil {
 		return fmt.Errorf("join-token key: %w", err)
@@ -200,19 +208,26 @@ func serve(cfg config.Config, stderr io.Writer) error {
 	defer signaling.Close()
 
 	// SIP dial-in: a caller becomes a phone member of its meeting's Room.
-	gw, err := startSIP(cfg, svc, conf, reg, log.With("subsystem", "sipgw"), fds, panics("sipgw"))
+	var locator sipgw.Locator
+	if node != nil {
+		locator = node // calls for meetings hosted elsewhere are handed over
+	}
+	gw, err := startSIP(cfg, svc, conf, locator, reg, log.With("subsystem", "sipgw"), fds, panics("sipgw"))
 	if err != nil {
 		return fmt.Errorf("sip: %w", err)
 	}
 	if gw != nil {
 		defer gw.Close()
 	}
+	if node != nil {
+		if gw != nil {
+			udp, _, _ := gw.Addrs()
+			node.SetSIP(advertisedSIP(cfg, udp))
+		}
+		node.Start()
+	}
 
 	handler := newHTTPHandler(cfg, creds, svc, node, signaling, turnauth.ControlHandler(svc, turnAuth), nt.Admin(), reg, log)
-	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
-	if err != nil {
-		return err
-	}
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

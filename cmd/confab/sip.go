@@ -2,6 +2,8 @@ package main
 
 import (
 	"log/slog"
+	"net"
+	"net/url"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -16,7 +18,7 @@ import (
 // startSIP starts the dial-in gateway when the config enables it. Its TCP
 // and TLS connections take from the process's descriptor budget fds;
 // panics counts the panics it contains.
-func startSIP(cfg config.Config, svc *meeting.Service, conf *conference.Registry, reg prometheus.Registerer, log *slog.Logger, fds *netguard.Budget, panics guard.Counter) (*sipgw.Gateway, error) {
+func startSIP(cfg config.Config, svc *meeting.Service, conf *conference.Registry, locator sipgw.Locator, reg prometheus.Registerer, log *slog.Logger, fds *netguard.Budget, panics guard.Counter) (*sipgw.Gateway, error) {
 	sc := cfg.SIP
 	if !sc.Enabled {
 		return nil, nil
@@ -29,9 +31,28 @@ func startSIP(cfg config.Config, svc *meeting.Service, conf *conference.Registry
 		Stream: sipgw.StreamConfig{MaxConns: sc.MaxConns, MaxConnsPerIP: sc.MaxConnsPerIP,
 			FirstMessage: sc.FirstMessageTimeout.Std(), Idle: sc.IdleTimeout.Std()},
 	}, sipgw.Params{
-		Auth: svc, Conference: conf, Log: log, Registerer: reg, FDs: fds, Panics: panics,
+		Auth: svc, Conference: conf, Locator: locator, Log: log, Registerer: reg, FDs: fds, Panics: panics,
 		OnDTMF: func(id meeting.Identity, digit rune) {
 			log.Info("dtmf", "meeting", id.MeetingID, "attendee", id.AttendeeID, "digit", string(digit))
 		},
 	})
+}
+
+// advertisedSIP is the address other cluster nodes hand calls over to: the
+// gateway's UDP address, with sip.public_ip (or the public URL's host) for
+// an unspecified listen address.
+func advertisedSIP(cfg config.Config, udp net.Addr) string {
+	host, port, err := net.SplitHostPort(udp.String())
+	if err != nil {
+		return udp.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = cfg.SIP.PublicIP
+		if host == "" {
+			if u, err := url.Parse(cfg.HTTP.PublicURL); err == nil {
+				host = u.Hostname()
+			}
+		}
+	}
+	return net.JoinHostPort(host, port)
 }

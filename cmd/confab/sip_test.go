@@ -33,10 +33,6 @@ import (
 // its own), chime:AttendeeJoined goes out with networkType PSTN, and
 // DeleteAttendee hangs the phone up and removes its presence.
 func TestSIPDialInOverServe(t *testing.T) {
-	bin, err := exec.LookPath("baresip")
-	if err != nil {
-		t.Fatal("baresip is missing: run `make test-deps` (apt-get install -y baresip sip-tester)")
-	}
 	s := startServer(t, "", noThrottle())
 	c := s.client(testKeyID, testSecret)
 	cm, err := c.CreateMeeting(&chimesdkmeetings.CreateMeetingInput{
@@ -66,41 +62,7 @@ func TestSIPDialInOverServe(t *testing.T) {
 	}
 	defer browser.Close()
 
-	sipAddr := regexp.MustCompile(`sipgw: listening" .*?udp=(127\.0\.0\.1:\d+)`).FindStringSubmatch(s.Log())
-	if sipAddr == nil {
-		t.Fatalf("no SIP listener in the log:\n%s", s.Log())
-	}
-	dir := t.TempDir()
-	writeWAV(t, filepath.Join(dir, "in.wav"), 8000, phoneTone, 30*time.Second)
-	config := strings.Join([]string{
-		"poll_method epoll", fmt.Sprintf("sip_listen 127.0.0.1:%d", testkit.FreeSIPPort(t)), "net_interface 127.0.0.1",
-		"audio_source aufile," + filepath.Join(dir, "in.wav"), "snd_path " + dir, "audio_buffer 20-160",
-		"rtp_timeout 0", "module_path /usr/lib/baresip/modules", "module g711.so", "module aufile.so",
-		"module sndfile.so", "module_tmp account.so", "module_app menu.so", "",
-	}, "\n")
-	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(config), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte("<sip:+12065550100@127.0.0.1>;regint=0;audio_codecs=PCMU/8000/1\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	dial := fmt.Sprintf("/dial sip:+17035550122@%s;X-chime-join-token=%s", sipAddr[1], aws.StringValue(phone.Attendee.JoinToken))
-	cmd := exec.Command(bin, "-f", dir, "-e", dial, "-t", "25")
-	cmd.Dir = dir
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	defer func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("baresip:\n%s", out.String())
-		}
-	}()
+	dir, out := startBaresip(t, sipListener(t, s), aws.StringValue(phone.Attendee.JoinToken), phoneTone)
 
 	phoneID := aws.StringValue(phone.Attendee.AttendeeId)
 	waitUntil(t, 15*time.Second, "the phone in the browser's presence", func() bool {
@@ -137,6 +99,13 @@ func TestSIPDialInOverServe(t *testing.T) {
 	})
 
 	// What the phone heard: the browser's tone, not its own.
+	checkPhoneHeard(t, dir, webTone, phoneTone)
+}
+
+// checkPhoneHeard checks baresip's recording in dir: its last two seconds
+// carry heardHz at least 20 dB over ownHz (the phone's own tone).
+func checkPhoneHeard(t *testing.T, dir string, heardHz, ownHz float64) {
+	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(dir, "dump-*-dec.wav"))
 	if len(files) != 1 {
 		t.Fatalf("baresip recordings: %v", files)
@@ -146,9 +115,63 @@ func TestSIPDialInOverServe(t *testing.T) {
 		t.Fatalf("phone recorded %d samples", len(pcm))
 	}
 	heard := pcm[len(pcm)-2*8000:]
-	if h, o := goertzel8k(heard, webTone), goertzel8k(heard, phoneTone); h-o < 20 {
+	if h, o := goertzel8k(heard, heardHz), goertzel8k(heard, ownHz); h-o < 20 {
 		t.Errorf("phone hears the browser at %.1f dB, its own tone at %.1f dB: want ≥ 20 dB apart", h, o)
 	}
+}
+
+// startBaresip runs baresip (PCMU over UDP) dialing the dial-in number at
+// sipAddr with token, sending a tone of toneHz and recording what it hears
+// in its directory (dump-*-dec.wav), which it returns with its output. It
+// is killed at cleanup.
+func startBaresip(t *testing.T, sipAddr, token string, toneHz float64) (string, *syncBuffer) {
+	t.Helper()
+	bin, err := exec.LookPath("baresip")
+	if err != nil {
+		t.Fatal("baresip is missing: run `make test-deps` (apt-get install -y baresip sip-tester)")
+	}
+	dir := t.TempDir()
+	writeWAV(t, filepath.Join(dir, "in.wav"), 8000, toneHz, 30*time.Second)
+	config := strings.Join([]string{
+		"poll_method epoll", fmt.Sprintf("sip_listen 127.0.0.1:%d", testkit.FreeSIPPort(t)), "net_interface 127.0.0.1",
+		"audio_source aufile," + filepath.Join(dir, "in.wav"), "snd_path " + dir, "audio_buffer 20-160",
+		"rtp_timeout 0", "module_path /usr/lib/baresip/modules", "module g711.so", "module aufile.so",
+		"module sndfile.so", "module_tmp account.so", "module_app menu.so", "",
+	}, "\n")
+	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte("<sip:+12065550100@127.0.0.1>;regint=0;audio_codecs=PCMU/8000/1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dial := fmt.Sprintf("/dial sip:+17035550122@%s;X-chime-join-token=%s", sipAddr, token)
+	cmd := exec.Command(bin, "-f", dir, "-e", dial, "-t", "25")
+	cmd.Dir = dir
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("baresip:\n%s", out.String())
+		}
+	})
+	return dir, out
+}
+
+// sipListener returns the SIP UDP address a confab serve logged.
+func sipListener(t *testing.T, s *server) string {
+	t.Helper()
+	m := regexp.MustCompile(`sipgw: listening" .*?udp=(127\.0\.0\.1:\d+)`).FindStringSubmatch(s.Log())
+	if m == nil {
+		t.Fatalf("no SIP listener in the log:\n%s", s.Log())
+	}
+	return m[1]
 }
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader at once.

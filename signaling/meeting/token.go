@@ -91,3 +91,19 @@ func (c tokenCodec) parse(token string) (parsedToken, bool) {
 	copy(p.nonce[:], raw[33:33+tokenNonceLen])
 	return p, true
 }
+
+// TokenMeetingID reads the meeting ID out of a join token (or
+// "<token>#content") without verifying it: a routing hint for a cluster
+// node that must send the token on to the node hosting the meeting, which
+// verifies it. Nothing may be granted on its strength.
+func TokenMeetingID(token string) (string, bool) {
+	token, _ = strings.CutSuffix(token, ContentSuffix)
+	if base64.RawURLEncoding.DecodedLen(len(token)) != tokenRawLen {
+		return "", false
+	}
+	var raw [tokenRawLen]byte
+	if n, err := base64.RawURLEncoding.Strict().Decode(raw[:], []byte(token)); err != nil || n != tokenRawLen || raw[0] != tokenVersion {
+		return "", false
+	}
+	return formatGUID([16]byte(raw[1:17])), true
+}
