@@ -70,9 +70,13 @@ func (w *webhookLog) waitCount(t *testing.T, typ events.Type, meetingID string, 
 }
 
 // clusterNode starts one `confab serve` in cluster mode.
-func clusterNode(t *testing.T, rd *redistest.Redis, hook *webhookLog, id, regions, dataDir string) *server {
+func clusterNode(t *testing.T, rd *redistest.Redis, hook *webhookLog, id, regions, dataDir string, quotas ...string) *server {
 	t.Helper()
-	yaml := noThrottle() + `cluster:
+	q := noThrottle()
+	if len(quotas) > 0 {
+		q = quotas[0]
+	}
+	yaml := q + `cluster:
   heartbeat: 300ms
   drain_timeout: 2s
 notifications:
@@ -135,6 +139,20 @@ func TestCluster(t *testing.T) {
 	b := clusterNode(t, rd, hook, "node-b", "us-west-2", dirB)
 	c := clusterNode(t, rd, hook, "node-c", "eu-west-1,us-west-2", "")
 	nodes := map[string]*server{"a": a, "b": b, "c": c}
+
+	// Each node answers its own region, like Chime's nearest-media-region.
+	for name, want := range map[string]string{"a": "us-east-1", "c": "eu-west-1"} {
+		resp, err := http.Get(nodes[name].Endpoint + "/nearest-media-region")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct{ Region string }
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if body.Region != want {
+			t.Errorf("node %s: nearest-media-region %q, want %q", name, body.Region, want)
+		}
+	}
 
 	// Placement by region, through node A.
 	east := createIn(t, a, "us-east-1", "east")
@@ -374,4 +392,35 @@ func grepLines(log, substr string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestClusterRateLimit: the API rate per access key holds across the
+// cluster: a client alternating between two nodes gets the burst once, not
+// once per node.
+func TestClusterRateLimit(t *testing.T) {
+	rd := redistest.StartRedis(t)
+	hook := newWebhookLog(t)
+	quotas := "quotas:\n  api_requests_per_second: 1\n  api_burst: 4\n"
+	a := clusterNode(t, rd, hook, "node-a", "us-east-1", "", quotas)
+	b := clusterNode(t, rd, hook, "node-b", "us-east-1", "", quotas)
+	allowed := map[string]int{}
+	throttled := 0
+	for i := 0; i < 12; i++ {
+		s := []*server{a, b}[i%2]
+		code, typ, _ := rawCall(t, s, http.MethodGet, "/meetings/00000000-0000-4000-8000-000000000000", "")
+		switch {
+		case code == http.StatusTooManyRequests && typ == "ThrottlingException":
+			throttled++
+		case code == http.StatusNotFound:
+			allowed[s.Endpoint]++
+		default:
+			t.Fatalf("GET via %s: %d %s", s.Endpoint, code, typ)
+		}
+	}
+	n := allowed[a.Endpoint] + allowed[b.Endpoint]
+	// 4 of burst, plus at most a couple refilled during the calls; a
+	// limit per node would have let 8 or more through.
+	if n < 4 || n > 6 || throttled == 0 {
+		t.Errorf("allowed %v (%d in all), throttled %d: want the burst of 4 once across both nodes", allowed, n, throttled)
+	}
 }

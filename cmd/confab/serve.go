@@ -285,6 +285,11 @@ func newHTTPHandler(cfg config.Config, creds []config.Credential, svc *meeting.S
 		Namespace: "confab", Name: "meetings_active", Help: "Meetings currently live on this node.",
 	}, func() float64 { return float64(svc.ActiveMeetings()) }))
 
+	var limiter api.Limiter // default: the node's own buckets
+	if node != nil {
+		limiter = node.RateLimiter(cfg.Quotas.APIRequestsPerSecond, cfg.Quotas.APIBurst,
+			api.NewRateLimiter(cfg.Quotas.APIRequestsPerSecond, cfg.Quotas.APIBurst, time.Now))
+	}
 	apiHandler := api.NewHandler(api.Config{
 		RequestsPerSecond: cfg.Quotas.APIRequestsPerSecond,
 		Burst:             cfg.Quotas.APIBurst,
@@ -294,6 +299,7 @@ func newHTTPHandler(cfg config.Config, creds []config.Credential, svc *meeting.S
 		Metrics:  reg,
 		Log:      log.With("subsystem", "api"),
 		Now:      time.Now,
+		Limiter:  limiter,
 	})
 
 	mux := http.NewServeMux()

@@ -42,20 +42,33 @@ type Params struct {
 	Metrics  prometheus.Registerer
 	Log      *slog.Logger
 	Now      func() time.Time
+	// Limiter, if set, replaces the node's own per-key token bucket
+	// (Config.RequestsPerSecond, Burst): a cluster shares one bucket per
+	// access key across its nodes (cluster.RateLimiter).
+	Limiter Limiter
+}
+
+// Limiter decides whether a verified request of an access key may run now.
+type Limiter interface {
+	Allow(accessKeyID string) bool
 }
 
 // Handler is the http.Handler of the meetings API.
 type Handler struct {
 	p       Params
-	limiter *rateLimiter
+	limiter Limiter
 	metrics *metrics
 }
 
 // NewHandler builds the API handler.
 func NewHandler(cfg Config, p Params) *Handler {
+	var lim Limiter = newRateLimiter(cfg.RequestsPerSecond, cfg.Burst, p.Now)
+	if p.Limiter != nil {
+		lim = p.Limiter
+	}
 	return &Handler{
 		p:       p,
-		limiter: newRateLimiter(cfg.RequestsPerSecond, cfg.Burst, p.Now),
+		limiter: lim,
 		metrics: newMetrics(p.Metrics),
 	}
 }
@@ -102,7 +115,7 @@ func (h *Handler) serve(req *request) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if !h.limiter.allow(auth.AccessKeyID) {
+	if !h.limiter.Allow(auth.AccessKeyID) {
 		return 0, &exception{http.StatusTooManyRequests, "ThrottlingException", "Rate exceeded for access key " + auth.AccessKeyID}
 	}
 	op, ok := operations[req.route.op]

@@ -21,12 +21,18 @@ type bucket struct {
 	last   time.Time
 }
 
+// NewRateLimiter returns the node-local token bucket per access key: rate
+// requests a second up to burst (rate 0: no limit).
+func NewRateLimiter(rate float64, burst int, now func() time.Time) Limiter {
+	return newRateLimiter(rate, burst, now)
+}
+
 func newRateLimiter(rate float64, burst int, now func() time.Time) *rateLimiter {
 	return &rateLimiter{rate: rate, burst: float64(burst), now: now, buckets: map[string]*bucket{}}
 }
 
-// allow takes one token from key's bucket, reporting whether there was one.
-func (l *rateLimiter) allow(key string) bool {
+// Allow takes one token from key's bucket, reporting whether there was one.
+func (l *rateLimiter) Allow(key string) bool {
 	if l.rate <= 0 {
 		return true
 	}
