@@ -28,6 +28,11 @@ func benchServer(b *testing.B) (*httptest.Server, *meeting.Service, *http.Client
 	if err != nil {
 		b.Fatal(err)
 	}
+	return benchServerOn(b, st)
+}
+
+// benchServerOn serves the handler on st (closed at cleanup).
+func benchServerOn(b *testing.B, st store.Store) (*httptest.Server, *meeting.Service, *http.Client) {
 	h, svc := newTestHandler(b, st)
 	srv := httptest.NewServer(h)
 	b.Cleanup(func() { srv.Close(); svc.Close(); _ = st.Close() })
@@ -102,6 +107,11 @@ func BenchmarkGetMeeting(b *testing.B) {
 
 func benchCreateAttendee(b *testing.B, par int) {
 	srv, svc, client := benchServer(b)
+	createAttendees(b, par, srv, svc, client)
+}
+
+// createAttendees runs the CreateAttendee benchmark on a served handler.
+func createAttendees(b *testing.B, par int, srv *httptest.Server, svc *meeting.Service, client *http.Client) {
 	// Spread attendees over meetings of 250, Chime's default size.
 	const perMeeting = 250
 	meetings := make([]string, b.N/perMeeting+1)
