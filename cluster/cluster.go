@@ -83,6 +83,9 @@ type Cluster struct {
 	// they all beat again within a period.
 	healthyMu    sync.Mutex
 	healthySince time.Time
+	// missingSince is when the reaper first saw each registered node
+	// without a heartbeat (reaper goroutine only).
+	missingSince map[string]time.Time
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // heartbeat, reaper and relay loops

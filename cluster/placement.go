@@ -81,6 +81,9 @@ func (c *Cluster) Place(ctx context.Context, region, requestToken string) (Node,
 			}
 		}
 	}
+	if err := c.p.Redis.Incr(ctx, c.key(keyPlaced+n.ID)).Err(); err != nil {
+		c.p.Log.Warn("cluster: count a placement", "err", err)
+	}
 	c.m.placements.WithLabelValues(n.ID).Inc()
 	return n, nil
 }

@@ -24,9 +24,25 @@ func (c *Cluster) reap(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	now := c.p.Clock.Now()
+	missing := make(map[string]time.Time, len(dead))
+	for _, id := range dead {
+		since, seen := c.missingSince[id]
+		if !seen {
+			since = now
+		}
+		missing[id] = since
+	}
+	c.missingSince = missing // a node seen alive again starts over
 	for _, id := range dead {
 		if id == c.Self() {
 			continue // this node's own key lapsed (Redis was away): the next beat restores it
+		}
+		// Dead for this node for a whole TTL: a node whose heartbeat was
+		// only delayed (its connection to a restarted Redis still timing
+		// out) has had time to beat again.
+		if now.Sub(missing[id]) < c.cfg.TTL {
+			continue
 		}
 		won, err := c.p.Redis.SetNX(ctx, c.key(keyReap+id), c.Self(), reapTTL).Result()
 		if err != nil || !won {

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -10,11 +11,15 @@ import (
 
 // Registry keys, under the prefix:
 //
-//	node:<id>  string with a TTL: the Node JSON of a live node
-//	nodes      set: every node id that registered and was not reaped yet
+//	node:<id>    string with a TTL: the Node JSON of a live node
+//	nodes        set: every node id that registered and was not reaped yet
+//	placed:<id>  counter: meetings placed on the node since its last
+//	             heartbeat, so a burst of CreateMeeting calls spreads
+//	             instead of all going to the node that looked emptiest
 const (
-	keyNode  = "node:"
-	keyNodes = "nodes"
+	keyNode   = "node:"
+	keyNodes  = "nodes"
+	keyPlaced = "placed:"
 )
 
 // beat publishes this node with its current load.
@@ -32,6 +37,7 @@ func (c *Cluster) beat(ctx context.Context) error {
 	_, err := c.p.Redis.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, c.key(keyNode+n.ID), n.encode(), c.cfg.TTL)
 		p.SAdd(ctx, c.key(keyNodes), n.ID)
+		p.Del(ctx, c.key(keyPlaced+n.ID)) // counted in n.Meetings now
 		return nil
 	})
 	if err == nil {
@@ -92,14 +98,16 @@ func (c *Cluster) members(ctx context.Context) (live []Node, dead []string, err 
 	if err != nil || len(ids) == 0 {
 		return nil, nil, err
 	}
-	keys := make([]string, len(ids))
+	keys := make([]string, 2*len(ids))
 	for i, id := range ids {
 		keys[i] = c.key(keyNode + id)
+		keys[len(ids)+i] = c.key(keyPlaced + id)
 	}
-	vals, err := c.p.Redis.MGet(ctx, keys...).Result()
+	all, err := c.p.Redis.MGet(ctx, keys...).Result()
 	if err != nil {
 		return nil, nil, err
 	}
+	vals, placed := all[:len(ids)], all[len(ids):]
 	for i, v := range vals {
 		s, ok := v.(string)
 		if !ok {
@@ -110,6 +118,10 @@ func (c *Cluster) members(ctx context.Context) (live []Node, dead []string, err 
 		if err != nil {
 			c.p.Log.Warn("cluster: unreadable node entry", "node", ids[i], "err", err)
 			continue
+		}
+		if p, ok := placed[i].(string); ok {
+			extra, _ := strconv.Atoi(p)
+			n.Meetings += extra
 		}
 		live = append(live, n)
 	}

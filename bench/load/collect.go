@@ -105,23 +105,28 @@ func collect(r *Report, s Scenario, members []*member) {
 	r.Video.FPS = newDist(fps)
 }
 
-func summarizeServer(r *Report, s *sampler) {
+func summarizeServer(r *Report, s *sampler) { r.Server = s.summary() }
+
+// summary is what the sampler saw of one server process.
+func (s *sampler) summary() ServerReport {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var out ServerReport
 	if s.err != nil && len(s.samples) == 0 {
-		r.Server.Error = s.err.Error()
-		return
+		out.Error = s.err.Error()
+		return out
 	}
-	r.Server.Samples = s.samples
+	out.Samples = s.samples
 	var sum float64
 	for _, x := range s.samples {
 		sum += x.CPUPercent
-		r.Server.CPUPercentMax = max(r.Server.CPUPercentMax, x.CPUPercent)
-		r.Server.RSSMaxMB = max(r.Server.RSSMaxMB, x.RSSMB)
+		out.CPUPercentMax = max(out.CPUPercentMax, x.CPUPercent)
+		out.RSSMaxMB = max(out.RSSMaxMB, x.RSSMB)
 	}
 	if n := len(s.samples); n > 0 {
-		r.Server.CPUPercentMean = sum / float64(n)
+		out.CPUPercentMean = sum / float64(n)
 	}
+	return out
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -42,6 +42,16 @@ type Report struct {
 	Video    VideoReport     `json:"video"`
 	Server   ServerReport    `json:"server"`
 	Meetings []MeetingReport `json:"meetings"`
+	// Nodes, when placement spread the meetings over several nodes of a
+	// cluster: each node's share and its process, from its /metrics.
+	Nodes []NodeReport `json:"nodes,omitempty"`
+}
+
+// NodeReport is one cluster node: the meetings placed on it and its CPU.
+type NodeReport struct {
+	URL      string       `json:"url"`
+	Meetings int          `json:"meetings"`
+	Server   ServerReport `json:"server"`
 }
 
 // VideoReport covers the video subscribers.
@@ -117,6 +127,14 @@ func (r *Report) Summary(w io.Writer) {
 		fmt.Fprintf(tw, "server\tno metrics: %s\n", r.Server.Error)
 	} else {
 		fmt.Fprintf(tw, "server CPU\tmean %.0f%%, max %.0f%% of one core; RSS max %.0f MB\n", r.Server.CPUPercentMean, r.Server.CPUPercentMax, r.Server.RSSMaxMB)
+	}
+	for _, n := range r.Nodes {
+		if n.Server.Error != "" {
+			fmt.Fprintf(tw, "node %s\t%d meeting(s); no metrics: %s\n", n.URL, n.Meetings, n.Server.Error)
+			continue
+		}
+		fmt.Fprintf(tw, "node %s\t%d meeting(s); CPU mean %.0f%%, max %.0f%% of one core; RSS max %.0f MB\n",
+			n.URL, n.Meetings, n.Server.CPUPercentMean, n.Server.CPUPercentMax, n.Server.RSSMaxMB)
 	}
 	fmt.Fprintf(tw, "harness CPU\tmean %.0f%% of one core (%d cores here)\n", r.HarnessCPUPercentMean, runtime.NumCPU())
 	tw.Flush()

@@ -54,6 +54,7 @@ func Run(ctx context.Context, t Target, s Scenario, progress io.Writer, log *slo
 
 	// 1. Meetings and attendees through the control plane.
 	meetingIDs := make([]string, s.Meetings)
+	placed := nodePlacements{}
 	var members []*member
 	defer func() { deleteMeetings(chime, meetingIDs) }()
 	for m := range s.Meetings {
@@ -66,6 +67,7 @@ func Run(ctx context.Context, t Target, s Scenario, progress io.Writer, log *slo
 		}
 		meetingIDs[m] = aws.StringValue(cm.Meeting.MeetingId)
 		signalingURL := aws.StringValue(cm.Meeting.MediaPlacement.SignalingUrl)
+		placed.add(signalingURL)
 		var talkers []float64
 		for i := range s.Talkers {
 			talkers = append(talkers, talkerHz(i))
@@ -114,6 +116,15 @@ func Run(ctx context.Context, t Target, s Scenario, progress io.Writer, log *slo
 		bg.Go(func() { smp.run(sctx, time.Second) })
 	}
 	defer func() { stopSampling(); bg.Wait() }()
+	// A cluster spread the meetings over several nodes: sample each.
+	var nodeSamplers []*sampler
+	if len(placed) > 1 && t.MetricsURL != "-" {
+		for _, u := range placed.urls() {
+			ns := &sampler{url: u + "/metrics", start: r.Started}
+			nodeSamplers = append(nodeSamplers, ns)
+			bg.Go(func() { ns.run(sctx, time.Second) })
+		}
+	}
 
 	// 3. Join at the scenario's rate.
 	prog := newProgress(progress, len(members))
@@ -166,6 +177,11 @@ func Run(ctx context.Context, t Target, s Scenario, progress io.Writer, log *slo
 	stopSampling()
 	bg.Wait()
 	summarizeServer(r, smp)
+	for i, u := range placed.urls() {
+		if i < len(nodeSamplers) {
+			r.Nodes = append(r.Nodes, NodeReport{URL: u, Meetings: placed[u], Server: nodeSamplers[i].summary()})
+		}
+	}
 	r.WallSeconds = time.Since(r.Started).Seconds()
 	r.HarnessCPUPercentMean = 100 * (processCPU() - cpu0).Seconds() / r.WallSeconds
 	if ctx.Err() != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/confab-media/confab/bench/load"
+	"github.com/confab-media/confab/internal/redistest"
 )
 
 // TestBenchSmoke runs `confab bench` (2 meetings × 4 attendees, 2 talkers,
@@ -57,5 +58,47 @@ func TestBenchSmoke(t *testing.T) {
 	html, err := os.ReadFile(filepath.Join(out, "report.html"))
 	if err != nil || strings.Count(string(html), "<svg") != 3 {
 		t.Fatalf("report.html: %v, %d plots", err, strings.Count(string(html), "<svg"))
+	}
+}
+
+// TestBenchCluster runs `confab bench` against node A of a two-node
+// cluster serving one region: placement spreads its 4 meetings over both
+// nodes, everyone hears the talkers, and the report has each node's
+// meetings and CPU.
+func TestBenchCluster(t *testing.T) {
+	rd := redistest.StartRedis(t)
+	hook := newWebhookLog(t)
+	a := clusterNode(t, rd, hook, "node-a", "us-east-1", "")
+	b := clusterNode(t, rd, hook, "node-b", "us-east-1", "")
+	out := t.TempDir()
+	cmd := exec.Command(confabBin, "bench", "--quiet", "--target", a.Endpoint,
+		"--access-key-id", testKeyID, "--secret-access-key", testSecret,
+		"--name", "cluster", "--meetings", "4", "--attendees", "3", "--talkers", "1", "--duration", "6s", "--out", out)
+	text, err := cmd.CombinedOutput()
+	t.Logf("confab bench:\n%s", text)
+	if err != nil {
+		t.Fatalf("confab bench: %v", err)
+	}
+	raw, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r load.Report
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Joined != 12 || r.ListenersWithAudio != 12 {
+		t.Fatalf("joined %d/%d, with audio %d, errors %v", r.Joined, r.Attendees, r.ListenersWithAudio, r.JoinErrors)
+	}
+	if len(r.Nodes) != 2 {
+		t.Fatalf("report nodes %+v, want both", r.Nodes)
+	}
+	for _, n := range r.Nodes {
+		if n.URL != a.Endpoint && n.URL != b.Endpoint {
+			t.Errorf("node %s is neither node", n.URL)
+		}
+		if n.Meetings != 2 || n.Server.CPUPercentMean <= 0 || len(n.Server.Samples) < 3 {
+			t.Errorf("node %s: %d meetings, CPU %+v; want 2 meetings each and samples", n.URL, n.Meetings, n.Server.CPUPercentMean)
+		}
 	}
 }
