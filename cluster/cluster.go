@@ -38,6 +38,7 @@ type Config struct {
 
 // Meetings is what the cluster needs of the node's meeting service.
 type Meetings interface {
+	Hosts(meetingID string) bool
 	ActiveMeetings() int
 	AttendeeCount() int
 	EndAll(ctx context.Context, reason string) int
@@ -89,6 +90,10 @@ type Cluster struct {
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // heartbeat, reaper and relay loops
+	// stopRelay ends the relay loop alone (a draining node leaves its
+	// last events to the others); relayDone closes when it has.
+	stopRelay context.CancelFunc
+	relayDone chan struct{}
 }
 
 // New checks the configuration and Redis, and registers the node. Start
@@ -140,12 +145,15 @@ func (c *Cluster) Start() {
 	if err := c.beat(ctx); err != nil {
 		c.p.Log.Warn("cluster heartbeat failed", "err", err)
 	}
+	relayCtx, stopRelay := context.WithCancel(ctx)
+	c.stopRelay, c.relayDone = stopRelay, make(chan struct{})
 	c.wg.Add(3)
 	go c.loop(ctx, "cluster heartbeat", c.cfg.Heartbeat, c.beatAndWatch)
 	go c.loop(ctx, "cluster reaper", c.cfg.Heartbeat, c.reap)
 	go func() {
 		defer c.wg.Done()
-		c.relay(ctx)
+		defer close(c.relayDone)
+		c.relay(relayCtx)
 	}()
 }
 

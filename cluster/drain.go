@@ -10,8 +10,10 @@ import (
 const drainPoll = 200 * time.Millisecond
 
 // Drain stops placements on this node (at once: the registry entry is
-// rewritten), lets its meetings go on for up to deadline, then ends those
-// left. It returns how many it ended.
+// rewritten), lets its meetings go on for up to deadline, stops relaying
+// the events stream, then ends the meetings left. It returns how many it
+// ended. The caller then waits for its delivery outbox to empty before
+// exiting (a drained node hands on what it already took).
 func (c *Cluster) Drain(ctx context.Context, deadline time.Duration) int {
 	c.draining.Store(true)
 	if err := c.beat(ctx); err != nil {
@@ -21,6 +23,13 @@ func (c *Cluster) Drain(ctx context.Context, deadline time.Duration) int {
 	end := c.p.Clock.Now().Add(deadline)
 	for c.p.Meetings.ActiveMeetings() > 0 && c.p.Clock.Now().Before(end) && ctx.Err() == nil {
 		c.sleep(ctx, drainPoll)
+	}
+	// Stop taking events from the stream first: the MeetingEnded events
+	// of the meetings ended now are then relayed by the nodes that stay,
+	// not queued in this node's outbox as it goes away.
+	if c.stopRelay != nil {
+		c.stopRelay()
+		<-c.relayDone
 	}
 	n := c.p.Meetings.EndAll(ctx, "node drained")
 	c.p.Log.Info("cluster: drained", "ended", n)

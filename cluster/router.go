@@ -134,6 +134,9 @@ func (rt *Router) placeCreate(ctx context.Context, w http.ResponseWriter, r *htt
 // hostOf returns the node hosting meetingID ("" when no record exists: the
 // local handler answers NotFound).
 func (rt *Router) hostOf(ctx context.Context, w http.ResponseWriter, meetingID string) (string, bool) {
+	if rt.c.p.Meetings.Hosts(meetingID) {
+		return rt.c.Self(), true // ours: no round trip to Redis
+	}
 	rec, ok, err := rt.c.p.Store.GetMeeting(ctx, strings.ToLower(meetingID))
 	if err != nil {
 		api.WriteServiceUnavailable(w, "The cluster state is unavailable")

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -290,8 +291,19 @@ func TestCluster(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if _, err := b.client(testKeyID, testSecret).GetMeeting(&chimesdkmeetings.GetMeetingInput{MeetingId: east.MeetingId}); err != nil {
-		t.Errorf("meeting created before Redis restarted, via b: %v", err)
+	// Node a re-registers within a heartbeat or two of Redis returning;
+	// until then b answers 503 for a's meetings, never NotFound.
+	cb = b.client(testKeyID, testSecret)
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		_, err := cb.GetMeeting(&chimesdkmeetings.GetMeetingInput{MeetingId: east.MeetingId})
+		if err == nil {
+			break
+		}
+		if errCode(err) != "ServiceUnavailableException" || time.Now().After(deadline) {
+			t.Fatalf("meeting created before Redis restarted, via b: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
@@ -422,5 +434,38 @@ func TestClusterRateLimit(t *testing.T) {
 	// limit per node would have let 8 or more through.
 	if n < 4 || n > 6 || throttled == 0 {
 		t.Errorf("allowed %v (%d in all), throttled %d: want the burst of 4 once across both nodes", allowed, n, throttled)
+	}
+}
+
+// TestClusterAdminDrain: POST /admin/drain (SigV4 only) stops placements
+// on the node at once and ends its meetings at the drain deadline, while
+// the node keeps answering.
+func TestClusterAdminDrain(t *testing.T) {
+	rd := redistest.StartRedis(t)
+	hook := newWebhookLog(t)
+	a := clusterNode(t, rd, hook, "node-a", "us-east-1", "")
+	b := clusterNode(t, rd, hook, "node-b", "us-east-1", "")
+	nodes := map[string]*server{"a": a, "b": b}
+	m := createIn(t, a, "us-east-1", "before-drain")
+	onA := hostOf(t, m, nodes) == "a"
+	drained := b
+	if onA {
+		drained = a
+	}
+	if code, _, _ := rawCall(t, drained, http.MethodPost, "/admin/drain", "", "no-sign"); code != http.StatusUnauthorized {
+		t.Errorf("unsigned drain: %d, want 401", code)
+	}
+	if code, _, _ := rawCall(t, drained, http.MethodPost, "/admin/drain", ""); code != http.StatusAccepted {
+		t.Fatalf("drain: %d, want 202", code)
+	}
+	for i := range 3 {
+		n := createIn(t, a, "us-east-1", fmt.Sprintf("during-drain-%d", i))
+		if s := nodes[hostOf(t, n, nodes)]; s == drained {
+			t.Errorf("meeting placed on the draining node")
+		}
+	}
+	hook.waitCount(t, events.MeetingEnded, aws.StringValue(m.MeetingId), 1, 10*time.Second)
+	if code := getStatus(t, drained, "/readyz"); code != http.StatusOK {
+		t.Errorf("drained node /readyz: %d", code)
 	}
 }

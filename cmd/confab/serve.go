@@ -30,6 +30,7 @@ import (
 	"github.com/confab-media/confab/signaling/api"
 	"github.com/confab-media/confab/signaling/events"
 	"github.com/confab-media/confab/signaling/meeting"
+	"github.com/confab-media/confab/signaling/notify"
 	"github.com/confab-media/confab/signaling/session"
 	"github.com/confab-media/confab/signaling/sigv4"
 	"github.com/confab-media/confab/signaling/store"
@@ -256,6 +257,7 @@ func serve(cfg config.Config, stderr io.Writer) error {
 		drainCtx, stopDrain := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 		node.Drain(drainCtx, cfg.Cluster.DrainTimeout.Std())
 		stopDrain()
+		waitDelivered(nt, outboxFlushTimeout, log)
 	}
 	shutCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -362,4 +364,20 @@ func groupID(cfg config.Config) string {
 		return cfg.Cluster.NodeID
 	}
 	return "local"
+}
+
+// outboxFlushTimeout bounds how long a drained cluster node waits for its
+// delivery outbox to empty before exiting.
+const outboxFlushTimeout = 30 * time.Second
+
+// waitDelivered waits until nt has nothing queued, or for at most d: what
+// stays queued is delivered when the node starts again.
+func waitDelivered(nt *notify.Service, d time.Duration, log *slog.Logger) {
+	deadline := time.Now().Add(d)
+	for nt.Pending() > 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := nt.Pending(); n > 0 {
+		log.Warn("exiting with events still queued for delivery; they go out when this node starts again", "queued", n)
+	}
 }

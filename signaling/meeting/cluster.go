@@ -64,3 +64,10 @@ func (s *Service) EndStored(ctx context.Context, rec store.MeetingRecord, reason
 	s.p.Events.Publish(context.WithoutCancel(ctx), evs[0])
 	return nil
 }
+
+// Hosts reports whether meetingID is live in this service (a cluster node
+// answers such requests itself, without asking Redis where they belong).
+func (s *Service) Hosts(meetingID string) bool {
+	_, err := s.lookup(meetingID)
+	return err == nil
+}

@@ -459,11 +459,4 @@ func waitFor(tb testing.TB, timeout time.Duration, what string, cond func() bool
 }
 
 // queued is the total outbox depth.
-func (s *Service) queued() int {
-	d, _ := s.ob.depths()
-	n := 0
-	for _, v := range d {
-		n += v
-	}
-	return n
-}
+func (s *Service) queued() int { return s.Pending() }

@@ -214,6 +214,18 @@ func (s *Service) stage(e events.Event) func(*wtx) error {
 	}
 }
 
+// Pending reports how many deliveries are queued in the outbox (every
+// target's, dead letters excluded): a node leaving a cluster waits for it
+// to reach 0.
+func (s *Service) Pending() int {
+	d, _ := s.ob.depths()
+	n := 0
+	for _, v := range d {
+		n += v
+	}
+	return n
+}
+
 // SetMeetingTargets records where a meeting's events go (its
 // NotificationsConfiguration); call it before the meeting's first event
 // (chime:MeetingStarted) is published. The registration is durable when
