@@ -15,12 +15,7 @@ import (
 // draining past its deadline), each with its MeetingEnded. It returns how
 // many it ended.
 func (s *Service) EndAll(ctx context.Context, reason string) int {
-	s.mu.RLock()
-	live := make([]*liveMeeting, 0, len(s.meetings))
-	for _, m := range s.meetings {
-		live = append(live, m)
-	}
-	s.mu.RUnlock()
+	live := s.liveMeetings()
 	n := 0
 	for _, m := range live {
 		if s.end(ctx, m, reason) == nil {
@@ -33,12 +28,7 @@ func (s *Service) EndAll(ctx context.Context, reason string) int {
 // AttendeeCount reports how many attendees the live meetings have (a node's
 // load in the cluster registry).
 func (s *Service) AttendeeCount() int {
-	s.mu.RLock()
-	live := make([]*liveMeeting, 0, len(s.meetings))
-	for _, m := range s.meetings {
-		live = append(live, m)
-	}
-	s.mu.RUnlock()
+	live := s.liveMeetings()
 	n := 0
 	for _, m := range live {
 		m.mu.Lock()
@@ -70,4 +60,15 @@ func (s *Service) EndStored(ctx context.Context, rec store.MeetingRecord, reason
 func (s *Service) Hosts(meetingID string) bool {
 	_, err := s.lookup(meetingID)
 	return err == nil
+}
+
+// liveMeetings is a snapshot of the live meetings.
+func (s *Service) liveMeetings() []*liveMeeting {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	live := make([]*liveMeeting, 0, len(s.meetings))
+	for _, m := range s.meetings {
+		live = append(live, m)
+	}
+	return live
 }
