@@ -5,20 +5,32 @@ GO        ?= go
 BIN       := bin/confab
 JSTEST    := signaling/api/jstest
 BROWSER   := cmd/confab/browsertest
+DEMO      := demo/web
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GOFLAGS   ?=
 APT_PKGS  := libopus-dev libopusfile-dev pkg-config gcc
 
-.PHONY: run test build deps test-deps vet lint fmt-check unit bench fuzz clean
+.PHONY: run test build demo node deps test-deps vet lint fmt-check unit bench fuzz clean
 
 ## run: build and start Confab with its embedded defaults (API on 127.0.0.1:8080).
 run: deps build
 	./$(BIN) serve --data-dir ./confab-data
 
-build:
-	$(GO) build -o $(BIN) ./cmd/confab
+## build: the binary, with the meeting web app embedded and its version set.
+build: demo
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/confab
+
+## demo: the meeting web app's script — the stock amazon-chime-sdk-js bundled
+## by esbuild into demo/dist/app.js, which the binary embeds (go:embed).
+demo: node
+	cd $(DEMO) && { test -d node_modules/amazon-chime-sdk-js || npm ci --no-audit --no-fund --loglevel=error; } && npm run --silent build
+
+node:
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm; }
 
 ## test: the whole suite, as CI runs it.
-test: deps test-deps fmt-check vet lint unit
+test: deps test-deps demo fmt-check vet lint unit
 
 # The real-browser tests run on their own, without the race detector: under
 # its slowdown, three Chromium encoders and the server starve the two CI
@@ -54,9 +66,7 @@ deps:
 ## TURN client and turnserver for the comparison), baresip and sipp (SIP peers), redis-server (the cluster
 ## tests start their own), and the npm packages of the JavaScript
 ## client tests and the browser tests (stock amazon-chime-sdk-js, esbuild, playwright-core).
-test-deps:
-	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm; }
+test-deps: node
 	@test -x /usr/lib/chromium/chromium || { \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 	@command -v turnutils_uclient >/dev/null 2>&1 || { \
@@ -82,4 +92,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzRouteInput -fuzztime 30s ./cluster
 
 clean:
-	rm -rf bin
+	rm -rf bin demo/dist/app.js

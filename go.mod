@@ -30,10 +30,10 @@ require (
 	github.com/zaf/g711 v1.4.0
 	go.etcd.io/bbolt v1.4.3
 	go.uber.org/goleak v1.3.0
+	go.yaml.in/yaml/v3 v3.0.4
 	golang.org/x/sys v0.41.0
 	google.golang.org/protobuf v1.36.11
 	gopkg.in/hraban/opus.v2 v2.0.0-20230925203106-0188a62cb302
-	gopkg.in/yaml.v3 v3.0.1
 )
 
 require (

@@ -46,9 +46,9 @@ type Meetings interface {
 }
 
 // Sink takes a relayed event into this node's durable delivery outbox
-// (notify.Service): Deliver returns once it is queued on disk. SetTargets
-// registers a meeting's NotificationsConfiguration (JSON) first, when the
-// event carries it.
+// (*notify.Service satisfies it): Deliver returns once it is queued on
+// disk. SetTargets registers a meeting's NotificationsConfiguration (JSON)
+// first, when the event carries it.
 type Sink interface {
 	Deliver(ctx context.Context, e events.Event)
 	SetTargets(meetingID string, notificationsJSON []byte) error
@@ -66,7 +66,8 @@ type Params struct {
 	Registerer prometheus.Registerer
 	// Panics counts a contained panic in a cluster goroutine.
 	Panics guard.Counter
-	// CPU reports the cores the process used since the last call (nil: 0).
+	// CPU reports the cores the process used since the last call (nil: 0);
+	// ProcessCPU measures this process.
 	CPU func() float64
 }
 
@@ -127,6 +128,7 @@ func New(ctx context.Context, cfg Config, p Params) (*Cluster, error) {
 	if err := c.beat(ctx); err != nil {
 		return nil, fmt.Errorf("cluster: register node: %w", err)
 	}
+	p.Log.Info("cluster node registered", "node", cfg.Self.ID, "regions", len(cfg.Self.Regions), "url", cfg.Self.URL)
 	return c, nil
 }
 

@@ -24,6 +24,10 @@ type Node struct {
 	Draining  bool    `json:"draining"`
 	// Beat is when the heartbeat was sent.
 	Beat time.Time `json:"beat"`
+
+	// placed is how many of Meetings were placed since the heartbeat (the
+	// placed:<id> counter when read); never encoded.
+	placed int
 }
 
 // Serves reports whether n serves region.

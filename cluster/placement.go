@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -21,16 +22,24 @@ const (
 	requestTokenTTL = 24 * time.Hour
 )
 
-// pick chooses the node for a new meeting in region: live, serving the
-// region, not draining, under its meeting limit, least loaded (fewest
-// meetings, then fewest attendees, then least CPU).
+// candidates are the nodes that may take a new meeting in region: live,
+// serving the region, not draining, under their meeting limit.
+func candidates(nodes []Node, region string) []Node {
+	var out []Node
+	for _, n := range nodes {
+		if n.Serves(region) && !n.Draining && (n.MaxMeetings <= 0 || n.Meetings < n.MaxMeetings) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// pick chooses the least loaded of the candidates for region: fewest
+// meetings, then fewest attendees, then least CPU.
 func pick(nodes []Node, region string) (Node, bool) {
 	var best Node
 	found := false
-	for _, n := range nodes {
-		if !n.Serves(region) || n.Draining || (n.MaxMeetings > 0 && n.Meetings >= n.MaxMeetings) {
-			continue
-		}
+	for _, n := range candidates(nodes, region) {
 		if !found || less(n, best) {
 			best, found = n, true
 		}
@@ -48,9 +57,29 @@ func less(a, b Node) bool {
 	return a.CPU < b.CPU
 }
 
-// Place picks the node for a new meeting in region. With a
-// ClientRequestToken, the first placement of that token wins across the
-// cluster and later ones return the same node.
+// pickAndCount is pick done inside Redis, atomically with counting the
+// placement: it reads every candidate's placed:<id> counter afresh, so
+// concurrent CreateMeeting calls (on any node) see each other's
+// placements and spread instead of all choosing the node that looked
+// emptiest when they read the registry. KEYS are the candidates' counters;
+// ARGV holds, per candidate, its meetings at its last heartbeat, its
+// attendees and its CPU. It returns the chosen candidate's 1-based index.
+var pickAndCount = redis.NewScript(`
+local best, bestLoad, bestAtt, bestCPU = 0, 0, 0, 0
+for i = 1, #KEYS do
+  local load = tonumber(ARGV[3*i-2]) + tonumber(redis.call('GET', KEYS[i]) or '0')
+  local att, cpu = tonumber(ARGV[3*i-1]), tonumber(ARGV[3*i])
+  if best == 0 or load < bestLoad or (load == bestLoad and (att < bestAtt or (att == bestAtt and cpu < bestCPU))) then
+    best, bestLoad, bestAtt, bestCPU = i, load, att, cpu
+  end
+end
+redis.call('INCR', KEYS[best])
+return best
+`)
+
+// Place picks the node for a new meeting in region and counts the
+// placement. With a ClientRequestToken, the first placement of that token
+// wins across the cluster and later ones return the same node.
 func (c *Cluster) Place(ctx context.Context, region, requestToken string) (Node, error) {
 	if requestToken != "" {
 		if n, ok, err := c.placedFor(ctx, requestToken); err != nil || ok {
@@ -61,11 +90,25 @@ func (c *Cluster) Place(ctx context.Context, region, requestToken string) (Node,
 	if err != nil {
 		return Node{}, err
 	}
-	n, ok := pick(nodes, region)
-	if !ok {
+	cands := candidates(nodes, region)
+	if len(cands) == 0 {
 		c.m.placements.WithLabelValues("none").Inc()
 		return Node{}, fmt.Errorf("%w: no live node serves media region %s with room for a meeting", ErrNoNode, region)
 	}
+	keys := make([]string, len(cands))
+	args := make([]any, 0, 3*len(cands))
+	for i, n := range cands {
+		keys[i] = c.key(keyPlaced + n.ID)
+		args = append(args, n.Meetings-n.placed, n.Attendees, strconv.FormatFloat(n.CPU, 'f', 3, 64))
+	}
+	idx, err := pickAndCount.Run(ctx, c.p.Redis, keys, args...).Int()
+	if err != nil {
+		return Node{}, err
+	}
+	if idx < 1 || idx > len(cands) {
+		return Node{}, fmt.Errorf("cluster: placement script chose %d of %d nodes", idx, len(cands))
+	}
+	n := cands[idx-1]
 	if requestToken != "" {
 		won, err := c.p.Redis.SetNX(ctx, c.key(keyRequestToken+requestToken), n.ID, requestTokenTTL).Result()
 		if err != nil {
@@ -73,6 +116,7 @@ func (c *Cluster) Place(ctx context.Context, region, requestToken string) (Node,
 		}
 		if !won { // a concurrent create with the token placed it first
 			if w, ok, err := c.placedFor(ctx, requestToken); err != nil || ok {
+				c.p.Redis.Decr(ctx, keys[idx-1]) // our pick is not used
 				return w, err
 			}
 			// It was placed on a node that has died since: take it over.
@@ -80,9 +124,6 @@ func (c *Cluster) Place(ctx context.Context, region, requestToken string) (Node,
 				return Node{}, err
 			}
 		}
-	}
-	if err := c.p.Redis.Incr(ctx, c.key(keyPlaced+n.ID)).Err(); err != nil {
-		c.p.Log.Warn("cluster: count a placement", "err", err)
 	}
 	c.m.placements.WithLabelValues(n.ID).Inc()
 	return n, nil

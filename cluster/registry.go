@@ -120,8 +120,8 @@ func (c *Cluster) members(ctx context.Context) (live []Node, dead []string, err 
 			continue
 		}
 		if p, ok := placed[i].(string); ok {
-			extra, _ := strconv.Atoi(p)
-			n.Meetings += extra
+			n.placed, _ = strconv.Atoi(p)
+			n.Meetings += n.placed
 		}
 		live = append(live, n)
 	}

@@ -99,7 +99,10 @@ func (rm *Room) reportLevels(s *levelState, now time.Time) {
 			r = &rxRatio{}
 			s.rx[a] = r
 		}
-		s.vols = append(s.vols, Volume{AttendeeID: a.member.AttendeeID, Volume: volumeOf(l), SignalStrength: r.update(a.rx.Load(), elapsed, !seen)})
+		s.vols = append(s.vols, Volume{
+			AttendeeID: a.member.AttendeeID, StreamID: rm.roster.StreamOf(a.member.AttendeeID),
+			Volume: volumeOf(l), SignalStrength: r.update(a.rx.Load(), elapsed, !seen),
+		})
 	}
 	for a := range s.rx {
 		if s.legs[a.leg.ID()] != a {

@@ -6,6 +6,7 @@ import "github.com/confab-media/confab/signaling/meeting"
 // Volume 14 loudest … 42 silent; SignalStrength 2 good, 1 lossy, 0 none.
 type Volume struct {
 	AttendeeID     string
+	StreamID       uint32 // the attendee's in the Roster; 0 when it has no entry
 	Volume         uint32
 	SignalStrength uint32
 }

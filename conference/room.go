@@ -26,6 +26,7 @@ type Room struct {
 	closed  bool
 	started time.Time
 	rules   ruleState // touched by the ticker only
+	roster  Roster    // presence and stream ids (roster.go)
 
 	done      chan struct{} // closed by close: stops the ticker
 	wg        sync.WaitGroup
@@ -52,6 +53,10 @@ func newRoom(r *Registry, meetingID string) (*Room, error) {
 
 // ID is the meeting id.
 func (rm *Room) ID() string { return rm.id }
+
+// Roster is the meeting's presence on this node: its members' stream ids
+// and mute states.
+func (rm *Room) Roster() *Roster { return &rm.roster }
 
 // MixerConfig is the configuration the Room's mixer runs with.
 func (rm *Room) MixerConfig() mixer.Config { return rm.mix.Config() }

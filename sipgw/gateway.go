@@ -124,6 +124,7 @@ func New(cfg Config, p Params) (*Gateway, error) {
 	g.srv.OnInfo(g.handle(g.onInfo))
 	g.srv.OnUpdate(g.handle(g.onUpdate))
 	g.srv.OnOptions(g.handle(g.onOptions))
+	g.srv.OnRegister(g.handle(g.onRegister))
 	g.srv.OnNoRoute(g.handle(g.onNoRoute))
 
 	g.serveGroup.Add(3)
@@ -303,7 +304,7 @@ func (g *Gateway) activeCalls() int {
 
 // The gateway's option tags and methods.
 const (
-	allowMethods = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE"
+	allowMethods = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REGISTER"
 	supported    = "timer"
 )
 

@@ -2,6 +2,8 @@ package sipgw
 
 import (
 	"context"
+	"net"
+	"net/url"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -18,6 +20,26 @@ type Locator interface {
 	// it (the gateway then answers as usual). An error (the hosting node
 	// is gone, the cluster state unreachable) refuses the call with 503.
 	MeetingSIP(ctx context.Context, meetingID string) (string, error)
+}
+
+// HandoverAddr is the address other cluster nodes hand this node's calls
+// over to (cluster.Cluster.SetSIP): the gateway's UDP listen address, with
+// publicIP, or failing that publicURL's host, for an unspecified (or
+// non-IP) listen host.
+func HandoverAddr(udp net.Addr, publicIP, publicURL string) string {
+	host, port, err := net.SplitHostPort(udp.String())
+	if err != nil {
+		return udp.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = publicIP
+		if host == "" {
+			if u, err := url.Parse(publicURL); err == nil {
+				host = u.Hostname()
+			}
+		}
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // headerHandover marks an INVITE one node's gateway handed over to

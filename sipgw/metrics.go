@@ -29,6 +29,8 @@ type metrics struct {
 	streamRef *prometheus.CounterVec // transport, reason
 	// handedOver counts INVITEs passed to the node hosting their meeting.
 	handedOver prometheus.Counter
+	// registers counts REGISTERs answered (nothing is stored; register.go).
+	registers prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -64,12 +66,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "TCP and TLS connections closed at accept, by transport and cap (max_conns, per_ip, budget)."},
 			[]string{"transport", "reason"}),
 		handedOver: counter("calls_handed_over_total", "INVITEs passed to the cluster node hosting their meeting (the call then runs there)."),
+		registers:  counter("registers_total", "REGISTERs answered 200 without storing a binding (the gateway is dial-in only)."),
 	}
 	if reg == nil {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.active, m.total, m.refused, m.setup, m.expected, m.lost, m.lateIn,
-		m.lostUnits, m.rejected, m.invalid, m.lateTicks, m.dropped, m.dtmf, m.ended, m.junk, m.streamRef, m.handedOver} {
+		m.lostUnits, m.rejected, m.invalid, m.lateTicks, m.dropped, m.dtmf, m.ended, m.junk, m.streamRef, m.handedOver, m.registers} {
 		if err := reg.Register(c); err != nil {
 			return nil, errors.Join(errors.New("sipgw: register metrics"), err)
 		}

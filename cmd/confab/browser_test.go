@@ -108,3 +108,30 @@ func TestBrowserCluster(t *testing.T) {
 		"CONFAB_CHROMIUM=" + chromiumPath,
 	}, browserTestDir+"/driver.mjs")
 }
+
+// TestBrowserDemo uses Confab's own meeting web app (package demo, served
+// at / on loopback by default) as a person would, in two headless Chromium
+// pages (cmd/confab/browsertest/demo.mjs): each types the meeting name and
+// a name and presses Join; both rosters list both; each starts its camera
+// and shows the other's decoding tile; each hears the other's tone and not
+// its own; a chat line from one appears on the other; Leave takes one out
+// of the other's roster. CONFAB_DEMO_SCREENSHOT=<png> keeps a screenshot
+// (the README's). The binary must have been built with the app's script
+// (`make demo`, part of `make test`): without it the test fails, saying so.
+func TestBrowserDemo(t *testing.T) {
+	node := requireNode(t, browserTestDir)
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("%s is missing (%v): run `make test-deps`", chromiumPath, err)
+	}
+	s := startServer(t, "", "", "PION_LOG_WARN=all")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server warnings:\n%s", serverWarnings(s.Log(), 100))
+		}
+	})
+	runNode(t, node, 3*time.Minute, []string{
+		"CONFAB_ENDPOINT=" + s.Endpoint,
+		"CONFAB_CHROMIUM=" + chromiumPath,
+		"CONFAB_DEMO_SCREENSHOT=" + os.Getenv("CONFAB_DEMO_SCREENSHOT"),
+	}, browserTestDir+"/demo.mjs")
+}

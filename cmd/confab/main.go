@@ -17,7 +17,7 @@ import (
 	"io"
 	"os"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/confab-media/confab/bench/load"
 	"github.com/confab-media/confab/cmd/confab/internal/config"

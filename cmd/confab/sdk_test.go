@@ -1,16 +1,19 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go/aws"
 	"github.com/aws/aws-sdk-go/aws/awserr"
@@ -294,6 +297,25 @@ func TestRestartPersistence(t *testing.T) {
 	lt, err := c2.ListTagsForResource(&chimesdkmeetings.ListTagsForResourceInput{ResourceARN: cm.Meeting.MeetingArn})
 	if err != nil || len(lt.Tags) != 1 {
 		t.Fatalf("tags after restart: %v %v", lt, err)
+	}
+}
+
+// TestDataDirInUse: a second `confab serve` on a data dir another one holds
+// exits at once saying so, naming the holder's pid, and the first one goes
+// on serving.
+func TestDataDirInUse(t *testing.T) {
+	s := startServer(t, "", noThrottle())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, confabBin, "serve", "--data-dir", s.DataDir, "--listen", "127.0.0.1:0").CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), "data dir is in use") ||
+		!strings.Contains(string(out), fmt.Sprintf("process %d", s.cmd.Process.Pid)) {
+		t.Fatalf("second serve: %v\n%s", err, out)
+	}
+	if _, err := s.client(testKeyID, testSecret).CreateMeeting(&chimesdkmeetings.CreateMeetingInput{
+		ClientRequestToken: aws.String("after-refusal"), MediaRegion: aws.String("us-east-1"), ExternalMeetingId: aws.String("ext")}); err != nil {
+		t.Fatalf("the first server after the refused second: %v", err)
 	}
 }
 

@@ -7,7 +7,7 @@
 //	defer guard.Recover(p.Log, p.Panics, "session reader", func(any) { s.close() })
 //
 // The recovered value and stack are logged once at Error level and the
-// counter (confab_panics_recovered_total{subsystem=…} in confab serve) is
+// counter (confab_panics_recovered_total{subsystem=…}, see NewCounters) is
 // incremented.
 package guard
 

@@ -23,11 +23,13 @@ import (
 // delivery=queued, points the hook at a closed port: events are written to
 // the outbox but (the target being down) not sent, which separates the cost
 // of durability from the CPU of the deliveries themselves (an HTTP round
-// trip per event, receiver included, on the same machine):
+// trip per event, receiver included, on the same machine). A fourth,
+// delivery=batched, lets the hook carry up to 20 events per POST
+// (notify.WebhookTarget.Batch):
 //
 //	go test -run '^$' -bench CreateAttendeeDelivery -benchtime 3s ./signaling/api
 func BenchmarkCreateAttendeeDelivery(b *testing.B) {
-	for _, mode := range []string{"false", "true", "queued"} {
+	for _, mode := range []string{"false", "true", "queued", "batched"} {
 		on := mode != "false"
 		b.Run("delivery="+mode, func(b *testing.B) {
 			bus := events.NewBus()
@@ -44,9 +46,13 @@ func BenchmarkCreateAttendeeDelivery(b *testing.B) {
 				if mode == "queued" {
 					url = "http://127.0.0.1:1/" // refused at once; retried with backoff
 				}
+				batch := 0
+				if mode == "batched" {
+					batch = 20
+				}
 				nt, err := notify.New(notify.Config{Dir: b.TempDir(), Hooks: []notify.Hook{{
 					Name: "bench", Type: notify.HookWebhook,
-					Webhook: &notify.WebhookTarget{URL: url, Secret: "bench-secret-0123456789"},
+					Webhook: &notify.WebhookTarget{URL: url, Secret: "bench-secret-0123456789", Batch: batch},
 				}}}, notify.Params{Log: slog.New(slog.DiscardHandler), DB: st.DB()})
 				if err != nil {
 					b.Fatal(err)

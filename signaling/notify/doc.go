@@ -96,6 +96,13 @@
 // Any 2xx answer within Config.WebhookTimeout (5 s) counts as delivered;
 // anything else is retried.
 //
+// A hook with WebhookTarget.Batch > 1 instead always gets a JSON array of
+// the events queued for it (up to Batch, never waiting for more), signed
+// the same way over the whole array, with X-Confab-Batch: <count> in place
+// of X-Confab-Event-Id and X-Confab-Event-Type, and X-Confab-Attempt the
+// highest attempt among them. The POST succeeds or fails as a whole;
+// de-duplicate on each event's "id".
+//
 // # Wiring
 //
 //	svc, err := notify.New(cfg, notify.Params{Log: log, Registerer: reg, DB: st.DB()})

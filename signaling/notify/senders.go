@@ -96,7 +96,7 @@ func (f *senders) hook(h *Hook) (sender, error) {
 	switch h.Type {
 	case HookWebhook:
 		return &webhookSender{hook: h.Name, url: h.Webhook.URL, secret: []byte(h.Webhook.Secret),
-			client: f.http, timeout: f.webhookTimeout, clock: f.clock}, nil
+			batch: h.Webhook.Batch, client: f.http, timeout: f.webhookTimeout, clock: f.clock}, nil
 	case HookSQS:
 		return f.sqs(h.SQS)
 	case HookSNS:

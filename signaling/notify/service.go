@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	bolt "go.etcd.io/bbolt"
@@ -120,6 +121,23 @@ func New(cfg Config, p Params) (*Service, error) {
 	return s, nil
 }
 
+// NewOnBolt is New for a node whose state is st: the outbox's buckets live
+// in st's file (Params.DB) and st writes the meeting service's events into
+// it in their changes' transactions (store.Bolt.SetOutbox). A nil st (a
+// cluster node, whose relay feeds the outbox) leaves p as it is.
+func NewOnBolt(cfg Config, p Params, st *store.Bolt) (*Service, error) {
+	if st == nil {
+		return New(cfg, p)
+	}
+	p.DB = st.DB()
+	s, err := New(cfg, p)
+	if err != nil {
+		return nil, err
+	}
+	st.SetOutbox(s)
+	return s, nil
+}
+
 // Resolver returns the resolver of the configured endpoints, for checking a
 // CreateMeeting's NotificationsConfiguration.
 func (s *Service) Resolver() *Resolver { return s.reg.resolver }
@@ -224,6 +242,18 @@ func (s *Service) Pending() int {
 		n += v
 	}
 	return n
+}
+
+// WaitDelivered waits until nothing is queued, or for at most d (polling
+// every 100 ms on the wall clock), and returns how many deliveries are
+// still queued: a node leaving a cluster calls it last; what stays queued
+// is delivered when the node starts again.
+func (s *Service) WaitDelivered(d time.Duration) (left int) {
+	deadline := time.Now().Add(d)
+	for s.Pending() > 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	return s.Pending()
 }
 
 // SetMeetingTargets records where a meeting's events go (its

@@ -31,7 +31,12 @@ const (
 	// HeaderHook is the hook's name.
 	HeaderHook = "X-Confab-Hook"
 	// HeaderAttempt is 1 on the first delivery attempt, 2 on the next…
+	// (in a batch: the highest of its events).
 	HeaderAttempt = "X-Confab-Attempt"
+	// HeaderBatch is the number of events in the JSON array body of a
+	// batching hook (WebhookTarget.Batch > 1); such a POST carries no
+	// HeaderEventID or HeaderEventType.
+	HeaderBatch = "X-Confab-Batch"
 )
 
 // DefaultSignatureTolerance is the clock skew VerifyWebhook accepts by default.
@@ -71,30 +76,67 @@ func VerifyWebhook(secret []byte, h http.Header, body []byte, now time.Time, tol
 	return fmt.Errorf("%w: no matching v1 signature", ErrBadSignature)
 }
 
-// webhookSender POSTs each entry to one URL.
+// webhookSender POSTs to one URL: each entry alone, or (batch > 1) up to
+// batch entries as one JSON array.
 type webhookSender struct {
 	hook    string
 	url     string
 	secret  []byte
+	batch   int
 	client  *http.Client
 	timeout time.Duration
 	clock   clock.Clock
 }
 
-func (w *webhookSender) batchLimit() int { return 1 }
+func (w *webhookSender) batchLimit() int { return max(w.batch, 1) }
 
 func (w *webhookSender) send(ctx context.Context, batch []*entry) []error {
 	errs := make([]error, len(batch))
+	if w.batch > 1 {
+		err := w.postBatch(ctx, batch)
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
 	for i, e := range batch {
-		errs[i] = w.post(ctx, e)
+		errs[i] = w.post(ctx, e.body, func(h http.Header) {
+			h.Set(HeaderEventID, e.meta.EventID)
+			h.Set(HeaderEventType, e.meta.EventType)
+			h.Set(HeaderAttempt, strconv.Itoa(e.meta.Attempts+1))
+		})
 	}
 	return errs
 }
 
-func (w *webhookSender) post(ctx context.Context, e *entry) error {
+// postBatch sends batch as one JSON array; the whole batch succeeds or
+// fails together.
+func (w *webhookSender) postBatch(ctx context.Context, batch []*entry) error {
+	size, attempt := 2+len(batch), 0
+	for _, e := range batch {
+		size += len(e.body)
+		attempt = max(attempt, e.meta.Attempts+1)
+	}
+	body := make([]byte, 0, size)
+	body = append(body, '[')
+	for i, e := range batch {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, e.body...)
+	}
+	body = append(body, ']')
+	return w.post(ctx, body, func(h http.Header) {
+		h.Set(HeaderBatch, strconv.Itoa(len(batch)))
+		h.Set(HeaderAttempt, strconv.Itoa(attempt))
+	})
+}
+
+// post sends one signed POST of body; headers adds what describes it.
+func (w *webhookSender) post(ctx context.Context, body []byte, headers func(http.Header)) error {
 	ctx, cancel := context.WithTimeout(ctx, w.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url, bytes.NewReader(e.body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -103,11 +145,9 @@ func (w *webhookSender) post(ctx context.Context, e *entry) error {
 	h.Set("Content-Type", "application/json")
 	h.Set("User-Agent", "confab-notify/1")
 	h.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
-	h.Set(HeaderSignature, Sign(w.secret, ts, e.body))
-	h.Set(HeaderEventID, e.meta.EventID)
-	h.Set(HeaderEventType, e.meta.EventType)
+	h.Set(HeaderSignature, Sign(w.secret, ts, body))
 	h.Set(HeaderHook, w.hook)
-	h.Set(HeaderAttempt, strconv.Itoa(e.meta.Attempts+1))
+	headers(h)
 	resp, err := w.client.Do(req)
 	if err != nil {
 		return err

@@ -354,3 +354,63 @@ func counterValue(tb testing.TB, s *Service, name, target string) float64 {
 	}
 	return sum
 }
+
+// TestWebhookBatch: a hook with Batch > 1 gets JSON arrays (signed over the
+// array, HeaderBatch = its length, never over Batch events), every event
+// exactly once and in order; a failed batch is retried whole.
+func TestWebhookBatch(t *testing.T) {
+	r := newReceiver(t, testSecret, time.Now)
+	r.setFail(func(n int) int {
+		if n == 1 {
+			return http.StatusServiceUnavailable // the first POST fails: retried whole
+		}
+		return 0
+	})
+	h := webhookHook("batched", r.srv.URL)
+	h.Webhook.Batch = 4
+	s := testService(t, Config{Hooks: []Hook{h}}, Params{})
+	var evs []events.Event
+	for range 5 {
+		evs = append(evs, lifecycle(testMeeting)...)
+	}
+	for _, e := range evs {
+		s.Deliver(context.Background(), e)
+	}
+	var flat []string
+	waitFor(t, 20*time.Second, "batched webhooks", func() bool {
+		bodies, hdrs := r.got()
+		flat = flat[:0]
+		for i, b := range bodies {
+			var arr []json.RawMessage
+			if err := json.Unmarshal([]byte(b), &arr); err != nil {
+				t.Fatalf("body %d is not a JSON array: %v", i, err)
+			}
+			if n, _ := strconv.Atoi(hdrs[i].Get(HeaderBatch)); n != len(arr) || n < 1 || n > 4 || hdrs[i].Get(HeaderEventID) != "" {
+				t.Fatalf("POST %d: %d events, headers %v", i, len(arr), hdrs[i])
+			}
+			for _, e := range arr {
+				flat = append(flat, string(e))
+			}
+		}
+		return len(flat) >= len(evs)
+	})
+	wantExactly(t, "batched", flat, evs)
+	for i, b := range flat {
+		if b != string(evs[i].JSON()) {
+			t.Fatalf("event %d out of order", i)
+		}
+	}
+	if bodies, hdrs := r.got(); len(bodies) >= len(evs) || hdrs[0].Get(HeaderAttempt) != "2" {
+		t.Errorf("%d POSTs for %d events, first attempt header %q (want 2: the first POST failed)", len(bodies), len(evs), hdrs[0].Get(HeaderAttempt))
+	}
+}
+
+func TestWebhookBatchValidated(t *testing.T) {
+	for _, n := range []int{-1, MaxWebhookBatch + 1} {
+		h := webhookHook("x", "https://example.test/hook")
+		h.Webhook.Batch = n
+		if err := h.Webhook.validate(); err == nil {
+			t.Errorf("batch %d accepted", n)
+		}
+	}
+}

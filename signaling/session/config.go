@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/confab-media/confab/conference"
 	"github.com/confab-media/confab/internal/clock"
 	"github.com/confab-media/confab/internal/guard"
 	"github.com/confab-media/confab/signaling/events"
@@ -43,6 +44,12 @@ type Media = media.Server
 // goes through that relay. ok false sends none (host candidates only).
 type TURN interface {
 	Credentials(id meeting.Identity) (c *protocol.SdkTurnCredentials, ok bool)
+}
+
+// Rooms gives a meeting's conference Room (a *conference.Registry),
+// creating it on first use.
+type Rooms interface {
+	Room(meetingID string) (*conference.Room, error)
 }
 
 // Config holds the tunables; zero values take the defaults.
@@ -158,9 +165,13 @@ type Params struct {
 	Presence Presence
 	Events   Publisher
 	Media    Media
-	TURN     TURN         // nil: JOIN_ACK carries no TURN credentials
-	Clock    clock.Clock  // data-message times, retention, rate limits; default: the system clock
-	Log      *slog.Logger // default: discard
+	TURN     TURN // nil: JOIN_ACK carries no TURN credentials
+	// Rooms gives each meeting's conference Room, whose Roster holds the
+	// presence the Handler renders (stream ids, mute). Nil: each meeting
+	// keeps a roster of its own (a Handler without media, in tests).
+	Rooms Rooms
+	Clock clock.Clock  // data-message times, retention, rate limits; default: the system clock
+	Log   *slog.Logger // default: discard
 	// Panics counts panics contained in the goroutines that handle a
 	// client's input (reader, writer, ServeHTTP); nil counts nothing.
 	Panics guard.Counter

@@ -8,9 +8,13 @@
 // answers with the subprotocol "_aws_wt_session", and runs one [Session] per
 // WebSocket: one reader goroutine, one writer goroutine fed by a bounded,
 // ordered queue, both owned by the session and waited for when it ends.
-// Sessions of one meeting share a room (room.go) that keeps presence
-// (AUDIO_STREAM_ID_INFO), mute state, volumes (AUDIO_METADATA) and data
-// messages (relay, retention, throttling).
+// Sessions of one meeting share a room (room.go) that renders presence
+// (AUDIO_STREAM_ID_INFO), mute state and volumes (AUDIO_METADATA) and keeps
+// data messages (relay, retention, throttling). The presence itself — who
+// is in the meeting under which audio_stream_id, muted or not, phone
+// callers included — is the meeting's conference Room's [conference.Roster]
+// (Params.Rooms); the room changes it only under its own lock, so its
+// frames leave in roster order.
 //
 // Media (SUBSCRIBE and the video control frames) is delegated to a [Media]
 // implementation, the SFU; without one, SUBSCRIBE is answered with error

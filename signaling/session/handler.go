@@ -229,7 +229,7 @@ func (h *Handler) detach(s *Session) {
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
 	delete(rm.all, s)
-	if len(rm.all) == 0 && len(rm.phones) == 0 && !rm.data.keepsLocked(h.p.Clock.Now()) && h.rooms[rm.id] == rm {
+	if len(rm.all) == 0 && rm.phones == 0 && !rm.data.keepsLocked(h.p.Clock.Now()) && h.rooms[rm.id] == rm {
 		delete(h.rooms, rm.id)
 	}
 }

@@ -1,8 +1,6 @@
 package session
 
 import (
-	"cmp"
-	"slices"
 	"sync"
 
 	"google.golang.org/protobuf/proto"
@@ -17,13 +15,6 @@ import (
 type phone struct {
 	ident    meeting.Identity
 	streamID uint32
-}
-
-func (p *phone) entry() *protocol.SdkAudioStreamIdInfo {
-	return &protocol.SdkAudioStreamIdInfo{
-		AudioStreamId: proto.Uint32(p.streamID), AttendeeId: proto.String(p.ident.AttendeeID),
-		ExternalUserId: proto.String(p.ident.ExternalUserID), Muted: proto.Bool(false),
-	}
 }
 
 // JoinPhone makes a dial-in caller present in its meeting like any
@@ -48,15 +39,19 @@ func (h *Handler) JoinPhone(id meeting.Identity) (leave func(dropped bool), err 
 		rm.mu.Unlock()
 		return nil, meeting.ErrMeetingEnded
 	}
-	rm.nextStreamID++
-	p := &phone{ident: id, streamID: rm.nextStreamID}
-	if rm.phones == nil {
-		rm.phones = map[string]*phone{}
+	roster, err := rm.rosterLocked()
+	if err != nil {
+		rm.mu.Unlock()
+		return nil, err
 	}
-	rm.phones[id.AttendeeID] = p
+	// A caller replacing its attendee's earlier call supersedes that
+	// call's entry; the earlier call's departure is announced when it ends.
+	me, _ := roster.Arrive(id, true, false)
+	p := &phone{ident: id, streamID: me.StreamID}
+	rm.phones++
 	h.p.Presence.SetConnected(id.MeetingID, id.AttendeeID, true)
 	f := protocol.NewFrame(protocol.SdkSignalFrame_AUDIO_STREAM_ID_INFO, h.p.Clock.Now())
-	f.AudioStreamIdInfo = &protocol.SdkAudioStreamIdInfoFrame{Streams: []*protocol.SdkAudioStreamIdInfo{p.entry()}}
+	f.AudioStreamIdInfo = &protocol.SdkAudioStreamIdInfoFrame{Streams: []*protocol.SdkAudioStreamIdInfo{presenceEntry(me)}}
 	rm.broadcastLocked(f, nil)
 	rm.pending = append(rm.pending, h.phoneEvent(events.AttendeeJoined, id))
 	rm.mu.Unlock()
@@ -70,9 +65,8 @@ func (h *Handler) JoinPhone(id meeting.Identity) (leave func(dropped bool), err 
 
 func (h *Handler) leavePhone(rm *room, p *phone, dropped bool) {
 	rm.mu.Lock()
-	if rm.phones[p.ident.AttendeeID] == p {
-		delete(rm.phones, p.ident.AttendeeID)
-	}
+	rm.phones--
+	rm.roster.Depart(p.streamID)
 	h.p.Presence.SetConnected(p.ident.MeetingID, p.ident.AttendeeID, false)
 	e := &protocol.SdkAudioStreamIdInfo{AudioStreamId: proto.Uint32(p.streamID)}
 	t := events.AttendeeLeft
@@ -88,7 +82,7 @@ func (h *Handler) leavePhone(rm *room, p *phone, dropped bool) {
 	rm.flushEvents()
 	h.mu.Lock()
 	rm.mu.Lock()
-	if len(rm.all) == 0 && len(rm.phones) == 0 && !rm.data.keepsLocked(h.p.Clock.Now()) && h.rooms[rm.id] == rm {
+	if len(rm.all) == 0 && rm.phones == 0 && !rm.data.keepsLocked(h.p.Clock.Now()) && h.rooms[rm.id] == rm {
 		delete(h.rooms, rm.id)
 	}
 	rm.mu.Unlock()
@@ -99,18 +93,4 @@ func (h *Handler) phoneEvent(t events.Type, id meeting.Identity) events.Event {
 	e := h.event(t, id)
 	e.Detail.NetworkType = "PSTN"
 	return e
-}
-
-// phoneEntriesLocked returns the present phones' entries in stream order.
-func (r *room) phoneEntriesLocked() []*protocol.SdkAudioStreamIdInfo {
-	ps := make([]*phone, 0, len(r.phones))
-	for _, p := range r.phones {
-		ps = append(ps, p)
-	}
-	slices.SortFunc(ps, func(a, b *phone) int { return cmp.Compare(a.streamID, b.streamID) })
-	out := make([]*protocol.SdkAudioStreamIdInfo, 0, len(ps))
-	for _, p := range ps {
-		out = append(out, p.entry())
-	}
-	return out
 }

@@ -1,9 +1,7 @@
 package session
 
 import (
-	"cmp"
 	"context"
-	"slices"
 	"sync"
 
 	"google.golang.org/protobuf/proto"
@@ -26,15 +24,18 @@ type room struct {
 	// were queued under mu; it is held without mu while publishing.
 	emitMu sync.Mutex
 
-	mu           sync.Mutex            // guards everything below
-	pending      []events.Event        // attendee events to publish, in order
-	all          map[*Session]struct{} // every connected session
-	joined       map[string]*Session   // current session by attendee ID
-	phones       map[string]*phone     // dial-in callers by attendee ID (phone.go)
-	nextStreamID uint32                // last audio_stream_id given out
-	ended        bool                  // the meeting ended: no more joins
-	data         dataState
-	mutes        muteAnnouncer // presence.go
+	mu      sync.Mutex            // guards everything below
+	pending []events.Event        // attendee events to publish, in order
+	all     map[*Session]struct{} // every connected session
+	joined  map[string]*Session   // current session by attendee ID
+	phones  int                   // dial-in callers present (phone.go)
+	ended   bool                  // the meeting ended: no more joins
+	data    dataState
+	mutes   muteAnnouncer // presence.go
+	// roster is the meeting's presence, owned by its conference Room: the
+	// stream ids and mute states. The room changes it only under mu, so
+	// what it renders leaves in roster order. Set by the first join.
+	roster *conference.Roster
 }
 
 func newRoom(h *Handler, id string) *room {
@@ -56,10 +57,14 @@ func (r *room) join(s *Session) error {
 	case s.departed || s.isClosing():
 		return ErrClosed
 	}
+	roster, err := r.rosterLocked()
+	if err != nil {
+		return err
+	}
 	att := s.ident.AttendeeID
 	old := r.joined[att]
-	r.nextStreamID++
-	s.streamID.Store(r.nextStreamID)
+	me, superseded := roster.Arrive(s.ident, false, s.muted)
+	s.streamID.Store(me.StreamID)
 	r.joined[att] = s
 	s.joined.Store(true)
 	r.h.p.Presence.SetConnected(s.ident.MeetingID, att, true) // paired in leave, under mu
@@ -77,11 +82,11 @@ func (r *room) join(s *Session) error {
 		idx.Index = ix.Index(s)
 	}
 	idx.Index.NumParticipants = proto.Uint32(uint32(len(r.joined)))
-	all := make([]*protocol.SdkAudioStreamIdInfo, 0, len(r.joined))
-	for _, o := range r.sortedLocked() {
-		all = append(all, presentEntry(o))
+	list := roster.List()
+	all := make([]*protocol.SdkAudioStreamIdInfo, 0, len(list))
+	for _, p := range list {
+		all = append(all, presenceEntry(p))
 	}
-	all = append(all, r.phoneEntriesLocked()...)
 	info := s.frame(protocol.SdkSignalFrame_AUDIO_STREAM_ID_INFO)
 	info.AudioStreamIdInfo = &protocol.SdkAudioStreamIdInfoFrame{Streams: all}
 	for _, f := range []*protocol.SdkSignalFrame{ack, idx, info} {
@@ -89,11 +94,11 @@ func (r *room) join(s *Session) error {
 	}
 
 	s.announced = s.muted // in its presence entry
-	entries := []*protocol.SdkAudioStreamIdInfo{presentEntry(s)}
-	if old != nil {
+	entries := []*protocol.SdkAudioStreamIdInfo{presenceEntry(me)}
+	if superseded != 0 {
 		// A higher audio_stream_id supersedes the old one; the old one's
 		// departure then raises no "left" in the clients.
-		entries = append(entries, &protocol.SdkAudioStreamIdInfo{AudioStreamId: proto.Uint32(old.AudioStreamID())})
+		entries = append(entries, &protocol.SdkAudioStreamIdInfo{AudioStreamId: proto.Uint32(superseded)})
 	}
 	up := s.frame(protocol.SdkSignalFrame_AUDIO_STREAM_ID_INFO)
 	up.AudioStreamIdInfo = &protocol.SdkAudioStreamIdInfoFrame{Streams: entries}
@@ -129,6 +134,7 @@ func (r *room) leave(s *Session, dropped bool) (wasJoined, current bool) {
 		return true, false
 	}
 	delete(r.joined, s.ident.AttendeeID)
+	r.roster.Depart(s.AudioStreamID())
 	r.pending = append(r.pending, r.h.event(s.departEvent(), s.ident))
 	e := &protocol.SdkAudioStreamIdInfo{AudioStreamId: proto.Uint32(s.AudioStreamID())}
 	if dropped {
@@ -165,6 +171,7 @@ func (r *room) setMuted(s *Session, muted bool) (changed bool) {
 	}
 	s.muted = muted
 	if r.joined[s.ident.AttendeeID] == s {
+		r.roster.SetMuted(s.AudioStreamID(), muted)
 		r.muteChangedLocked(s)
 	} // else: announced with the presence entry at join
 	return true
@@ -176,16 +183,11 @@ func (r *room) broadcastVolumes(vols []conference.Volume) {
 	defer r.mu.Unlock()
 	states := make([]*protocol.SdkAudioAttendeeState, 0, len(vols))
 	for _, v := range vols {
-		var stream uint32
-		if s := r.joined[v.AttendeeID]; s != nil {
-			stream = s.AudioStreamID()
-		} else if p := r.phones[v.AttendeeID]; p != nil {
-			stream = p.streamID
-		} else {
-			continue
+		if v.StreamID == 0 {
+			continue // not present
 		}
 		states = append(states, &protocol.SdkAudioAttendeeState{
-			AudioStreamId:  proto.Uint32(stream),
+			AudioStreamId:  proto.Uint32(v.StreamID),
 			Volume:         proto.Uint32(v.Volume),
 			SignalStrength: proto.Uint32(v.SignalStrength),
 		})
@@ -242,24 +244,31 @@ func (r *room) offerLocked(f *protocol.SdkSignalFrame, except *Session) {
 	}
 }
 
-// sortedLocked returns the joined sessions in audio_stream_id order.
-func (r *room) sortedLocked() []*Session {
-	ss := make([]*Session, 0, len(r.joined))
-	for _, s := range r.joined {
-		ss = append(ss, s)
+// rosterLocked returns the meeting's roster, fetching it from its
+// conference Room on first use.
+func (r *room) rosterLocked() (*conference.Roster, error) {
+	switch {
+	case r.roster != nil:
+	case r.h.p.Rooms == nil:
+		r.roster = &conference.Roster{}
+	default:
+		cr, err := r.h.p.Rooms.Room(r.id)
+		if err != nil {
+			return nil, err
+		}
+		r.roster = cr.Roster()
 	}
-	slices.SortFunc(ss, func(a, b *Session) int { return cmp.Compare(a.AudioStreamID(), b.AudioStreamID()) })
-	return ss
+	return r.roster, nil
 }
 
-// presentEntry is s's presence entry: stream, attendee, external user and
-// mute state. The caller holds the room's mu.
-func presentEntry(s *Session) *protocol.SdkAudioStreamIdInfo {
+// presenceEntry is a roster entry as the clients read it: stream,
+// attendee, external user and mute state.
+func presenceEntry(p conference.Presence) *protocol.SdkAudioStreamIdInfo {
 	return &protocol.SdkAudioStreamIdInfo{
-		AudioStreamId:  proto.Uint32(s.AudioStreamID()),
-		AttendeeId:     proto.String(s.ident.AttendeeID),
-		ExternalUserId: proto.String(s.ident.ExternalUserID),
-		Muted:          proto.Bool(s.muted),
+		AudioStreamId:  proto.Uint32(p.StreamID),
+		AttendeeId:     proto.String(p.Identity.AttendeeID),
+		ExternalUserId: proto.String(p.Identity.ExternalUserID),
+		Muted:          proto.Bool(p.Muted),
 	}
 }
 

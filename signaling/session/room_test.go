@@ -239,8 +239,8 @@ func TestBroadcastVolumes(t *testing.T) {
 	m := f.meeting("m1")
 	cs := joinAll(t, f, m.MeetingId, "user-a", "user-b")
 	f.h.Volumes(m.MeetingId, []conference.Volume{
-		{AttendeeID: cs[1].att.AttendeeId, Volume: 20, SignalStrength: 2},
-		{AttendeeID: "not-here", Volume: 14},
+		{AttendeeID: cs[1].att.AttendeeId, StreamID: cs[1].streamID, Volume: 20, SignalStrength: 2},
+		{AttendeeID: "not-here", Volume: 14}, // no roster entry: StreamID 0
 	})
 	for _, cl := range cs {
 		md := cl.nextOf(protocol.SdkSignalFrame_AUDIO_METADATA).GetAudioMetadata().GetAttendeeStates()

@@ -57,6 +57,7 @@ type RedisConfig struct {
 // the same transaction (the outbox every node's delivery consumes).
 type Redis struct {
 	rdb    *redis.Client
+	ownRDB bool // DialRedis made rdb: Close closes it
 	prefix string
 	group  string
 	maxLen int64
@@ -81,6 +82,36 @@ type meetingMeta struct {
 }
 
 var _ Store = (*Redis)(nil)
+
+// RedisOptions parses a redis:// or rediss:// URL into client options with
+// the store's timeouts: 2 s to connect, 3 s to read or write.
+func RedisOptions(rawURL string) (*redis.Options, error) {
+	opt, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	opt.DialTimeout = 2 * time.Second
+	opt.ReadTimeout = 3 * time.Second
+	opt.WriteTimeout = 3 * time.Second
+	return opt, nil
+}
+
+// DialRedis opens a client on opt and a store on it (OpenRedis) for the
+// media group group. The store owns the client: Client returns it for the
+// other users of that Redis, and Close closes it last.
+func DialRedis(ctx context.Context, opt *redis.Options, group string, log *slog.Logger) (*Redis, error) {
+	rdb := redis.NewClient(opt)
+	s, err := OpenRedis(ctx, RedisConfig{Client: rdb, Group: group}, log)
+	if err != nil {
+		_ = rdb.Close()
+		return nil, err
+	}
+	s.ownRDB = true
+	return s, nil
+}
+
+// Client is the Redis client the store writes with.
+func (s *Redis) Client() *redis.Client { return s.rdb }
 
 // OpenRedis starts a store on cfg.Client. It checks that Redis answers and
 // warns when its persistence would let an acknowledged write be lost.
@@ -208,7 +239,7 @@ func (s *Redis) Submit(ops ...Op) <-chan error {
 }
 
 // Close writes what is queued and stops the writer. The client stays the
-// caller's to close.
+// caller's to close, unless DialRedis made it: then Close closes it too.
 func (s *Redis) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -219,6 +250,9 @@ func (s *Redis) Close() error {
 	close(s.queue)
 	s.mu.Unlock()
 	s.wg.Wait()
+	if s.ownRDB {
+		_ = s.rdb.Close()
+	}
 	return nil
 }
 

@@ -10,6 +10,29 @@ import (
 	"github.com/confab-media/confab/turn"
 )
 
+// RelayPeers is a relay's peer policy (turn.Config AllowedPeers and
+// DeniedPeers). Allowed: the media socket (MediaPeers, with local listing
+// the host's addresses) and each allowedPeers entry (turn.ParsePeer).
+// Denied: the listeners' addresses (ListenerPeers), refused even inside a
+// wide allowed CIDR.
+func RelayPeers(media net.Addr, publicIPs, allowedPeers, listeners []string, local func() ([]netip.Addr, error)) (allowed []turn.Peer, denied []netip.AddrPort, err error) {
+	allowed, err = MediaPeers(media, publicIPs, local)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, p := range allowedPeers {
+		peer, err := turn.ParsePeer(p)
+		if err != nil {
+			return nil, nil, fmt.Errorf("turn.allowed_peers: %q: %w", p, err)
+		}
+		allowed = append(allowed, peer)
+	}
+	for _, a := range listeners {
+		denied = append(denied, ListenerPeers(a)...)
+	}
+	return allowed, denied, nil
+}
+
 // MediaPeers are the sockets relayed media may go to: the media socket
 // itself, and where it is reached from outside. A concrete listen address
 // gives that address and port, plus each public IP (1:1 NAT, the address

@@ -50,3 +50,28 @@ func TestTURNMediaPeers(t *testing.T) {
 		}
 	}
 }
+
+// RelayPeers allows the media socket and the configured peers, and denies
+// the listeners; a malformed allowed peer is an error.
+func TestRelayPeers(t *testing.T) {
+	local := func() ([]netip.Addr, error) { return nil, nil }
+	media := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
+	allowed, denied, err := RelayPeers(media, []string{"203.0.113.5"}, []string{"10.1.0.0/16", "192.0.2.7:9000"},
+		[]string{"127.0.0.1:8080", ":5060", "127.0.0.1:0", ""}, local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range allowed {
+		got = append(got, p.String())
+	}
+	if want := "127.0.0.1:40000 203.0.113.5:40000 10.1.0.0/16 192.0.2.7:9000"; strings.Join(got, " ") != want {
+		t.Errorf("allowed %v, want %s", got, want)
+	}
+	if want := "[127.0.0.1:8080 0.0.0.0:5060]"; fmt.Sprint(denied) != want {
+		t.Errorf("denied %v, want %s", denied, want)
+	}
+	if _, _, err := RelayPeers(media, nil, []string{"not-an-ip"}, nil, local); err == nil || !strings.Contains(err.Error(), `"not-an-ip"`) {
+		t.Errorf("malformed allowed peer: %v", err)
+	}
+}

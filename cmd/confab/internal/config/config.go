@@ -6,12 +6,13 @@ import (
 
 	_ "embed"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Config is the complete configuration of a confab node. Its YAML form is the
@@ -66,8 +67,45 @@ type Config struct {
 	// Log configures the process log.
 	Log LogConfig `yaml:"log"`
 
+	// Demo configures the meeting web app served at /.
+	Demo DemoConfig `yaml:"demo"`
+
 	// Debug configures debugging aids; leave them off in production.
 	Debug DebugConfig `yaml:"debug"`
+}
+
+// DemoConfig configures the meeting web app (package demo) at /: a page
+// that creates or joins a meeting by name and runs the stock Chime SDK.
+type DemoConfig struct {
+	// Enabled turns the app on or off. Unset (the default): on when
+	// http.listen is a loopback address, off otherwise. Joining creates
+	// meetings, so on any other address it needs Passcode. Environment:
+	// CONFAB_DEMO_ENABLED.
+	Enabled *bool `yaml:"enabled"`
+	// Passcode must accompany every join when set; required when the app
+	// is on and http.listen is not loopback. Environment: CONFAB_DEMO_PASSCODE.
+	Passcode string `yaml:"passcode"`
+}
+
+// On reports whether the app is served with http.listen at listen.
+func (d DemoConfig) On(listen string) bool {
+	if d.Enabled != nil {
+		return *d.Enabled
+	}
+	return isLoopbackListen(listen)
+}
+
+// isLoopbackListen reports whether a host:port listens on loopback only.
+func isLoopbackListen(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // ClusterConfig configures cluster mode.
@@ -92,6 +130,15 @@ type ClusterConfig struct {
 
 // Enabled reports whether cluster mode is on.
 func (c ClusterConfig) Enabled() bool { return c.RedisURL != "" }
+
+// GroupID is the media group this node's meetings are recorded on: its
+// node id in a cluster, "local" alone.
+func (c Config) GroupID() string {
+	if c.Cluster.Enabled() {
+		return c.Cluster.NodeID
+	}
+	return "local"
+}
 
 // HTTPConfig configures the HTTP listener.
 type HTTPConfig struct {
@@ -129,6 +176,16 @@ func (c Credential) String() string {
 // GoString is like String, for the %#v verb.
 func (c Credential) GoString() string {
 	return fmt.Sprintf("config.Credential{AccessKeyID:%q, SecretAccessKey:%q}", c.AccessKeyID, maskSecret(c.SecretAccessKey))
+}
+
+// KeyLookup returns the SigV4 verifier's lookup of creds: the secret of an
+// access key ID.
+func KeyLookup(creds []Credential) func(accessKeyID string) (secret string, ok bool) {
+	keys := make(map[string]string, len(creds))
+	for _, c := range creds {
+		keys[c.AccessKeyID] = c.SecretAccessKey
+	}
+	return func(id string) (string, bool) { s, ok := keys[id]; return s, ok }
 }
 
 // Quotas are service limits. They mirror the Amazon Chime SDK defaults.
@@ -510,6 +567,16 @@ func (c Config) SlogLevel() slog.Level {
 	}
 }
 
+// Logger returns the process log, written to w in Log.Format (json, else
+// text) from SlogLevel up.
+func (c Config) Logger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.SlogLevel()}
+	if c.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
 // redactedMask replaces secrets in Redacted and in Credential.String.
 const redactedMask = "REDACTED"
 
@@ -533,6 +600,9 @@ func (c Config) Redacted() Config {
 		for i, cr := range c.Credentials {
 			out.Credentials[i] = Credential{AccessKeyID: cr.AccessKeyID, SecretAccessKey: maskSecret(cr.SecretAccessKey)}
 		}
+	}
+	if c.Demo.Passcode != "" {
+		out.Demo.Passcode = maskSecret(c.Demo.Passcode)
 	}
 	if c.TURN.Secret != "" {
 		out.TURN.Secret = maskSecret(c.TURN.Secret)

@@ -1,7 +1,8 @@
 // Package config loads, validates and describes the configuration of the
-// confab server, and keeps the secrets generated into its data directory
-// on first start (the API key pair, the join-token key, the TURN secret;
-// secrets.go).
+// confab server, keeps the secrets generated into its data directory on
+// first start (the API key pair, the join-token key, the TURN secret;
+// secrets.go), and translates it into each subsystem's own Config
+// (subsystems.go: [Config.MeetingService], [Config.SIPGateway], …).
 //
 // # Pipeline and precedence
 //

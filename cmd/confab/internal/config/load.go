@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // FieldError is one configuration problem. Load and Validate return these,
@@ -82,6 +82,8 @@ Environment:
   CONFAB_SIP_LISTEN_UDP     sip.listen_udp (also _TCP, _TLS)
   CONFAB_TURN_LISTEN_UDP    turn.listen_udp
   CONFAB_TURN_PUBLIC_HOST   turn.public_host
+  CONFAB_DEMO_ENABLED       demo.enabled (true or false)
+  CONFAB_DEMO_PASSCODE      demo.passcode
   CONFAB_ACCESS_KEY_ID      with CONFAB_SECRET_ACCESS_KEY: an extra credential,
   CONFAB_SECRET_ACCESS_KEY  listed first
 `)
@@ -174,6 +176,7 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 		{"CONFAB_SIP_LISTEN_TLS", &cfg.SIP.ListenTLS},
 		{"CONFAB_REDIS_URL", &cfg.Cluster.RedisURL},
 		{"CONFAB_NODE_ID", &cfg.Cluster.NodeID},
+		{"CONFAB_DEMO_PASSCODE", &cfg.Demo.Passcode},
 	} {
 		if v := getenv(e.name); v != "" {
 			*e.dst = v
@@ -187,6 +190,13 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 			errs = append(errs, &FieldError{Key: "CONFAB_TURN_ENABLED", Msg: fmt.Sprintf("must be true or false (got %q)", v)})
 		}
 		cfg.TURN.Enabled = b
+	}
+	if v := getenv("CONFAB_DEMO_ENABLED"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, &FieldError{Key: "CONFAB_DEMO_ENABLED", Msg: fmt.Sprintf("must be true or false (got %q)", v)})
+		}
+		cfg.Demo.Enabled = &b
 	}
 	if v := getenv("CONFAB_SIP_ENABLED"); v != "" {
 		b, err := strconv.ParseBool(v)

@@ -32,6 +32,11 @@ func (c Config) Validate() error {
 		v.add("http.public_url", "%s", err)
 	}
 
+	if c.Demo.On(c.HTTP.Listen) && c.Demo.Passcode == "" && !isLoopbackListen(c.HTTP.Listen) {
+		v.add("demo.passcode", "must be set when demo.enabled is true and http.listen (%s) is not a loopback address: "+
+			"anyone reaching the page could create meetings", c.HTTP.Listen)
+	}
+
 	if c.Cluster.Enabled() {
 		if !strings.HasPrefix(c.Cluster.RedisURL, "redis://") && !strings.HasPrefix(c.Cluster.RedisURL, "rediss://") {
 			v.add("cluster.redis_url", "must be a redis:// or rediss:// URL")

@@ -48,6 +48,16 @@ func TestValidate(t *testing.T) {
 		{"public url user info", func(c *Config) { c.HTTP.PublicURL = "https://u:p@example.com" }, []string{"http.public_url"}, "must not contain user info"},
 		{"public url trailing slash", func(c *Config) { c.HTTP.PublicURL = "https://example.com/" }, []string{"http.public_url"}, "must not end with a slash"},
 		{"public url unparsable", func(c *Config) { c.HTTP.PublicURL = "https://exa mple.com" }, []string{"http.public_url"}, "invalid URL"},
+		// demo
+		{"demo on by default on loopback", func(c *Config) { c.HTTP.Listen = "127.0.0.1:8080" }, nil, ""},
+		{"demo enabled on a public listen without passcode", func(c *Config) {
+			c.HTTP.Listen = "0.0.0.0:8080"
+			c.Demo.Enabled = ptr(true)
+		}, []string{"demo.passcode"}, "not a loopback address"},
+		{"demo enabled on a public listen with passcode", func(c *Config) {
+			c.HTTP.Listen = "0.0.0.0:8080"
+			c.Demo.Enabled, c.Demo.Passcode = ptr(true), "let-me-in"
+		}, nil, ""},
 		// turn
 		{"turn allowed peers forms", func(c *Config) {
 			c.TURN.AllowedPeers = []string{"203.0.113.7", "203.0.113.7:3000", "203.0.113.0/24", "[2001:db8::1]:3000"}
@@ -150,5 +160,27 @@ func TestValidateReportsEverything(t *testing.T) {
 	var fe *FieldError
 	if !errors.As(err, &fe) || fe.Key != "http.listen" {
 		t.Fatalf("errors.As first FieldError = %+v", fe)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestDemoOn(t *testing.T) {
+	for _, c := range []struct {
+		listen  string
+		enabled *bool
+		want    bool
+	}{
+		{"127.0.0.1:8080", nil, true},
+		{"localhost:8080", nil, true},
+		{"[::1]:8080", nil, true},
+		{"0.0.0.0:8080", nil, false},
+		{":8080", nil, false},
+		{"127.0.0.1:8080", ptr(false), false},
+		{"0.0.0.0:8080", ptr(true), true},
+	} {
+		if got := (DemoConfig{Enabled: c.enabled}).On(c.listen); got != c.want {
+			t.Errorf("On(%q, enabled %v) = %v, want %v", c.listen, c.enabled, got, c.want)
+		}
 	}
 }

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/confab-media/confab/cluster"
+	"github.com/confab-media/confab/cmd/confab/internal/config"
+	"github.com/confab-media/confab/demo"
+	"github.com/confab-media/confab/internal/debughttp"
+	"github.com/confab-media/confab/signaling/api"
+	"github.com/confab-media/confab/signaling/meeting"
+	"github.com/confab-media/confab/signaling/sigv4"
+)
+
+// newHTTPHandler mounts the API (behind the cluster router in a cluster),
+// the signaling WebSocket, the TurnControlUrl, the notifications admin API
+// and /admin/drain (SigV4 like the API), the probes, /metrics, the meeting
+// web app (when app is not nil) and (when enabled) pprof.
+func newHTTPHandler(cfg config.Config, creds []config.Credential, svc *meeting.Service, node *cluster.Cluster, signaling, turnControl, notifyAdmin http.Handler, app *demo.Handler, reg *prometheus.Registry, log *slog.Logger) http.Handler {
+	verifier := sigv4.NewVerifier(sigv4.VerifierConfig{Service: "chime"}, sigv4.VerifierParams{
+		Lookup: config.KeyLookup(creds),
+		Now:    time.Now,
+	})
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "confab", Name: "meetings_active", Help: "Meetings currently live on this node.",
+	}, func() float64 { return float64(svc.ActiveMeetings()) }))
+
+	var limiter api.Limiter // default: the node's own buckets
+	if node != nil {
+		limiter = node.RateLimiter(cfg.Quotas.APIRequestsPerSecond, cfg.Quotas.APIBurst,
+			api.NewRateLimiter(cfg.Quotas.APIRequestsPerSecond, cfg.Quotas.APIBurst, time.Now))
+	}
+	apiHandler := api.NewHandler(cfg.API(), api.Params{
+		Meetings: svc,
+		Verifier: verifier,
+		Metrics:  reg,
+		Log:      log.With("subsystem", "api"),
+		Now:      time.Now,
+		Limiter:  limiter,
+	})
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /healthz", api.HealthHandler())
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	if cfg.Debug.Pprof {
+		debughttp.MountPprof(mux)
+	}
+	mux.Handle("GET /control/{meetingID}", signaling)
+	mux.Handle("POST /v2/turn_sessions", turnControl)
+	mux.Handle("/admin/notify/", sigv4.Require(verifier, notifyAdmin))
+	if app != nil {
+		app.Register(mux)
+	}
+	if node == nil { // alone: always ready, the first media region is the nearest
+		mux.Handle("GET /readyz", api.ReadyHandler("redis", nil))
+		mux.Handle("GET /nearest-media-region", api.NearestRegionHandler(cfg.MediaRegions[0]))
+		mux.Handle("/", apiHandler)
+		return mux
+	}
+	mux.Handle("GET /readyz", api.ReadyHandler("redis", node.Ready))
+	mux.Handle("GET /nearest-media-region", api.NearestRegionHandler(node.Region()))
+	mux.Handle("/admin/drain", sigv4.Require(verifier, node.DrainHandler(cfg.Cluster.DrainTimeout.Std())))
+	mux.Handle("/", node.Router(apiHandler))
+	return mux
+}

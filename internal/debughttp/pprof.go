@@ -1,0 +1,19 @@
+// Package debughttp mounts the net/http/pprof profiling handlers on a mux
+// (confab serve's debug.pprof): they expose the process's internals, so
+// they are off unless asked for.
+package debughttp
+
+import (
+	"net/http"
+	"net/http/pprof"
+)
+
+// MountPprof serves /debug/pprof/ (the index and every named profile),
+// profile, trace, symbol and cmdline on mux.
+func MountPprof(mux *http.ServeMux) {
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+}
