@@ -4,6 +4,7 @@
 //	confab serve [--config FILE] [--listen ADDR] [--public-url URL] [--data-dir DIR] ...
 //	confab config [flags]     print the effective configuration (secrets masked)
 //	confab bench [flags]      load a deployment with synthetic attendees and report
+//	confab health [URL]       exit 0 if a server answers URL (default its /healthz on 127.0.0.1:8080)
 //	confab version
 //
 // main only parses the command line, builds the configuration and wires the
@@ -56,6 +57,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "bench":
 		return load.Main(args[1:], stdout, stderr)
+	case "health":
+		return health(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "confab", version)
 		return 0
@@ -92,6 +95,8 @@ commands:
   serve     run the server (control plane API, health and metrics)
   config    print the effective configuration, secrets masked
   bench     load a running deployment with synthetic attendees and report (bench -h)
+  health    exit 0 if a server answers /healthz (default http://127.0.0.1:8080/healthz;
+            the Docker HEALTHCHECK)
   version   print the version
 
 Run "confab serve --help" for every flag and environment variable.

@@ -365,3 +365,17 @@ func TestMetricsAndHealth(t *testing.T) {
 		}
 	}
 }
+
+// TestHealthCommand: `confab health URL` (the Docker HEALTHCHECK) exits 0
+// against a serving node and 1 against nothing.
+func TestHealthCommand(t *testing.T) {
+	s := startServer(t, "", noThrottle())
+	if out, err := exec.Command(confabBin, "health", s.Endpoint+"/healthz").CombinedOutput(); err != nil {
+		t.Fatalf("health of a serving node: %v %s", err, out)
+	}
+	err := exec.Command(confabBin, "health", "http://127.0.0.1:1/healthz").Run()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("health of nothing: %v", err)
+	}
+}

@@ -21,6 +21,15 @@ type Config struct {
 	// HTTP configures the API listener and the public address clients use.
 	HTTP HTTPConfig `yaml:"http"`
 
+	// PublicIP is the one address clients reach this node at. When set,
+	// it fills whichever of http.public_url (with the listen port),
+	// media.public_ips, turn.public_host, sip.public_ip — and turn.relay_ip
+	// when the address is on one of this host's interfaces — are not set
+	// themselves. "auto" takes the address of the interface holding the
+	// default route. Default: none. Environment: CONFAB_PUBLIC_IP; flag:
+	// --public-ip.
+	PublicIP string `yaml:"public_ip"`
+
 	// DataDir is the directory holding persistent state. Default
 	// "./confab-data". Environment: CONFAB_DATA_DIR;
 	// flag: --data-dir.
@@ -532,7 +541,10 @@ func DocumentedRegions() []string {
 // PublicURL, an empty MediaRegions becomes DocumentedRegions(), and
 // Log.Level and Log.Format are lower-cased. It is idempotent. Call it on a
 // Config built in code before Validate.
-func (c *Config) Normalize() {
+func (c *Config) Normalize() { c.normalize(systemNet{}) }
+
+func (c *Config) normalize(n hostNet) {
+	c.derivePublic(n)
 	if c.HTTP.PublicURL == "" {
 		c.HTTP.PublicURL = "http://" + c.HTTP.Listen
 		if host, port, err := net.SplitHostPort(c.HTTP.Listen); err == nil && host == "" {

@@ -38,8 +38,8 @@ func (e *FieldError) Error() string {
 
 // flagValues holds the command-line flags.
 type flagValues struct {
-	config, listen, publicURL, dataDir, logLevel string
-	pprof                                        bool
+	config, listen, publicURL, publicIP, dataDir, logLevel string
+	pprof                                                  bool
 }
 
 func newFlagSet(v *flagValues) *flag.FlagSet {
@@ -48,6 +48,7 @@ func newFlagSet(v *flagValues) *flag.FlagSet {
 	fs.StringVar(&v.config, "config", "", "read configuration from `FILE` (YAML; default $CONFAB_CONFIG)")
 	fs.StringVar(&v.listen, "listen", "", "listen on `ADDR`, host:port (http.listen)")
 	fs.StringVar(&v.publicURL, "public-url", "", "public base `URL` of this node (http.public_url)")
+	fs.StringVar(&v.publicIP, "public-ip", "", "the `IP` clients reach this node at, or auto: fills the public URL, media, TURN and SIP addresses not set (public_ip)")
 	fs.StringVar(&v.dataDir, "data-dir", "", "keep persistent state in `DIR` (data_dir)")
 	fs.StringVar(&v.logLevel, "log-level", "", "log `LEVEL`: debug, info, warn or error (log.level)")
 	fs.BoolVar(&v.pprof, "pprof", false, "enable /debug/pprof/ handlers (debug.pprof)")
@@ -63,8 +64,12 @@ func Usage() string {
 	b.WriteString("Flags (override environment, which overrides the file):\n")
 	fs.PrintDefaults()
 	b.WriteString(`
-Environment:
+Environment: every key has a variable, CONFAB_ and the key's path upper-cased
+with _ for . (turn.relay_port_min: CONFAB_TURN_RELAY_PORT_MIN; lists
+comma-separated; not lists of objects such as credentials or hooks). Also:
   CONFAB_CONFIG             configuration file (when --config is absent)
+  CONFAB_CONFIG_BODY        the whole configuration as YAML (instead of a file)
+  CONFAB_PUBLIC_IP          public_ip (an IP, or auto)
   CONFAB_HTTP_LISTEN        http.listen
   CONFAB_PUBLIC_URL         http.public_url
   CONFAB_DATA_DIR           data_dir
@@ -100,6 +105,11 @@ Environment:
 // On error the returned Config is the zero value. If args ask for help the
 // error wraps flag.ErrHelp.
 func Load(args []string, getenv func(string) string) (Config, error) {
+	return load(args, getenv, systemNet{})
+}
+
+// load is Load on the given host network (public_ip: auto).
+func load(args []string, getenv func(string) string, hn hostNet) (Config, error) {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
@@ -120,7 +130,11 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	if set["config"] {
 		path = fv.config
 	}
-	if path != "" {
+	body := getenv("CONFAB_CONFIG_BODY")
+	switch {
+	case path != "" && body != "":
+		return Config{}, fmt.Errorf("config: both a config file (%s) and CONFAB_CONFIG_BODY are set; use one", path)
+	case path != "":
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return Config{}, fmt.Errorf("config: reading config file: %w", err)
@@ -128,8 +142,15 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		if err := decodeFile(path, data, &cfg); err != nil {
 			return Config{}, err
 		}
+	case body != "":
+		if err := decodeFile("CONFAB_CONFIG_BODY", []byte(body), &cfg); err != nil {
+			return Config{}, err
+		}
 	}
 
+	if errs := applyAutoEnv(&cfg, getenv); len(errs) > 0 {
+		return Config{}, errors.Join(errs...)
+	}
 	if err := applyEnv(&cfg, getenv); err != nil {
 		return Config{}, err
 	}
@@ -149,8 +170,11 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	if set["pprof"] {
 		cfg.Debug.Pprof = fv.pprof
 	}
+	if set["public-ip"] {
+		cfg.PublicIP = fv.publicIP
+	}
 
-	cfg.Normalize()
+	cfg.normalize(hn)
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}
@@ -164,6 +188,7 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 	}{
 		{"CONFAB_HTTP_LISTEN", &cfg.HTTP.Listen},
 		{"CONFAB_PUBLIC_URL", &cfg.HTTP.PublicURL},
+		{"CONFAB_PUBLIC_IP", &cfg.PublicIP},
 		{"CONFAB_DATA_DIR", &cfg.DataDir},
 		{"CONFAB_ACCOUNT_ID", &cfg.AccountID},
 		{"CONFAB_LOG_LEVEL", &cfg.Log.Level},

@@ -30,7 +30,17 @@ func (c Config) Validate() error {
 	}
 	if err := checkPublicURL(c.HTTP.PublicURL); err != "" {
 		v.add("http.public_url", "%s", err)
+	} else if u, _ := url.Parse(c.HTTP.PublicURL); u != nil {
+		if ip, err := netip.ParseAddr(u.Hostname()); err == nil && ip.IsUnspecified() {
+			v.add("http.public_url", "host %s is not an address clients can reach: set public_ip (or http.public_url)", u.Hostname())
+		}
 	}
+	if c.PublicIP != "" {
+		if ip, err := netip.ParseAddr(c.PublicIP); err != nil || ip.IsUnspecified() || ip.IsMulticast() {
+			v.add("public_ip", "must be this node's IP address as clients reach it, or auto (got %q)", c.PublicIP)
+		}
+	}
+	c.checkPorts(&v)
 
 	if c.Demo.On(c.HTTP.Listen) && c.Demo.Passcode == "" && !isLoopbackListen(c.HTTP.Listen) {
 		v.add("demo.passcode", "must be set when demo.enabled is true and http.listen (%s) is not a loopback address: "+
@@ -123,8 +133,8 @@ func (c Config) Validate() error {
 		v.add("media.udp_listen", "host must be an IP address (got %q)", host)
 	}
 	for i, ip := range md.PublicIPs {
-		if net.ParseIP(strings.TrimSpace(ip)) == nil {
-			v.add(fmt.Sprintf("media.public_ips[%d]", i), "must be an IP address (got %q)", ip)
+		if a := net.ParseIP(strings.TrimSpace(ip)); a == nil || a.IsUnspecified() {
+			v.add(fmt.Sprintf("media.public_ips[%d]", i), "must be an IP address clients can reach (got %q)", ip)
 		}
 	}
 	if md.TopTalkers < 1 || md.TopTalkers > 16 {
@@ -151,9 +161,16 @@ func (c Config) Validate() error {
 		if (t.CertFile == "") != (t.KeyFile == "") {
 			v.add("turn.cert_file", "cert_file and key_file go together")
 		}
-		if t.RelayIP != "" {
-			if a, err := netip.ParseAddr(t.RelayIP); err != nil || !a.Is4() {
-				v.add("turn.relay_ip", "must be an IPv4 address (got %q)", t.RelayIP)
+		if t.RelayIP == "" {
+			// It defaults to listen_udp's host, which must then be concrete.
+			if h, _, err := net.SplitHostPort(t.ListenUDP); err == nil {
+				if a, err := netip.ParseAddr(h); h == "" || (err == nil && a.IsUnspecified()) {
+					v.add("turn.relay_ip", "must be set (or public_ip, when it is this host's address): turn.listen_udp %q listens on every address", t.ListenUDP)
+				}
+			}
+		} else {
+			if a, err := netip.ParseAddr(t.RelayIP); err != nil || !a.Is4() || a.IsUnspecified() {
+				v.add("turn.relay_ip", "must be one concrete IPv4 address of this host, not a wildcard (got %q)", t.RelayIP)
 			}
 		}
 		if t.RelayPortMin < 1024 || t.RelayPortMax > 65535 || t.RelayPortMin > t.RelayPortMax {
