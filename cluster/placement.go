@@ -74,26 +74,43 @@ for i = 1, #KEYS do
   end
 end
 redis.call('INCR', KEYS[best])
+redis.call('EXPIRE', KEYS[best], 30)
 return best
 `)
 
 // Place picks the node for a new meeting in region and counts the
-// placement. With a ClientRequestToken, the first placement of that token
-// wins across the cluster and later ones return the same node.
+// placement as in flight until Placed. With a ClientRequestToken, the
+// first placement of that token wins across the cluster and later ones
+// return the same node (not counted: Placed is then a no-op).
 func (c *Cluster) Place(ctx context.Context, region, requestToken string) (Node, error) {
+	n, _, err := c.place(ctx, region, requestToken)
+	return n, err
+}
+
+// Placed takes back the in-flight count of a placement on node id once its
+// create has been answered (the host has published its meeting count by
+// then: see Router).
+func (c *Cluster) Placed(ctx context.Context, id string) {
+	if err := c.p.Redis.Decr(ctx, c.key(keyPlaced+id)).Err(); err != nil {
+		c.p.Log.Warn("cluster: uncount a placement", "err", err)
+	}
+}
+
+// place is Place, also reporting whether the placement was counted.
+func (c *Cluster) place(ctx context.Context, region, requestToken string) (Node, bool, error) {
 	if requestToken != "" {
 		if n, ok, err := c.placedFor(ctx, requestToken); err != nil || ok {
-			return n, err
+			return n, false, err
 		}
 	}
 	nodes, err := c.Nodes(ctx)
 	if err != nil {
-		return Node{}, err
+		return Node{}, false, err
 	}
 	cands := candidates(nodes, region)
 	if len(cands) == 0 {
 		c.m.placements.WithLabelValues("none").Inc()
-		return Node{}, fmt.Errorf("%w: no live node serves media region %s with room for a meeting", ErrNoNode, region)
+		return Node{}, false, fmt.Errorf("%w: no live node serves media region %s with room for a meeting", ErrNoNode, region)
 	}
 	keys := make([]string, len(cands))
 	args := make([]any, 0, 3*len(cands))
@@ -103,30 +120,32 @@ func (c *Cluster) Place(ctx context.Context, region, requestToken string) (Node,
 	}
 	idx, err := pickAndCount.Run(ctx, c.p.Redis, keys, args...).Int()
 	if err != nil {
-		return Node{}, err
+		return Node{}, false, err
 	}
 	if idx < 1 || idx > len(cands) {
-		return Node{}, fmt.Errorf("cluster: placement script chose %d of %d nodes", idx, len(cands))
+		return Node{}, false, fmt.Errorf("cluster: placement script chose %d of %d nodes", idx, len(cands))
 	}
 	n := cands[idx-1]
 	if requestToken != "" {
 		won, err := c.p.Redis.SetNX(ctx, c.key(keyRequestToken+requestToken), n.ID, requestTokenTTL).Result()
 		if err != nil {
-			return Node{}, err
+			c.p.Redis.Decr(ctx, keys[idx-1])
+			return Node{}, false, err
 		}
 		if !won { // a concurrent create with the token placed it first
 			if w, ok, err := c.placedFor(ctx, requestToken); err != nil || ok {
 				c.p.Redis.Decr(ctx, keys[idx-1]) // our pick is not used
-				return w, err
+				return w, false, err
 			}
 			// It was placed on a node that has died since: take it over.
 			if err := c.p.Redis.Set(ctx, c.key(keyRequestToken+requestToken), n.ID, requestTokenTTL).Err(); err != nil {
-				return Node{}, err
+				c.p.Redis.Decr(ctx, keys[idx-1])
+				return Node{}, false, err
 			}
 		}
 	}
 	c.m.placements.WithLabelValues(n.ID).Inc()
-	return n, nil
+	return n, true, nil
 }
 
 // placedFor returns the live node a request token was placed on.

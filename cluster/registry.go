@@ -13,9 +13,12 @@ import (
 //
 //	node:<id>    string with a TTL: the Node JSON of a live node
 //	nodes        set: every node id that registered and was not reaped yet
-//	placed:<id>  counter: meetings placed on the node since its last
-//	             heartbeat, so a burst of CreateMeeting calls spreads
-//	             instead of all going to the node that looked emptiest
+//	placed:<id>  counter: CreateMeeting calls placed on the node and not
+//	             answered yet (the placing router takes its count back
+//	             once the create is answered, by which time the host has
+//	             published its new meeting count), so a burst of creates
+//	             spreads instead of all going to the node that looked
+//	             emptiest; it expires if a router dies mid-create
 const (
 	keyNode   = "node:"
 	keyNodes  = "nodes"
@@ -37,7 +40,6 @@ func (c *Cluster) beat(ctx context.Context) error {
 	_, err := c.p.Redis.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, c.key(keyNode+n.ID), n.encode(), c.cfg.TTL)
 		p.SAdd(ctx, c.key(keyNodes), n.ID)
-		p.Del(ctx, c.key(keyPlaced+n.ID)) // counted in n.Meetings now
 		return nil
 	})
 	if err == nil {

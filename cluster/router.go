@@ -55,17 +55,22 @@ func (c *Cluster) Router(local http.Handler) *Router {
 // ServeHTTP routes one request.
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get(HeaderForwarded) != "" {
-		rt.local.ServeHTTP(w, r)
+		rt.serveLocal(w, r)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), heartbeatTimeout)
 	defer cancel()
-	target, ok := rt.target(ctx, w, r)
+	target, counted, ok := rt.target(ctx, w, r)
 	if !ok {
 		return // answered
 	}
+	if counted {
+		// The create's placement is in flight until answered; by then the
+		// host has published its new meeting count (serveLocal).
+		defer rt.c.Placed(context.WithoutCancel(ctx), target)
+	}
 	if target == "" || target == rt.c.Self() {
-		rt.local.ServeHTTP(w, r)
+		rt.serveLocal(w, r)
 		return
 	}
 	n, live, err := rt.c.Node(ctx, target)
@@ -82,53 +87,76 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt.proxy(n).ServeHTTP(w, r)
 }
 
-// target names the node that must answer r ("" or self: this one). It
-// answers r itself (ok false) when the cluster cannot place it.
-func (rt *Router) target(ctx context.Context, w http.ResponseWriter, r *http.Request) (string, bool) {
+// serveLocal answers r on this node. A create is followed by a heartbeat
+// before the answer leaves (the handler's small response is still
+// buffered), so placement on any node counts the new meeting at once.
+func (rt *Router) serveLocal(w http.ResponseWriter, r *http.Request) {
+	create := isCreate(r)
+	rt.local.ServeHTTP(w, r)
+	if create {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), heartbeatTimeout)
+		defer cancel()
+		if err := rt.c.beat(ctx); err != nil {
+			rt.c.p.Log.Debug("cluster: heartbeat after a create", "err", err)
+		}
+	}
+}
+
+// isCreate reports whether r is CreateMeeting or CreateMeetingWithAttendees.
+func isCreate(r *http.Request) bool {
+	return r.Method == http.MethodPost && strings.Trim(r.URL.Path, "/") == "meetings"
+}
+
+// target names the node that must answer r ("" or self: this one) and
+// whether a placement was counted for it. It answers r itself (ok false)
+// when the cluster cannot place it.
+func (rt *Router) target(ctx context.Context, w http.ResponseWriter, r *http.Request) (target string, counted, ok bool) {
 	seg := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	switch {
-	case len(seg) == 1 && seg[0] == "meetings" && r.Method == http.MethodPost:
+	case isCreate(r):
 		return rt.placeCreate(ctx, w, r)
 	case len(seg) >= 2 && seg[0] == "meetings" && seg[1] != "":
-		return rt.hostOf(ctx, w, seg[1])
+		target, ok := rt.hostOf(ctx, w, seg[1])
+		return target, false, ok
 	case len(seg) == 1 && seg[0] == "tags":
 		arn := r.URL.Query().Get("arn")
 		if arn == "" {
 			var body struct{ ResourceARN string }
 			if !peekJSON(r, &body) {
-				return "", true
+				return "", false, true
 			}
 			arn = body.ResourceARN
 		}
 		id, ok := meetingOfARN(arn)
 		if !ok {
-			return "", true
+			return "", false, true
 		}
-		return rt.hostOf(ctx, w, id)
+		target, ok := rt.hostOf(ctx, w, id)
+		return target, false, ok
 	}
-	return "", true
+	return "", false, true
 }
 
 // placeCreate places a CreateMeeting (or CreateMeetingWithAttendees).
-func (rt *Router) placeCreate(ctx context.Context, w http.ResponseWriter, r *http.Request) (string, bool) {
+func (rt *Router) placeCreate(ctx context.Context, w http.ResponseWriter, r *http.Request) (string, bool, bool) {
 	var body struct {
 		MediaRegion        string
 		ClientRequestToken string
 	}
 	if !peekJSON(r, &body) || body.MediaRegion == "" {
-		return "", true // malformed: the local handler says why
+		return "", false, true // malformed: the local handler says why
 	}
-	n, err := rt.c.Place(ctx, body.MediaRegion, body.ClientRequestToken)
+	n, counted, err := rt.c.place(ctx, body.MediaRegion, body.ClientRequestToken)
 	switch {
 	case errors.Is(err, ErrNoNode):
 		api.WriteServiceUnavailable(w, "No media group serves "+body.MediaRegion+" now")
-		return "", false
+		return "", false, false
 	case err != nil:
 		rt.c.p.Log.Warn("cluster: placement failed", "err", err)
 		api.WriteServiceUnavailable(w, "The cluster state is unavailable")
-		return "", false
+		return "", false, false
 	}
-	return n.ID, true
+	return n.ID, counted, true
 }
 
 // hostOf returns the node hosting meetingID ("" when no record exists: the

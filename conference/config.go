@@ -1,6 +1,8 @@
 package conference
 
 import (
+	"github.com/prometheus/client_golang/prometheus"
+
 	"context"
 	"log/slog"
 	"time"
@@ -78,4 +80,7 @@ type Params struct {
 	// Ender ends meetings that the auto-end rules or a contained panic
 	// end; nil only closes the Room.
 	Ender Ender
+	// Registerer gets the Rooms' and mixers' metrics (metrics.go); nil
+	// registers none.
+	Registerer prometheus.Registerer
 }

@@ -27,6 +27,8 @@ type Registry struct {
 	closed bool
 	seq    atomic.Uint64 // phone member numbers
 	wg     sync.WaitGroup
+
+	metrics *collector
 }
 
 // New returns an empty Registry.
@@ -37,7 +39,17 @@ func New(cfg Config, p Params) *Registry {
 	if p.Log == nil {
 		p.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Registry{cfg: cfg.withDefaults(), p: p, rooms: map[string]*Room{}}
+	r := &Registry{cfg: cfg.withDefaults(), p: p, rooms: map[string]*Room{}}
+	r.metrics = newCollector()
+	if p.Registerer != nil {
+		if err := p.Registerer.Register(r.metrics); err != nil {
+			p.Log.Warn("conference: metrics not registered", "err", err)
+		}
+		if err := p.Registerer.Register(r.metrics.tick); err != nil {
+			p.Log.Warn("conference: metrics not registered", "err", err)
+		}
+	}
+	return r
 }
 
 // SetListener sets who renders the Rooms' reports (client signaling,
@@ -67,6 +79,7 @@ func (r *Registry) Room(meetingID string) (*Room, error) {
 		return nil, err
 	}
 	r.rooms[meetingID] = rm
+	r.metrics.add(rm)
 	return rm, nil
 }
 

@@ -40,7 +40,8 @@ func newRoom(r *Registry, meetingID string) (*Room, error) {
 		legs: map[*AudioLeg]struct{}{}, phones: map[*Phone]struct{}{},
 		started: r.p.Clock.Now(), done: make(chan struct{}),
 	}
-	m, err := mixer.New(r.cfg.Mixer, mixer.Params{Clock: r.p.Clock, Log: rm.log, Panics: r.p.Panics, OnPanic: func() { rm.fail("mixer") }})
+	m, err := mixer.New(r.cfg.Mixer, mixer.Params{Clock: r.p.Clock, Log: rm.log, Panics: r.p.Panics,
+		OnPanic: func() { rm.fail("mixer") }, TickObserver: r.metrics.tick})
 	if err != nil {
 		return nil, fmt.Errorf("conference: mixer: %w", err)
 	}
@@ -111,6 +112,7 @@ func (rm *Room) close() {
 		close(rm.done)
 		rm.wg.Wait()
 		rm.mix.Close()
+		rm.reg.metrics.retire(rm)
 	})
 }
 

@@ -21,6 +21,7 @@ type Mixer struct {
 	log     *slog.Logger
 	panics  guard.Counter
 	onPanic func()
+	tickObs Observer
 	stats   counters
 
 	mu     sync.Mutex // guards legs (copy-on-write: replaced, never mutated), byID and closed
@@ -73,6 +74,7 @@ func New(cfg Config, p Params) (*Mixer, error) {
 		log:     p.Log,
 		panics:  p.Panics,
 		onPanic: p.OnPanic,
+		tickObs: p.TickObserver,
 		byID:    make(map[LegID]*Leg),
 		done:    make(chan struct{}),
 		talkers: newTalkerSelector(cfg),
@@ -260,13 +262,21 @@ func (m *Mixer) run(start time.Time, ticks <-chan time.Time, stop func()) {
 				m.skip(int(skip))
 				mixed += skip
 			}
-			for ; mixed < due; mixed++ {
+			for first := true; mixed < due; mixed++ {
 				select {
 				case <-m.done:
 					return
 				default:
 				}
+				if !first {
+					m.stats.lateTicks.Add(1) // a frame mixed after its tick had passed
+				}
+				first = false
+				t0 := time.Now()
 				m.Tick(start.Add(time.Duration(mixed+1) * frameDur))
+				if m.tickObs != nil {
+					m.tickObs.Observe(time.Since(t0).Seconds())
+				}
 			}
 		}
 	}

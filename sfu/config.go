@@ -1,6 +1,8 @@
 package sfu
 
 import (
+	"github.com/prometheus/client_golang/prometheus"
+
 	"context"
 	"fmt"
 	"log/slog"
@@ -121,6 +123,8 @@ type Params struct {
 	Events Publisher
 	// AccountID goes into emitted events.
 	AccountID string
+	// Registerer gets the media metrics (metrics.go); nil registers none.
+	Registerer prometheus.Registerer
 	// Panics counts the panics contained in goroutines that handle remote
 	// media (RTP/RTCP readers, the stats loop); each ends only its peer or
 	// its room. nil counts nothing.

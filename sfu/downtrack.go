@@ -78,15 +78,23 @@ func (d *downTrack) write(h *rtp.Header, payload []byte, isKey bool, now time.Ti
 	hdr.Extension = false
 	hdr.Extensions = nil
 	hdr.ExtensionProfile = 0
+	before := d.fwd.Current()
 	if !d.fwd.Forward(&hdr, isKey, now) {
 		if ssrc, waiting := d.fwd.WantsKeyframe(); waiting && d.src != nil {
 			d.src.requestKeyframe(ssrc, now)
 		}
 		return
 	}
+	st := d.peer.stats
+	if before != 0 && d.fwd.Current() != before {
+		st.layerSwitches.Add(1)
+	}
 	d.pkt.Header = hdr
 	d.pkt.Payload = payload
-	_ = d.track.WriteRTP(&d.pkt) // no binding yet or closing: drop
+	if d.track.WriteRTP(&d.pkt) == nil { // else no binding yet, or closing: dropped
+		st.videoOutPkts.Add(1)
+		st.videoOutBytes.Add(uint64(rtpHeaderLen + len(payload)))
+	}
 	d.pkt.Payload = nil
 }
 
@@ -125,7 +133,10 @@ func (d *downTrack) readRTCP() {
 		}
 		for _, pk := range pkts {
 			switch pk := pk.(type) {
+			case *rtcp.TransportLayerNack:
+				d.peer.stats.nackIn.Add(1)
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				d.peer.stats.pliIn.Add(1)
 				d.mu.Lock()
 				src, cur := d.src, d.fwd.Current()
 				d.mu.Unlock()

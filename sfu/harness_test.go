@@ -75,7 +75,7 @@ func buildFixtureWith(t *testing.T, cfg Config, evs *eventLog, params Params) *f
 		t.Fatal(err)
 	}
 	h, err := session.New(session.Config{AccountID: "123456789012"},
-		session.Params{Auth: svc, Presence: svc, Events: bus, Media: sv, Log: log})
+		session.Params{Auth: svc, Presence: svc, Events: bus, Media: sv, Rooms: reg, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}

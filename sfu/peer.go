@@ -62,11 +62,13 @@ type Peer struct {
 	// ends the peer (asynchronously: it waits for the readers).
 	panics guard.Counter
 	fail   func()
+
+	stats *counters // the Server's (metrics.go)
 }
 
 // newPeer creates the PeerConnection and the mixer leg of s in rm.
 func newPeer(api *webrtc.API, rm *Room, s media.Session, caps mediaCaps, clk clock.Clock, log *slog.Logger) (*Peer, error) {
-	out, err := newMixSender()
+	out, err := newMixSender(rm.stats)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +84,7 @@ func newPeer(api *webrtc.API, rm *Room, s media.Session, caps mediaCaps, clk clo
 		sessionID: s.ID(), attendeeID: id.AttendeeID, externalID: id.ExternalUserID, content: id.Content,
 		maxRes: id.MaxResolution, sess: s, room: rm, api: api, pc: pc, out: out, clock: clk,
 		log:   log.With("session", s.ID(), "attendee", id.AttendeeID),
-		downs: map[string]*downTrack{},
+		downs: map[string]*downTrack{}, stats: rm.stats,
 	}
 	leg, err := rm.conf.AddAudio(conference.Member{AttendeeID: id.AttendeeID, Order: p.sessionID, Content: id.Content}, out.sink)
 	if err != nil {

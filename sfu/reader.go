@@ -42,6 +42,8 @@ func (p *Peer) readAudio(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 			}
 			return
 		}
+		p.stats.audioInPkts.Add(1)
+		p.stats.audioInBytes.Add(uint64(n))
 		if pkt.Unmarshal(buf[:n]) != nil || len(pkt.Payload) == 0 {
 			continue
 		}

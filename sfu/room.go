@@ -19,6 +19,7 @@ type Room struct {
 	video     *videoRoom
 	clock     clock.Clock
 	log       *slog.Logger
+	stats     *counters // the Server's
 
 	mu    sync.Mutex // guards peers
 	peers map[uint64]*Peer
@@ -35,8 +36,9 @@ type Room struct {
 // newRoom creates a meeting's room, attached to its conference Room, and
 // starts its stats loop. fail is called once that loop panicked (and
 // recovered).
-func newRoom(meetingID string, conf *conference.Room, cfg Config, p Params, fail func(*Room)) *Room {
+func newRoom(meetingID string, conf *conference.Room, cfg Config, p Params, stats *counters, fail func(*Room)) *Room {
 	rm := &Room{
+		stats:     stats,
 		meetingID: meetingID, conf: conf, video: newVideoRoom(cfg), clock: p.Clock,
 		log:   p.Log.With("meeting", meetingID),
 		peers: map[uint64]*Peer{}, done: make(chan struct{}),

@@ -30,6 +30,7 @@ type mixSender struct {
 	// packets keep flowing: the SDK reconnects when none arrive.
 	off     atomic.Bool
 	silence [len(opusSilence)]byte
+	stats   *counters // the Server's
 }
 
 // opusSilence is one 20 ms Opus frame of digital silence: TOC 0xf8 (CELT
@@ -37,12 +38,12 @@ type mixSender struct {
 // decodes to zeros.
 const opusSilence = "\xf8\xff\xfe"
 
-func newMixSender() (*mixSender, error) {
+func newMixSender(stats *counters) (*mixSender, error) {
 	t, err := webrtc.NewTrackLocalStaticRTP(opusCodec, audioTrackID, audioStreamID)
 	if err != nil {
 		return nil, err
 	}
-	s := &mixSender{track: t, tsBase: rand.Uint32(), first: true}
+	s := &mixSender{track: t, tsBase: rand.Uint32(), first: true, stats: stats}
 	copy(s.silence[:], opusSilence)
 	s.pkt.Version = 2
 	s.pkt.SequenceNumber = uint16(rand.Uint32())
@@ -60,7 +61,10 @@ func (s *mixSender) sink(payload []byte, ts uint32) {
 	s.pkt.Payload = payload
 	// An error means no binding is up yet, or a closing connection: the
 	// stream just goes on with the next frame.
-	_ = s.track.WriteRTP(&s.pkt)
+	if s.track.WriteRTP(&s.pkt) == nil {
+		s.stats.audioOutPkts.Add(1)
+		s.stats.audioOutBytes.Add(uint64(rtpHeaderLen + len(payload)))
+	}
 	s.pkt.Payload = nil
 	s.pkt.SequenceNumber++
 }

@@ -39,6 +39,7 @@ type Server struct {
 
 	conf    *conference.Registry
 	ownConf bool           // conf was made by New: closed by Close
+	stats   counters       // media counters (metrics.go)
 	wg      sync.WaitGroup // drops of failed peers and rooms, waited by Close
 }
 
@@ -83,7 +84,23 @@ func New(cfg Config, p Params) (*Server, error) {
 		sv.ownConf = true
 	}
 	sv.conf.OnCapabilities(sv.applyCaps)
+	if p.Registerer != nil {
+		if err := p.Registerer.Register(newCollector(sv)); err != nil {
+			p.Log.Warn("sfu: metrics not registered", "err", err)
+		}
+	}
 	return sv, nil
+}
+
+// Ready reports whether the media socket is open (the probe behind
+// /readyz).
+func (sv *Server) Ready(context.Context) error {
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	if sv.closed {
+		return ErrClosed
+	}
+	return nil
 }
 
 // Addr is the address of the ICE UDP socket.
@@ -169,7 +186,7 @@ func (sv *Server) peer(s media.Session) (p *Peer, created bool, err error) {
 		if err != nil {
 			return nil, false, unavailable(err)
 		}
-		rm = newRoom(mid, conf, sv.cfg, sv.p, sv.failRoom)
+		rm = newRoom(mid, conf, sv.cfg, sv.p, &sv.stats, sv.failRoom)
 		sv.rooms[mid] = rm
 	}
 	// Creating a PeerConnection is local work (certificate, ICE agent), so

@@ -37,6 +37,8 @@ func (p *Peer) readVideo(t *webrtc.TrackRemote) {
 			p.log.Info("sfu: video layer ended", "rid", rid, "ssrc", uint32(t.SSRC()), "err", err)
 			return
 		}
+		p.stats.videoInPkts.Add(1)
+		p.stats.videoInBytes.Add(uint64(n))
 		src := p.pub.Load()
 		if src == nil {
 			continue // not publishing (stopped, or refused by the cap)

@@ -118,8 +118,8 @@ func (s *source) requestKeyframe(ssrc uint32, now time.Time) {
 	s.kfMu.Lock()
 	ok := s.kf.Allow(ssrc, now)
 	s.kfMu.Unlock()
-	if ok {
-		_ = s.pub.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
+	if ok && s.pub.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}) == nil {
+		s.pub.stats.pliOut.Add(1)
 	}
 }
 

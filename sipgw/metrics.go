@@ -68,6 +68,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		handedOver: counter("calls_handed_over_total", "INVITEs passed to the cluster node hosting their meeting (the call then runs there)."),
 		registers:  counter("registers_total", "REGISTERs answered 200 without storing a binding (the gateway is dial-in only)."),
 	}
+	// The series a dashboard plots exist at 0 from start-up.
+	for _, tr := range []string{"udp", "tcp", "tls"} {
+		for _, c := range []codec{codecOpus, codecPCMU, codecPCMA} {
+			m.active.WithLabelValues(tr, c.String())
+			m.total.WithLabelValues(tr, c.String())
+		}
+	}
+	for _, code := range []int{403, 404, 420, 422, 486, 487, 488, 500, 503} {
+		m.refused.WithLabelValues(strconv.Itoa(code))
+	}
 	if reg == nil {
 		return m, nil
 	}

@@ -59,6 +59,23 @@ func TestBenchSmoke(t *testing.T) {
 	if err != nil || strings.Count(string(html), "<svg") != 3 {
 		t.Fatalf("report.html: %v, %d plots", err, strings.Count(string(html), "<svg"))
 	}
+	// The media metrics saw it: 2 meetings × 2 talkers for 10 s in, the
+	// mixes out to 8 listeners, the mixers ticking.
+	for _, m := range []struct {
+		name   string
+		labels []string
+		min    float64
+	}{
+		{"confab_sfu_rtp_packets_total", []string{`direction="in"`, `kind="audio"`}, 4 * 50 * 5},
+		{"confab_sfu_rtp_packets_total", []string{`direction="out"`, `kind="audio"`}, 8 * 50 * 5},
+		{"confab_sfu_rtp_bytes_total", []string{`direction="in"`, `kind="audio"`}, 4 * 50 * 5 * 20},
+		{"confab_mixer_ticks_total", nil, 2 * 50 * 5},
+		{"confab_mixer_tick_seconds_count", nil, 2 * 50 * 5},
+	} {
+		if v := scrapeMetric(t, s, m.name, m.labels...); v < m.min {
+			t.Errorf("%s%v = %v, want at least %v", m.name, m.labels, v, m.min)
+		}
+	}
 }
 
 // TestBenchCluster runs `confab bench` against node A of a two-node

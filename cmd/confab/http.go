@@ -3,6 +3,7 @@ package main
 import (
 	"log/slog"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,7 +23,7 @@ import (
 // the signaling WebSocket, the TurnControlUrl, the notifications admin API
 // and /admin/drain (SigV4 like the API), the probes, /metrics, the meeting
 // web app (when app is not nil) and (when enabled) pprof.
-func newHTTPHandler(cfg config.Config, creds []config.Credential, svc *meeting.Service, node *cluster.Cluster, signaling, turnControl, notifyAdmin http.Handler, app *demo.Handler, reg *prometheus.Registry, log *slog.Logger) http.Handler {
+func newHTTPHandler(cfg config.Config, creds []config.Credential, svc *meeting.Service, node *cluster.Cluster, signaling, turnControl, notifyAdmin http.Handler, app *demo.Handler, ready []api.ReadyCheck, reg *prometheus.Registry, log *slog.Logger) http.Handler {
 	verifier := sigv4.NewVerifier(sigv4.VerifierConfig{Service: "chime"}, sigv4.VerifierParams{
 		Lookup: config.KeyLookup(creds),
 		Now:    time.Now,
@@ -31,6 +32,15 @@ func newHTTPHandler(cfg config.Config, creds []config.Credential, svc *meeting.S
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: "confab", Name: "meetings_active", Help: "Meetings currently live on this node.",
 	}, func() float64 { return float64(svc.ActiveMeetings()) }))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "confab", Name: "attendees", Help: "Attendees of the meetings live on this node.",
+	}, func() float64 { return float64(svc.AttendeeCount()) }))
+	build := prometheus.NewGauge(prometheus.GaugeOpts{ // constant 1; the labels say what runs
+		Namespace: "confab", Name: "build_info", Help: "Confab's version and the Go release it was built with.",
+		ConstLabels: prometheus.Labels{"version": version, "goversion": runtime.Version()},
+	})
+	build.Set(1)
+	reg.MustRegister(build)
 
 	var limiter api.Limiter // default: the node's own buckets
 	if node != nil {
@@ -59,12 +69,12 @@ func newHTTPHandler(cfg config.Config, creds []config.Credential, svc *meeting.S
 		app.Register(mux)
 	}
 	if node == nil { // alone: always ready, the first media region is the nearest
-		mux.Handle("GET /readyz", api.ReadyHandler("redis", nil))
+		mux.Handle("GET /readyz", api.ReadyHandler(ready...))
 		mux.Handle("GET /nearest-media-region", api.NearestRegionHandler(cfg.MediaRegions[0]))
 		mux.Handle("/", apiHandler)
 		return mux
 	}
-	mux.Handle("GET /readyz", api.ReadyHandler("redis", node.Ready))
+	mux.Handle("GET /readyz", api.ReadyHandler(append(ready, api.ReadyCheck{Name: "redis", Check: node.Ready})...))
 	mux.Handle("GET /nearest-media-region", api.NearestRegionHandler(node.Region()))
 	mux.Handle("/admin/drain", sigv4.Require(verifier, node.DrainHandler(cfg.Cluster.DrainTimeout.Std())))
 	mux.Handle("/", node.Router(apiHandler))

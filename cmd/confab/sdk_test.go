@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -356,13 +358,56 @@ func TestMetricsAndHealth(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, want := range []string{
-		`confab_api_requests_total{operation="GetMeeting",status="404"} 1`,
+		`confab_api_requests_total{code="404",operation="GetMeeting"} 1`,
 		`confab_api_request_duration_seconds_count{operation="GetMeeting"} 1`,
 		`confab_meetings_active 0`,
+		`confab_attendees 0`,
+		`confab_build_info{goversion="` + runtime.Version() + `",version="dev"} 1`,
+		// Labelled media series exist at 0 before any meeting.
+		`confab_sfu_rtp_packets_total{direction="in",kind="audio"} 0`,
+		`confab_sfu_peers{kind="attendee"} 0`,
+		`confab_conference_members{kind="phone"} 0`,
+		`confab_mixer_jitter_frames_total{event="underrun"} 0`,
+		`confab_sipgw_calls_total{codec="pcmu",transport="udp"} 0`,
+		`confab_turn_allocations`,
 	} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+	// Every series the Grafana dashboard plots exists from start-up.
+	dash, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "grafana", "confab.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var board struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(dash, &board); err != nil || len(board.Panels) == 0 {
+		t.Fatalf("docs/grafana/confab.json: %v", err)
+	}
+	name := regexp.MustCompile(`confab_[a-z0-9_]+`)
+	for _, p := range board.Panels {
+		for _, tg := range p.Targets {
+			for _, m := range name.FindAllString(tg.Expr, -1) {
+				if !strings.Contains(string(b), "\n"+m+"{") && !strings.Contains(string(b), "\n"+m+" ") {
+					t.Errorf("dashboard panel %q plots %s, which /metrics lacks", p.Title, m)
+				}
+			}
+		}
+	}
+	// /readyz checks the store (a write transaction) and the media socket.
+	resp, err = http.Get(s.Endpoint + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(b) != "ready\n" {
+		t.Errorf("/readyz: %d %q", resp.StatusCode, b)
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/confab-media/confab/internal/guard"
 	"github.com/confab-media/confab/internal/netguard"
 	"github.com/confab-media/confab/sfu"
+	"github.com/confab-media/confab/signaling/api"
 	"github.com/confab-media/confab/signaling/events"
 	"github.com/confab-media/confab/signaling/meeting"
 	"github.com/confab-media/confab/signaling/notify"
@@ -156,7 +157,7 @@ func serve(cfg config.Config, stderr io.Writer) error {
 	// mixer, levels, capabilities and auto-end rules. It hears the
 	// meeting lifecycle (end, DeleteAttendee, capability changes) on the
 	// bus and asks the meeting service to end meetings.
-	conf := conference.New(cfg.Conference(), conference.Params{Log: log.With("subsystem", "conference"), Panics: panics("conference"), Ender: svc})
+	conf := conference.New(cfg.Conference(), conference.Params{Log: log.With("subsystem", "conference"), Panics: panics("conference"), Ender: svc, Registerer: reg})
 	defer conf.Close()
 	svc.Observe(conf)
 
@@ -164,7 +165,7 @@ func serve(cfg config.Config, stderr io.Writer) error {
 	// of its meeting's conference Room.
 	media, err := sfu.New(cfg.MediaServer(), sfu.Params{
 		Log: log.With("subsystem", "sfu"), Clock: clock.System{}, Conference: conf,
-		Events: bus, AccountID: cfg.AccountID, Panics: panics("sfu"),
+		Events: bus, AccountID: cfg.AccountID, Panics: panics("sfu"), Registerer: reg,
 	})
 	if err != nil {
 		return err
@@ -243,7 +244,13 @@ func serve(cfg config.Config, stderr io.Writer) error {
 		app = demo.New(demo.Config{Passcode: cfg.Demo.Passcode, Region: cfg.MediaRegions[0]}, demo.Params{Meetings: svc, Log: log.With("subsystem", "demo")})
 		log.Info("meeting app", "url", cfg.HTTP.PublicURL+"/", "built", app.Built(), "passcode", cfg.Demo.Passcode != "")
 	}
-	handler := newHTTPHandler(cfg, creds, svc, node, signaling, turnauth.ControlHandler(svc, turnAuth), nt.Admin(), app, reg, log)
+	// /readyz: the store takes writes, the media socket is open (and, in
+	// a cluster, Redis answers).
+	ready := []api.ReadyCheck{{Name: "media", Check: media.Ready}}
+	if r, ok := st.(interface{ Ready(context.Context) error }); ok {
+		ready = append(ready, api.ReadyCheck{Name: "store", Check: r.Ready})
+	}
+	handler := newHTTPHandler(cfg, creds, svc, node, signaling, turnauth.ControlHandler(svc, turnAuth), nt.Admin(), app, ready, reg, log)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
+	"time"
 )
 
 // HealthHandler answers GET /healthz: 200 "ok" while the process serves.
@@ -15,18 +17,31 @@ func HealthHandler() http.Handler {
 	})
 }
 
-// ReadyHandler answers GET /readyz: 200 "ready", or 503 "<dependency>
-// unreachable" while check (given the request's context) fails. A nil
-// check is always ready.
-func ReadyHandler(dependency string, check func(context.Context) error) http.Handler {
+// ReadyCheck is one dependency /readyz checks.
+type ReadyCheck struct {
+	Name  string                      // "store", "media", "redis"
+	Check func(context.Context) error // nil error: ready
+}
+
+// ReadyHandler answers GET /readyz: 200 "ready" when every check passes
+// (each given the request's context, bounded to 3 s), else 503 with one
+// line "<name> not ready" per failing check. The errors themselves are
+// logged by the caller's checks, not shown.
+func ReadyHandler(checks ...ReadyCheck) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if check != nil {
-			if err := check(r.Context()); err != nil {
-				w.WriteHeader(http.StatusServiceUnavailable)
-				_, _ = io.WriteString(w, dependency+" unreachable\n")
-				return
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		var failed []string
+		for _, c := range checks {
+			if c.Check != nil && c.Check(ctx) != nil {
+				failed = append(failed, c.Name+" not ready\n")
 			}
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if len(failed) > 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, strings.Join(failed, ""))
+			return
 		}
 		_, _ = io.WriteString(w, "ready\n")
 	})

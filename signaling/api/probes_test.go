@@ -19,9 +19,10 @@ func TestProbes(t *testing.T) {
 		ctype, body string
 	}{
 		{"healthz", HealthHandler(), 200, "text/plain; charset=utf-8", "ok\n"},
-		{"readyz alone", ReadyHandler("redis", nil), 200, "text/plain; charset=utf-8", "ready\n"},
-		{"readyz up", ReadyHandler("redis", up), 200, "text/plain; charset=utf-8", "ready\n"},
-		{"readyz down", ReadyHandler("redis", down), 503, "text/plain; charset=utf-8", "redis unreachable\n"},
+		{"readyz nothing to check", ReadyHandler(), 200, "text/plain; charset=utf-8", "ready\n"},
+		{"readyz up", ReadyHandler(ReadyCheck{"store", up}, ReadyCheck{"redis", up}), 200, "text/plain; charset=utf-8", "ready\n"},
+		{"readyz down", ReadyHandler(ReadyCheck{"store", down}, ReadyCheck{"media", up}, ReadyCheck{"redis", down}), 503,
+			"text/plain; charset=utf-8", "store not ready\nredis not ready\n"},
 		{"region", NearestRegionHandler("eu-west-1"), 200, "application/json", "{\"region\":\"eu-west-1\"}\n"},
 	} {
 		rec := httptest.NewRecorder()

@@ -55,9 +55,22 @@ type LogSink struct{ Log *slog.Logger }
 
 // Deliver logs e.
 func (s LogSink) Deliver(ctx context.Context, e Event) {
-	s.Log.LogAttrs(ctx, slog.LevelInfo, "meeting event",
-		slog.String("type", string(e.Detail.EventType)),
-		slog.String("meeting", e.Detail.MeetingID),
-		slog.String("attendee", e.Detail.AttendeeID),
-		slog.String("event", string(e.JSON())))
+	d := e.Detail
+	attrs := []slog.Attr{
+		slog.String("type", string(d.EventType)),
+		slog.String("id", e.ID),
+		slog.String("meeting", d.MeetingID),
+		slog.String("external_meeting", d.ExternalMeetingID),
+		slog.String("region", d.MediaRegion),
+	}
+	if d.AttendeeID != "" {
+		attrs = append(attrs, slog.String("attendee", d.AttendeeID), slog.String("external_user", d.ExternalUserID))
+	}
+	if d.NetworkType != "" {
+		attrs = append(attrs, slog.String("network", d.NetworkType))
+	}
+	if c := d.AttendeeCapabilities; c != nil {
+		attrs = append(attrs, slog.Group("capabilities", "audio", c.Audio, "video", c.Video, "content", c.Content))
+	}
+	s.Log.LogAttrs(ctx, slog.LevelInfo, "meeting event", attrs...)
 }

@@ -1,8 +1,10 @@
 package events
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"regexp"
 	"testing"
 	"time"
@@ -58,5 +60,25 @@ func TestBusFansOutInOrder(t *testing.T) {
 	bus.Publish(context.Background(), New(MeetingEnded, now, "0", "r"))
 	if len(a) != 2 || len(b) != 2 || a[0] != MeetingStarted || b[1] != MeetingEnded {
 		t.Fatalf("a=%v b=%v", a, b)
+	}
+}
+
+// TestLogSinkStructured: an event is logged as fields (JSON objects in a
+// JSON log), never as an escaped JSON string.
+func TestLogSinkStructured(t *testing.T) {
+	var buf bytes.Buffer
+	sink := LogSink{Log: slog.New(slog.NewJSONHandler(&buf, nil))}
+	e := New(AttendeeCapabilitiesUpdated, time.Now(), "123456789012", "us-east-1")
+	e.Detail.MeetingID, e.Detail.AttendeeID, e.Detail.ExternalUserID = "m-1", "a-1", "user-1"
+	e.Detail.AttendeeCapabilities = &Capabilities{Audio: "Receive", Video: "None", Content: "SendReceive"}
+	sink.Deliver(context.Background(), e)
+	var rec map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
+		t.Fatal(err)
+	}
+	caps, _ := rec["capabilities"].(map[string]any)
+	if rec["type"] != string(AttendeeCapabilitiesUpdated) || rec["id"] != e.ID || rec["attendee"] != "a-1" ||
+		caps["audio"] != "Receive" || rec["event"] != nil {
+		t.Fatalf("record %v", rec)
 	}
 }

@@ -183,11 +183,17 @@ func (r *room) broadcastVolumes(vols []conference.Volume) {
 	defer r.mu.Unlock()
 	states := make([]*protocol.SdkAudioAttendeeState, 0, len(vols))
 	for _, v := range vols {
-		if v.StreamID == 0 {
+		stream := v.StreamID
+		if stream == 0 && r.roster != nil {
+			// A Room other than the roster's (Params.Rooms unset) names
+			// attendees only.
+			stream = r.roster.StreamOf(v.AttendeeID)
+		}
+		if stream == 0 {
 			continue // not present
 		}
 		states = append(states, &protocol.SdkAudioAttendeeState{
-			AudioStreamId:  proto.Uint32(v.StreamID),
+			AudioStreamId:  proto.Uint32(stream),
 			Volume:         proto.Uint32(v.Volume),
 			SignalStrength: proto.Uint32(v.SignalStrength),
 		})

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -53,6 +54,19 @@ type Bolt struct {
 	// outbox receives the batch's Event ops inside its transaction. Set
 	// once by SetOutbox before the first Submit; read by the writer only.
 	outbox Outbox
+}
+
+// Ready reports whether the file takes a write: a write transaction
+// that changes nothing (the probe behind /readyz; it waits for the
+// writer's lock like any commit).
+func (b *Bolt) Ready(context.Context) error {
+	b.mu.RLock()
+	closed := b.closed
+	b.mu.RUnlock()
+	if closed {
+		return errors.New("store: closed")
+	}
+	return b.db.Update(func(*bolt.Tx) error { return nil })
 }
 
 // Outbox writes events into the transaction that makes the changes they

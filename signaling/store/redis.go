@@ -76,6 +76,9 @@ type Redis struct {
 	known   map[string]meetingMeta
 }
 
+// Ready reports whether Redis answers (the probe behind /readyz).
+func (s *Redis) Ready(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }
+
 type meetingMeta struct {
 	group   string
 	targets string // NotificationsConfiguration JSON, "" for none

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 )
@@ -48,6 +49,11 @@ func (cfg Config) APICredentials(w io.Writer) ([]Credential, error) {
 	b, _ = json.MarshalIndent(credentialsJSON(c), "", "  ")
 	if err := writeFileExclusive(path, b); err != nil {
 		return nil, err
+	}
+	if cfg.Log.Format == "json" { // one log record, like every other line
+		slog.New(slog.NewJSONHandler(w, nil)).Warn("confab generated API credentials (shown only this once)",
+			"stored_in", path, "AWS_ACCESS_KEY_ID", c.AccessKeyID, "AWS_SECRET_ACCESS_KEY", c.SecretAccessKey)
+		return []Credential{c}, nil
 	}
 	fmt.Fprintf(w, "\nConfab generated API credentials (stored in %s; shown only this once):\n"+
 		"  AWS_ACCESS_KEY_ID=%s\n  AWS_SECRET_ACCESS_KEY=%s\n\n", path, c.AccessKeyID, c.SecretAccessKey)

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,5 +45,23 @@ func TestSecretsCreatedOnce(t *testing.T) {
 	}
 	if _, err := cfg.APICredentials(&out); err == nil {
 		t.Error("a damaged credentials file was accepted")
+	}
+}
+
+// TestCredentialsBannerJSON: with log.format json the generated key pair
+// is one JSON log record, like every other line.
+func TestCredentialsBannerJSON(t *testing.T) {
+	cfg := Config{DataDir: t.TempDir(), Log: LogConfig{Format: "json"}}
+	var out bytes.Buffer
+	c, err := cfg.APICredentials(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(out.Bytes(), &rec); err != nil {
+		t.Fatalf("banner is not one JSON record: %v\n%s", err, out.String())
+	}
+	if rec["AWS_ACCESS_KEY_ID"] != c[0].AccessKeyID || rec["AWS_SECRET_ACCESS_KEY"] != c[0].SecretAccessKey || rec["level"] != "WARN" {
+		t.Fatalf("record %v", rec)
 	}
 }
