@@ -40,6 +40,23 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&s.Measuring, "measuring", 0, "attendees per meeting that decode the mix and measure mouth-to-ear (default all)")
 	fs.Float64Var(&s.JoinRate, "join-rate", 10, "attendees joined per second")
 	fs.DurationVar(&s.Duration, "duration", 0, "how long to stay after the last join (default 10s)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `usage: confab bench [flags]
+
+Loads a running Confab with synthetic attendees that speak its public
+protocols (SigV4 API, signaling WebSocket, WebRTC with Opus tone bursts and
+simulcast VP8), then reports join and mouth-to-ear latency, loss, jitter,
+data-message latency, video rates and the server's CPU and memory, as a
+summary, report.json and report.html.
+
+Example:
+  confab bench --meetings 10 --attendees 10 --talkers 2 --duration 60s \
+    --access-key-id AK... --secret-access-key ... --out bench-report
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0

@@ -11,9 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go/aws"
-	"github.com/aws/aws-sdk-go/service/chimesdkmeetings"
-
 	"github.com/confab-media/confab/bench/attendee"
 )
 
@@ -44,10 +41,7 @@ func Run(ctx context.Context, t Target, s Scenario, progress io.Writer, log *slo
 	if err := t.check(); err != nil {
 		return nil, err
 	}
-	chime, err := t.client()
-	if err != nil {
-		return nil, err
-	}
+	chime := newChimeClient(&t)
 	r := &Report{Scenario: s, Target: t.URL, Started: time.Now()}
 	cpu0 := processCPU()
 	runID := randomHex(4)
@@ -58,30 +52,26 @@ func Run(ctx context.Context, t Target, s Scenario, progress io.Writer, log *slo
 	var members []*member
 	defer func() { deleteMeetings(chime, meetingIDs) }()
 	for m := range s.Meetings {
-		cm, err := chime.CreateMeetingWithContext(ctx, &chimesdkmeetings.CreateMeetingInput{
-			ClientRequestToken: aws.String(fmt.Sprintf("bench-%s-%d", runID, m)), MediaRegion: aws.String(t.Region),
-			ExternalMeetingId: aws.String(fmt.Sprintf("bench-%s-%d", runID, m)),
-		})
+		name := fmt.Sprintf("bench-%s-%d", runID, m)
+		cm, err := chime.createMeeting(ctx, name, name)
 		if err != nil {
 			return nil, fmt.Errorf("load: CreateMeeting: %w", err)
 		}
-		meetingIDs[m] = aws.StringValue(cm.Meeting.MeetingId)
-		signalingURL := aws.StringValue(cm.Meeting.MediaPlacement.SignalingUrl)
+		meetingIDs[m] = cm.MeetingId
+		signalingURL := cm.MediaPlacement.SignalingUrl
 		placed.add(signalingURL)
 		var talkers []float64
 		for i := range s.Talkers {
 			talkers = append(talkers, talkerHz(i))
 		}
 		for i := range s.AttendeesPerMeeting {
-			ca, err := chime.CreateAttendeeWithContext(ctx, &chimesdkmeetings.CreateAttendeeInput{
-				MeetingId: cm.Meeting.MeetingId, ExternalUserId: aws.String(fmt.Sprintf("bench-%d-%d", m, i)),
-			})
+			ca, err := chime.createAttendee(ctx, cm.MeetingId, fmt.Sprintf("bench-%d-%d", m, i))
 			if err != nil {
 				return nil, fmt.Errorf("load: CreateAttendee: %w", err)
 			}
 			mb := &member{meeting: m, index: i}
 			mb.cfg = attendee.Config{
-				SignalingURL: signalingURL, JoinToken: aws.StringValue(ca.Attendee.JoinToken),
+				SignalingURL: signalingURL, JoinToken: ca.JoinToken,
 				Name: fmt.Sprintf("m%d-a%d", m, i), Loopback: !t.AllowRemote, History: time.Second,
 				Log: log,
 			}
@@ -282,10 +272,12 @@ func closeAll(members []*member) {
 	wg.Wait()
 }
 
-func deleteMeetings(chime *chimesdkmeetings.ChimeSDKMeetings, ids []string) {
+func deleteMeetings(chime *chimeClient, ids []string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	for _, id := range ids {
 		if id != "" {
-			_, _ = chime.DeleteMeeting(&chimesdkmeetings.DeleteMeetingInput{MeetingId: aws.String(id)})
+			_ = chime.deleteMeeting(ctx, id)
 		}
 	}
 }

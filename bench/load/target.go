@@ -5,11 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-
-	"github.com/aws/aws-sdk-go/aws"
-	"github.com/aws/aws-sdk-go/aws/credentials"
-	"github.com/aws/aws-sdk-go/aws/session"
-	"github.com/aws/aws-sdk-go/service/chimesdkmeetings"
 )
 
 // Target is the deployment under load.
@@ -55,18 +50,6 @@ func (t *Target) check() error {
 		t.MetricsURL = t.URL + "/metrics"
 	}
 	return nil
-}
-
-// client is the control-plane client (aws-sdk-go v1 with a custom endpoint).
-func (t *Target) client() (*chimesdkmeetings.ChimeSDKMeetings, error) {
-	sess, err := session.NewSession(&aws.Config{
-		Region: aws.String(t.Region), Endpoint: aws.String(t.URL), MaxRetries: aws.Int(3),
-		Credentials: credentials.NewStaticCredentials(t.AccessKeyID, t.SecretAccessKey, ""),
-	})
-	if err != nil {
-		return nil, err
-	}
-	return chimesdkmeetings.New(sess), nil
 }
 
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -38,7 +39,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "serve":
-		cfg, code, ok := loadConfig(args[1:], stdout, stderr)
+		cfg, code, ok := loadConfig("serve", args[1:], stdout, stderr)
 		if !ok {
 			return code
 		}
@@ -48,7 +49,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	case "config":
-		cfg, code, ok := loadConfig(args[1:], stdout, stderr)
+		cfg, code, ok := loadConfig("config", args[1:], stdout, stderr)
 		if !ok {
 			return code
 		}
@@ -60,26 +61,54 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "health":
 		return health(args[1:], stdout, stderr)
 	case "version", "--version":
+		if len(args) > 1 && args[1] != "" {
+			fmt.Fprintln(stdout, "usage: confab version   print the version (set at build time by make and the Dockerfile)")
+			return 0
+		}
 		fmt.Fprintln(stdout, "confab", version)
 		return 0
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "confab: unknown command %q\n", args[0])
+		fmt.Fprintf(stderr, "confab: unknown command %q%s\n", args[0], closestCommand(args[0]))
 		usage(stderr)
 		return 2
 	}
 }
 
+// commandHelp is what serve and config do, with an example, above the
+// shared flags and environment.
+var commandHelp = map[string]string{
+	"serve": `usage: confab serve [flags]
+
+Runs Confab: the Chime SDK Meetings API, client signaling, the WebRTC media
+plane, TURN, the SIP gateway, event delivery and the meeting app at /.
+
+Example:
+  confab serve --public-ip 203.0.113.7 --listen 0.0.0.0:8080 --data-dir /var/lib/confab
+
+`,
+	"config": `usage: confab config [flags]
+
+Prints the effective configuration (defaults, file, environment, flags; the
+derived addresses filled in; secrets masked), or says what is wrong with it,
+naming the key.
+
+Example:
+  CONFAB_PUBLIC_IP=auto confab config --config confab.yaml
+
+`,
+}
+
 // loadConfig runs the configuration pipeline for a subcommand. When it
 // returns ok=false the command is done and code is its exit status (0 after
 // --help).
-func loadConfig(args []string, stdout, stderr io.Writer) (cfg config.Config, code int, ok bool) {
+func loadConfig(cmd string, args []string, stdout, stderr io.Writer) (cfg config.Config, code int, ok bool) {
 	cfg, err := config.Load(args, os.Getenv)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprint(stdout, config.Usage())
+		fmt.Fprint(stdout, commandHelp[cmd]+config.Usage())
 		return cfg, 0, false
 	case err != nil:
 		fmt.Fprintln(stderr, err)
@@ -101,4 +130,41 @@ commands:
 
 Run "confab serve --help" for every flag and environment variable.
 `)
+}
+
+// closestCommand is a "did you mean" for a mistyped subcommand.
+func closestCommand(s string) string {
+	for _, c := range []string{"serve", "config", "bench", "health", "version", "help"} {
+		if len(s) >= 3 && (strings.HasPrefix(c, s) || strings.HasPrefix(s, c) || oneEditApart(s, c)) {
+			return fmt.Sprintf(" (did you mean %q?)", c)
+		}
+	}
+	return ""
+}
+
+// oneEditApart reports whether a and b differ by one insertion, deletion,
+// substitution or adjacent transposition.
+func oneEditApart(a, b string) bool {
+	if a == b {
+		return false
+	}
+	la, lb := len(a), len(b)
+	if la-lb > 1 || lb-la > 1 {
+		return false
+	}
+	i := 0
+	for i < la && i < lb && a[i] == b[i] {
+		i++
+	}
+	switch {
+	case la == lb:
+		if a[i+1:] == b[i+1:] {
+			return true
+		}
+		return i+1 < la && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
+	case la > lb:
+		return a[i+1:] == b[i:]
+	default:
+		return a[i:] == b[i+1:]
+	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"github.com/confab-media/confab/cmd/confab/internal/config"
 	"github.com/confab-media/confab/conference"
 	"github.com/confab-media/confab/demo"
+	"github.com/confab-media/confab/internal/certfile"
 	"github.com/confab-media/confab/internal/clock"
 	"github.com/confab-media/confab/internal/datadir"
 	"github.com/confab-media/confab/internal/guard"
@@ -264,8 +266,16 @@ func serve(cfg config.Config, stderr io.Writer) error {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
+	var serveLn net.Listener = ln
+	if cfg.HTTP.CertFile != "" {
+		certs, err := certfile.New(cfg.HTTP.CertFile, cfg.HTTP.KeyFile, log.With("subsystem", "http"), time.Now)
+		if err != nil {
+			return fmt.Errorf("http.cert_file: %w", err)
+		}
+		serveLn = tls.NewListener(ln, certs.TLSConfig())
+	}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- srv.Serve(serveLn) }()
 
 	select {
 	case err := <-served:

@@ -78,8 +78,8 @@ func TestSIPDialInOverServe(t *testing.T) {
 	if n == 0 || attendee.DB(pw[0])-attendee.DB(pw[1]) < 20 {
 		t.Errorf("browser hears the phone at %.1f dB, its own tone at %.1f dB (%d samples): want ≥ 20 dB apart", attendee.DB(pw[0]), attendee.DB(pw[1]), n)
 	}
-	if !strings.Contains(s.Log(), `\"networkType\":\"PSTN\"`) && !strings.Contains(s.Log(), `"networkType":"PSTN"`) {
-		t.Error("no event with networkType PSTN in the log")
+	if !regexp.MustCompile(`msg="meeting event".* type=chime:AttendeeJoined .*attendee=` + regexp.QuoteMeta(*phone.Attendee.AttendeeId) + `.* network=PSTN`).MatchString(s.Log()) {
+		t.Errorf("no AttendeeJoined event with networkType PSTN for the phone in the log:\n%s", grepLines(s.Log(), "meeting event"))
 	}
 
 	if _, err := c.DeleteAttendee(&chimesdkmeetings.DeleteAttendeeInput{MeetingId: mid, AttendeeId: phone.Attendee.AttendeeId}); err != nil {

@@ -164,6 +164,13 @@ type HTTPConfig struct {
 	// wildcard or the node sits behind a proxy. Environment:
 	// CONFAB_PUBLIC_URL; flag: --public-url.
 	PublicURL string `yaml:"public_url"`
+
+	// CertFile and KeyFile, together, serve HTTPS (and wss:// signaling)
+	// on Listen with this PEM certificate chain and key; a renewed pair is
+	// picked up within 30 s without a restart. The derived public URL is
+	// then https://. Default: none (plain HTTP, e.g. behind a TLS proxy).
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
 }
 
 // Credential is one SigV4 access key pair accepted by the API.
@@ -546,9 +553,13 @@ func (c *Config) Normalize() { c.normalize(systemNet{}) }
 func (c *Config) normalize(n hostNet) {
 	c.derivePublic(n)
 	if c.HTTP.PublicURL == "" {
-		c.HTTP.PublicURL = "http://" + c.HTTP.Listen
+		scheme := "http://"
+		if c.HTTP.CertFile != "" {
+			scheme = "https://"
+		}
+		c.HTTP.PublicURL = scheme + c.HTTP.Listen
 		if host, port, err := net.SplitHostPort(c.HTTP.Listen); err == nil && host == "" {
-			c.HTTP.PublicURL = "http://" + net.JoinHostPort("localhost", port)
+			c.HTTP.PublicURL = scheme + net.JoinHostPort("localhost", port)
 		}
 	}
 	c.HTTP.PublicURL = strings.TrimRight(c.HTTP.PublicURL, "/")

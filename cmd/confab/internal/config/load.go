@@ -116,7 +116,7 @@ func load(args []string, getenv func(string) string, hn hostNet) (Config, error)
 	var fv flagValues
 	fs := newFlagSet(&fv)
 	if err := fs.Parse(args); err != nil {
-		return Config{}, fmt.Errorf("config: %w", err)
+		return Config{}, fmt.Errorf("config: %w%s", err, flagSuggestion(fs, err))
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("config: unexpected argument %q (only flags are accepted)", fs.Arg(0))
@@ -376,7 +376,7 @@ func (w *walker) mapping(n *yaml.Node, t reflect.Type, prefix string, seen map[s
 		}
 		f, ok := fieldByTag(t, k.Value)
 		if !ok {
-			w.errorf(k, key, "unknown key")
+			w.errorf(k, key, "unknown key%s", didYouMean(k.Value, yamlFieldNames(t)))
 			continue
 		}
 		if line, dup := seen[k.Value]; dup {
@@ -477,4 +477,19 @@ func yamlErrorText(err error) string {
 		return strings.Join(msgs, "; ")
 	}
 	return strings.TrimPrefix(err.Error(), "yaml: ")
+}
+
+// flagSuggestion names the defined flag closest to an undefined one.
+func flagSuggestion(fs *flag.FlagSet, err error) string {
+	msg := err.Error()
+	const prefix = "flag provided but not defined: -"
+	if !strings.HasPrefix(msg, prefix) {
+		return ""
+	}
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	if c := suggest(strings.TrimLeft(strings.TrimPrefix(msg, prefix), "-"), names); c != "" {
+		return " (did you mean --" + c + "?)"
+	}
+	return ""
 }

@@ -65,7 +65,11 @@ func (c *Config) derivePublic(n hostNet) {
 	}
 	if c.HTTP.PublicURL == "" {
 		if _, port, err := net.SplitHostPort(c.HTTP.Listen); err == nil {
-			c.HTTP.PublicURL = "http://" + net.JoinHostPort(ip.String(), port)
+			scheme := "http://"
+			if c.HTTP.CertFile != "" {
+				scheme = "https://"
+			}
+			c.HTTP.PublicURL = scheme + net.JoinHostPort(ip.String(), port)
 		}
 	}
 	if len(c.Media.PublicIPs) == 0 {

@@ -139,3 +139,19 @@ func TestAutomaticEnvironment(t *testing.T) {
 		}
 	}
 }
+
+// TestDidYouMean: a mistyped flag or key names the one meant.
+func TestDidYouMean(t *testing.T) {
+	_, err := load([]string{"--listn", "127.0.0.1:9"}, nil, fakeNet{})
+	if err == nil || !strings.Contains(err.Error(), "did you mean --listen?") {
+		t.Errorf("mistyped flag: %v", err)
+	}
+	_, err = load(nil, envOf("CONFAB_CONFIG_BODY", "turn:\n  relay_port_mn: 40000\n"), fakeNet{})
+	if err == nil || !strings.Contains(err.Error(), `turn.relay_port_mn: unknown key (did you mean "relay_port_min"?)`) {
+		t.Errorf("mistyped key: %v", err)
+	}
+	_, err = load(nil, envOf("CONFAB_CONFIG_BODY", "zzzqqq: 1\n"), fakeNet{})
+	if err == nil || strings.Contains(err.Error(), "did you mean") {
+		t.Errorf("a key like nothing should get no suggestion: %v", err)
+	}
+}

@@ -35,6 +35,9 @@ func (c Config) Validate() error {
 			v.add("http.public_url", "host %s is not an address clients can reach: set public_ip (or http.public_url)", u.Hostname())
 		}
 	}
+	if (c.HTTP.CertFile == "") != (c.HTTP.KeyFile == "") {
+		v.add("http.cert_file", "cert_file and key_file go together")
+	}
 	if c.PublicIP != "" {
 		if ip, err := netip.ParseAddr(c.PublicIP); err != nil || ip.IsUnspecified() || ip.IsMulticast() {
 			v.add("public_ip", "must be this node's IP address as clients reach it, or auto (got %q)", c.PublicIP)
