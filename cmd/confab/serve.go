@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/confab-media/confab/cmd/confab/internal/config"
 	"github.com/confab-media/confab/conference"
 	"github.com/confab-media/confab/demo"
+	"github.com/confab-media/confab/internal/acmecert"
 	"github.com/confab-media/confab/internal/certfile"
 	"github.com/confab-media/confab/internal/clock"
 	"github.com/confab-media/confab/internal/datadir"
@@ -267,6 +269,17 @@ func serve(cfg config.Config, stderr io.Writer) error {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 	var serveLn net.Listener = ln
+	if a := cfg.HTTP.ACME; len(a.Domains) > 0 {
+		acmeCtx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+		certs, err := acmecert.Start(acmeCtx, acmecert.Config{Domains: a.Domains, Email: a.Email, CA: a.CA, CARoot: a.CARoot,
+			Dir: filepath.Join(cfg.DataDir, "acme")}, log.With("subsystem", "acme"))
+		cancel()
+		if err != nil {
+			return err
+		}
+		defer certs.Close()
+		serveLn = tls.NewListener(ln, certs.TLSConfig())
+	}
 	if cfg.HTTP.CertFile != "" {
 		certs, err := certfile.New(cfg.HTTP.CertFile, cfg.HTTP.KeyFile, log.With("subsystem", "http"), time.Now)
 		if err != nil {

@@ -1,16 +1,10 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
+	"context"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -22,36 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/confab-media/confab/internal/testkit"
 	"github.com/confab-media/confab/signaling/sigv4"
 )
-
-// selfSigned writes a certificate for 127.0.0.1 and its key into dir and
-// returns their paths and a pool trusting it.
-func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "confab test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, IsCA: true, BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, _ := x509.MarshalECPrivateKey(key)
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	_ = os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	_ = os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
-	c, _ := x509.ParseCertificate(der)
-	pool = x509.NewCertPool()
-	pool.AddCert(c)
-	return certFile, keyFile, pool
-}
 
 // TestHTTPSServe: with http.cert_file/key_file, confab serve speaks HTTPS on
 // its listen address: a signed CreateMeeting goes over it, the
@@ -59,7 +26,7 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.
 // (The request is signed by hand: aws-sdk-go v1 ignored the client's CA pool.)
 func TestHTTPSServe(t *testing.T) {
 	dir := t.TempDir()
-	cert, key, pool := selfSigned(t, dir)
+	cert, key := testkit.SelfSignedFiles(t, dir, "127.0.0.1")
 	port := freePort(t)
 	endpoint := fmt.Sprintf("https://127.0.0.1:%d", port)
 	cmd := exec.Command(confabBin, "serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--data-dir", filepath.Join(dir, "data"))
@@ -75,21 +42,8 @@ func TestHTTPSServe(t *testing.T) {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		_ = cmd.Wait()
 	}()
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := client.Get(endpoint + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no HTTPS health: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	client := testkit.ClientTrusting(t, cert)
+	waitHTTPS(t, client, endpoint, cmd, &logBuf)
 	body := `{"ClientRequestToken":"tls-1","MediaRegion":"us-east-1","ExternalMeetingId":"tls"}`
 	req, _ := http.NewRequest(http.MethodPost, endpoint+"/meetings", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
@@ -120,6 +74,90 @@ func TestHTTPSServe(t *testing.T) {
 			t.Error("plain HTTP answered 200 on the HTTPS port")
 		}
 	}
+}
+
+// TestACMEServe: with http.acme.domains, confab serve obtains its
+// certificate from an ACME CA (pebble here, validation off) before serving:
+// a client trusting the CA's root and asking for the name gets HTTPS, and
+// the placement's URLs carry the name.
+func TestACMEServe(t *testing.T) {
+	pb := testkit.StartPebble(t)
+	dir := t.TempDir()
+	port := freePort(t)
+	cmd := exec.Command(confabBin, "serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--data-dir", filepath.Join(dir, "data"))
+	cmd.Env = append(os.Environ(), "CONFAB_HTTP_ACME_DOMAINS=confab.test", "CONFAB_HTTP_ACME_CA="+pb.DirectoryURL,
+		"CONFAB_HTTP_ACME_CA_ROOT="+pb.APIRoot, "CONFAB_TURN_LISTEN_UDP=127.0.0.1:0", "CONFAB_SIP_ENABLED=false",
+		"CONFAB_ACCESS_KEY_ID="+testKeyID, "CONFAB_SECRET_ACCESS_KEY="+testSecret)
+	var logBuf strings.Builder
+	cmd.Stderr = &syncWriter{w: &logBuf}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}()
+	// The name resolves nowhere here: dial the listener, ask for the name.
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pb.IssuingRoots(t), ServerName: "confab.test"},
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, fmt.Sprintf("127.0.0.1:%d", port))
+		},
+	}}
+	endpoint := fmt.Sprintf("https://confab.test:%d", port)
+	waitHTTPS(t, client, endpoint, cmd, &logBuf)
+	if sig, _ := createOverHTTPS(t, client, endpoint); !strings.HasPrefix(sig, fmt.Sprintf("wss://confab.test:%d/", port)) {
+		t.Errorf("SignalingUrl %q with ACME", sig)
+	}
+	if !strings.Contains(logBuf.String(), "acme: certificates ready") {
+		t.Errorf("no certificate log line")
+	}
+}
+
+// waitHTTPS waits for /healthz over client, failing with the server's log.
+func waitHTTPS(t *testing.T, client *http.Client, endpoint string, cmd *exec.Cmd, log *strings.Builder) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := client.Get(endpoint + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if cmd.ProcessState != nil || time.Now().After(deadline) {
+			t.Fatalf("no HTTPS health: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// createOverHTTPS signs a CreateMeeting by hand (aws-sdk-go v1 ignores a
+// client's CA pool) and returns the placement's SignalingUrl and
+// TurnControlUrl.
+func createOverHTTPS(t *testing.T, client *http.Client, endpoint string) (signaling, turnControl string) {
+	t.Helper()
+	body := `{"ClientRequestToken":"tls-1","MediaRegion":"us-east-1","ExternalMeetingId":"tls"}`
+	req, _ := http.NewRequest(http.MethodPost, endpoint+"/meetings", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if err := sigv4.Sign(req, []byte(body), sigv4.Credentials{AccessKeyID: testKeyID, SecretAccessKey: testSecret}, "us-east-1", "chime", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Meeting struct {
+			MediaPlacement struct{ SignalingUrl, TurnControlUrl string }
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("CreateMeeting over HTTPS: %d %v", resp.StatusCode, err)
+	}
+	return out.Meeting.MediaPlacement.SignalingUrl, out.Meeting.MediaPlacement.TurnControlUrl
 }
 
 // syncWriter serialises writes of the child's stderr with reads.

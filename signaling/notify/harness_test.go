@@ -23,6 +23,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/confab-media/confab/internal/testkit"
 	"github.com/confab-media/confab/signaling/events"
 )
 
@@ -35,68 +36,11 @@ const (
 	testRegion   = "us-east-1"
 )
 
-var goawsInstall struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-// goawsDir is where the goaws binary is cached between runs.
-func goawsDir() string {
-	if d := os.Getenv("CONFAB_GOAWS_DIR"); d != "" {
-		return d
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	return filepath.Join(cache, "confab", "goaws-"+goawsVersion)
-}
-
-// goawsBinary returns the goaws binary, installing it once per cache dir.
-// An installation failure fails the test with the command to run by hand.
+// goawsBinary returns the goaws binary, installed once per cache dir
+// ($CONFAB_TOOLS_DIR; testkit.GoInstalled).
 func goawsBinary(tb testing.TB) string {
 	tb.Helper()
-	goawsInstall.once.Do(func() {
-		dir := goawsDir()
-		bin := filepath.Join(dir, "cmd") // go install names it after the package directory
-		if fi, err := os.Stat(bin); err == nil && fi.Mode().IsRegular() {
-			goawsInstall.path = bin
-			return
-		}
-		goawsInstall.path, goawsInstall.err = installGoaws(dir, bin)
-	})
-	if goawsInstall.err != nil {
-		tb.Fatalf("goaws %s (a real SQS/SNS server these tests need) could not be installed: %v\n"+
-			"install it by hand, then re-run:\n\tGOBIN=%s go install %s@%s",
-			goawsVersion, goawsInstall.err, goawsDir(), goawsModule, goawsVersion)
-	}
-	return goawsInstall.path
-}
-
-func installGoaws(dir, bin string) (string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	tmp, err := os.MkdirTemp(dir, "install-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(tmp)
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	cmd := exec.Command(goTool, "install", goawsModule+"@"+goawsVersion)
-	cmd.Env = append(os.Environ(), "GOBIN="+tmp, "GOFLAGS=-buildvcs=false")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("%v\n%s", err, out)
-	}
-	// Rename is atomic: concurrent test processes never see half a binary.
-	if err := os.Rename(filepath.Join(tmp, "cmd"), bin); err != nil {
-		return "", err
-	}
-	return bin, nil
+	return testkit.GoInstalled(tb, goawsModule, goawsVersion, "cmd")
 }
 
 // goawsTopic is an SNS topic with queue subscriptions.

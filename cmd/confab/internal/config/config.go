@@ -171,6 +171,25 @@ type HTTPConfig struct {
 	// then https://. Default: none (plain HTTP, e.g. behind a TLS proxy).
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
+
+	// ACME obtains and renews the certificate instead (Let's Encrypt by
+	// default), answering TLS-ALPN-01 on Listen, which must be port 443 of
+	// the names. Exclusive with CertFile.
+	ACME ACMEConfig `yaml:"acme"`
+}
+
+// ACMEConfig configures certificates from an ACME CA (internal/acmecert).
+type ACMEConfig struct {
+	// Domains are the names the certificate covers; none (the default)
+	// turns ACME off. The derived public URL is https:// the first.
+	// Environment: CONFAB_HTTP_ACME_DOMAINS, comma-separated.
+	Domains []string `yaml:"domains"`
+	// Email is the ACME account's contact (optional).
+	Email string `yaml:"email"`
+	// CA is the directory URL; empty means Let's Encrypt.
+	CA string `yaml:"ca"`
+	// CARoot is a PEM file of roots to trust for a private CA's API.
+	CARoot string `yaml:"ca_root"`
 }
 
 // Credential is one SigV4 access key pair accepted by the API.
@@ -551,6 +570,9 @@ func DocumentedRegions() []string {
 func (c *Config) Normalize() { c.normalize(systemNet{}) }
 
 func (c *Config) normalize(n hostNet) {
+	if len(c.HTTP.ACME.Domains) == 0 {
+		c.HTTP.ACME.Domains = nil // "domains: []" is ACME off, like absent
+	}
 	c.derivePublic(n)
 	if c.HTTP.PublicURL == "" {
 		scheme := "http://"
@@ -560,6 +582,12 @@ func (c *Config) normalize(n hostNet) {
 		c.HTTP.PublicURL = scheme + c.HTTP.Listen
 		if host, port, err := net.SplitHostPort(c.HTTP.Listen); err == nil && host == "" {
 			c.HTTP.PublicURL = scheme + net.JoinHostPort("localhost", port)
+		}
+		if d := c.HTTP.ACME.Domains; len(d) > 0 {
+			c.HTTP.PublicURL = "https://" + d[0]
+			if _, port, err := net.SplitHostPort(c.HTTP.Listen); err == nil && port != "443" {
+				c.HTTP.PublicURL = "https://" + net.JoinHostPort(d[0], port)
+			}
 		}
 	}
 	c.HTTP.PublicURL = strings.TrimRight(c.HTTP.PublicURL, "/")

@@ -63,7 +63,7 @@ func (c *Config) derivePublic(n hostNet) {
 	if err != nil || ip.IsUnspecified() {
 		return
 	}
-	if c.HTTP.PublicURL == "" {
+	if c.HTTP.PublicURL == "" && len(c.HTTP.ACME.Domains) == 0 {
 		if _, port, err := net.SplitHostPort(c.HTTP.Listen); err == nil {
 			scheme := "http://"
 			if c.HTTP.CertFile != "" {

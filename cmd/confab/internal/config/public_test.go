@@ -155,3 +155,30 @@ func TestDidYouMean(t *testing.T) {
 		t.Errorf("a key like nothing should get no suggestion: %v", err)
 	}
 }
+
+// TestTLSSettings: a certificate or ACME names make the public URL https;
+// the two sources are exclusive; bad ACME values name their key.
+func TestTLSSettings(t *testing.T) {
+	c, err := load(nil, envOf("CONFAB_HTTP_CERT_FILE", "/etc/confab/cert.pem", "CONFAB_HTTP_KEY_FILE", "/etc/confab/key.pem"), fakeNet{})
+	if err != nil || c.HTTP.PublicURL != "https://127.0.0.1:8080" {
+		t.Fatalf("cert files: %v, public url %s", err, c.HTTP.PublicURL)
+	}
+	c, err = load([]string{"--listen", "0.0.0.0:443"}, envOf("CONFAB_HTTP_ACME_DOMAINS", "meet.example.com,www.meet.example.com",
+		"CONFAB_HTTP_ACME_EMAIL", "ops@example.com"), fakeNet{})
+	if err != nil || c.HTTP.PublicURL != "https://meet.example.com" || len(c.HTTP.ACME.Domains) != 2 {
+		t.Fatalf("acme: %v, public url %s, domains %v", err, c.HTTP.PublicURL, c.HTTP.ACME.Domains)
+	}
+	for _, tc := range []struct {
+		env []string
+		key string
+	}{
+		{[]string{"CONFAB_HTTP_CERT_FILE", "/c.pem"}, "http.cert_file"},
+		{[]string{"CONFAB_HTTP_ACME_DOMAINS", "meet.example.com", "CONFAB_HTTP_CERT_FILE", "/c.pem", "CONFAB_HTTP_KEY_FILE", "/k.pem"}, "http.acme.domains"},
+		{[]string{"CONFAB_HTTP_ACME_DOMAINS", "203.0.113.7"}, "http.acme.domains[0]"},
+		{[]string{"CONFAB_HTTP_ACME_DOMAINS", "meet.example.com", "CONFAB_HTTP_ACME_CA", "http://ca.example.com/dir"}, "http.acme.ca"},
+	} {
+		if _, err := load(nil, envOf(tc.env...), fakeNet{}); err == nil || !strings.Contains(err.Error(), tc.key) {
+			t.Errorf("%v: %v, want an error naming %s", tc.env, err, tc.key)
+		}
+	}
+}

@@ -38,6 +38,17 @@ func (c Config) Validate() error {
 	if (c.HTTP.CertFile == "") != (c.HTTP.KeyFile == "") {
 		v.add("http.cert_file", "cert_file and key_file go together")
 	}
+	if len(c.HTTP.ACME.Domains) > 0 && c.HTTP.CertFile != "" {
+		v.add("http.acme.domains", "ACME and http.cert_file are exclusive: choose one source of certificates")
+	}
+	for i, d := range c.HTTP.ACME.Domains {
+		if d == "" || strings.ContainsAny(d, "/:@ ") || net.ParseIP(d) != nil {
+			v.add(fmt.Sprintf("http.acme.domains[%d]", i), "must be a DNS name (got %q)", d)
+		}
+	}
+	if ca := c.HTTP.ACME.CA; ca != "" && !strings.HasPrefix(ca, "https://") {
+		v.add("http.acme.ca", "must be an https:// ACME directory URL (got %q)", ca)
+	}
 	if c.PublicIP != "" {
 		if ip, err := netip.ParseAddr(c.PublicIP); err != nil || ip.IsUnspecified() || ip.IsMulticast() {
 			v.add("public_ip", "must be this node's IP address as clients reach it, or auto (got %q)", c.PublicIP)
