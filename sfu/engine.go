@@ -6,6 +6,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/transport/v4"
 	"github.com/pion/webrtc/v4"
@@ -63,7 +64,7 @@ func newMediaEngine() (*webrtc.MediaEngine, error) {
 
 // newAPI builds the one API all peers share: ICE-lite on the UDP mux,
 // answering DTLS as server (a=setup:passive), no mDNS, RTCP reports.
-func newAPI(cfg Config, nw transport.Net, mux ice.UDPMux) (*webrtc.API, error) {
+func newAPI(cfg Config, nw transport.Net, mux ice.UDPMux, logs logging.LoggerFactory) (*webrtc.API, error) {
 	me, err := newMediaEngine()
 	if err != nil {
 		return nil, err
@@ -98,7 +99,7 @@ func newAPI(cfg Config, nw transport.Net, mux ice.UDPMux) (*webrtc.API, error) {
 	if err := webrtc.ConfigureTWCCSender(me, ir); err != nil {
 		return nil, err
 	}
-	var se webrtc.SettingEngine
+	se := webrtc.SettingEngine{LoggerFactory: logs} // pion's logs into slog (internal/pionlog)
 	se.SetLite(true)
 	se.SetICEUDPMux(mux)
 	se.SetNet(nw)
@@ -120,7 +121,7 @@ func newAPI(cfg Config, nw transport.Net, mux ice.UDPMux) (*webrtc.API, error) {
 }
 
 // listenMux opens the shared ICE UDP socket.
-func listenMux(cfg Config, nw transport.Net) (ice.UDPMux, net.Addr, error) {
+func listenMux(cfg Config, nw transport.Net, logs logging.LoggerFactory) (ice.UDPMux, net.Addr, error) {
 	addr, err := nw.ResolveUDPAddr("udp4", cfg.ListenUDP)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sfu: resolve %q: %w", cfg.ListenUDP, err)
@@ -129,5 +130,5 @@ func listenMux(cfg Config, nw transport.Net) (ice.UDPMux, net.Addr, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("sfu: listen %q: %w", cfg.ListenUDP, err)
 	}
-	return ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn, Net: nw}), conn.LocalAddr(), nil
+	return ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn, Net: nw, Logger: logs.NewLogger("ice-mux")}), conn.LocalAddr(), nil
 }

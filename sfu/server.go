@@ -14,6 +14,7 @@ import (
 
 	"github.com/confab-media/confab/conference"
 	"github.com/confab-media/confab/internal/clock"
+	"github.com/confab-media/confab/internal/pionlog"
 	"github.com/confab-media/confab/signaling/events"
 	"github.com/confab-media/confab/signaling/media"
 	"github.com/confab-media/confab/signaling/protocol"
@@ -65,11 +66,12 @@ func New(cfg Config, p Params) (*Server, error) {
 			return nil, fmt.Errorf("sfu: network: %w", err)
 		}
 	}
-	mux, addr, err := listenMux(cfg, p.Net)
+	logs := pionlog.NewFactory(p.Log, 10, p.Clock.Now) // pion's own logs, into ours
+	mux, addr, err := listenMux(cfg, p.Net, logs)
 	if err != nil {
 		return nil, err
 	}
-	api, err := newAPI(cfg, p.Net, mux)
+	api, err := newAPI(cfg, p.Net, mux, logs)
 	if err != nil {
 		_ = mux.Close()
 		return nil, err

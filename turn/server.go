@@ -13,6 +13,7 @@ import (
 
 	"github.com/confab-media/confab/internal/guard"
 	"github.com/confab-media/confab/internal/netguard"
+	"github.com/confab-media/confab/internal/pionlog"
 )
 
 // Server is a TURN relay (RFC 8656) for Confab's attendees.
@@ -25,7 +26,7 @@ type Server struct {
 	fds      *netguard.Budget
 	relayIP  netip.Addr
 	met      *metrics
-	pionLogs pionLogs
+	pionLogs pionlog.Factory
 	refusals *logLimiter
 	panicLog *logLimiter // recovered panics' log lines (each is counted)
 	// testHook, if set (Params.testHook, by this package's tests only),
@@ -85,7 +86,7 @@ func New(cfg Config, p Params) (*Server, error) {
 		byUser:   map[string]map[*relay]bool{},
 	}
 	s.policy.Store(newPeerPolicy(cfg.AllowedPeers, cfg.DeniedPeers, cfg.AllowPrivatePeers))
-	s.pionLogs = pionLogs{log: p.Log, limit: &logLimiter{now: p.Now, burst: 10}}
+	s.pionLogs = pionlog.NewFactory(p.Log, 10, p.Now)
 	s.met, err = newMetrics(p.Registerer, s.allocationCount, s.relayed)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,9 @@
-package turn
+// Package pionlog routes pion's logs (pion/webrtc, ice, dtls, turn) into
+// the process's slog logger, so they share its format (JSON with
+// log.format: json) and cannot flood it: pion's trace and debug lines
+// (several per packet) are dropped, info becomes debug, and warnings and
+// errors (which pion may log per packet) pass a per-factory limiter.
+package pionlog
 
 import (
 	"context"
@@ -10,16 +15,20 @@ import (
 	"github.com/pion/logging"
 )
 
-// pionLogs adapts pion/turn's logger to slog. pion's trace and debug lines
-// (several per relayed datagram) are dropped; info becomes debug; warnings
-// and errors, which pion may log per datagram (a failing write), pass a
-// limiter.
-type pionLogs struct {
+// Factory is a pion logging.LoggerFactory writing to a slog.Logger.
+type Factory struct {
 	log   *slog.Logger
 	limit *logLimiter
 }
 
-func (f pionLogs) NewLogger(scope string) logging.LeveledLogger {
+// NewFactory returns a Factory letting at most burst warning/error lines
+// a second through (now is the clock of that window).
+func NewFactory(log *slog.Logger, burst int, now func() time.Time) Factory {
+	return Factory{log: log, limit: &logLimiter{now: now, burst: burst}}
+}
+
+// NewLogger implements logging.LoggerFactory.
+func (f Factory) NewLogger(scope string) logging.LeveledLogger {
 	return pionLogger{log: f.log.With("pion", scope), limit: f.limit}
 }
 
