@@ -424,3 +424,28 @@ func TestHealthCommand(t *testing.T) {
 		t.Fatalf("health of nothing: %v", err)
 	}
 }
+
+// TestMetricsListen: with http.metrics_listen, /metrics is served there
+// and not on the API listener.
+func TestMetricsListen(t *testing.T) {
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	s := startServer(t, "", noThrottle(), "CONFAB_HTTP_METRICS_LISTEN="+addr,
+		"CONFAB_ACCESS_KEY_ID="+testKeyID, "CONFAB_SECRET_ACCESS_KEY="+testSecret)
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "confab_build_info") {
+		t.Fatalf("metrics listener: %d", resp.StatusCode)
+	}
+	resp, err = http.Get(s.Endpoint + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == 200 {
+		t.Fatal("/metrics still on the API listener")
+	}
+}

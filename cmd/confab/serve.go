@@ -287,6 +287,13 @@ func serve(cfg config.Config, stderr io.Writer) error {
 		}
 		serveLn = tls.NewListener(ln, certs.TLSConfig())
 	}
+	if cfg.HTTP.MetricsListen != "" {
+		stopMetrics, err := serveMetrics(cfg.HTTP.MetricsListen, reg, log)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(serveLn) }()
 

@@ -172,6 +172,12 @@ type HTTPConfig struct {
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
 
+	// MetricsListen, when set, serves /metrics on this host:port only
+	// (plain HTTP, e.g. a private interface for Prometheus) instead of on
+	// Listen. Default: none (/metrics on Listen). Environment:
+	// CONFAB_HTTP_METRICS_LISTEN.
+	MetricsListen string `yaml:"metrics_listen"`
+
 	// ACME obtains and renews the certificate instead (Let's Encrypt by
 	// default), answering TLS-ALPN-01 on Listen, which must be port 443 of
 	// the names. Exclusive with CertFile.

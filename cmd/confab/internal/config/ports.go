@@ -43,6 +43,9 @@ func (c Config) fixedListeners() []listener {
 		out = append(out, l)
 	}
 	add("http.listen", "tcp", c.HTTP.Listen)
+	if c.HTTP.MetricsListen != "" {
+		add("http.metrics_listen", "tcp", c.HTTP.MetricsListen)
+	}
 	add("media.udp_listen", "udp", c.Media.UDPListen)
 	if t := c.TURN; t.Enabled {
 		add("turn.listen_udp", "udp", t.ListenUDP)

@@ -35,6 +35,11 @@ func (c Config) Validate() error {
 			v.add("http.public_url", "host %s is not an address clients can reach: set public_ip (or http.public_url)", u.Hostname())
 		}
 	}
+	if c.HTTP.MetricsListen != "" {
+		if err := checkListen(c.HTTP.MetricsListen); err != "" {
+			v.add("http.metrics_listen", "%s", err)
+		}
+	}
 	if (c.HTTP.CertFile == "") != (c.HTTP.KeyFile == "") {
 		v.add("http.cert_file", "cert_file and key_file go together")
 	}
