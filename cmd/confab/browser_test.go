@@ -114,7 +114,8 @@ func TestBrowserCluster(t *testing.T) {
 // pages (cmd/confab/browsertest/demo.mjs): each types the meeting name and
 // a name and presses Join; both rosters list both; each starts its camera
 // and shows the other's decoding tile; each hears the other's tone and not
-// its own; a chat line from one appears on the other; Leave takes one out
+// its own; a screen share shows as a content tile on the other page; a
+// chat line from one appears on the other; Leave takes one out
 // of the other's roster. CONFAB_DEMO_SCREENSHOT=<png> keeps a screenshot
 // (the README's). The binary must have been built with the app's script
 // (`make demo`, part of `make test`): without it the test fails, saying so.

@@ -7,6 +7,7 @@
 //   - each shows a decoding video tile of the other;
 //   - each roster shows the other speaking, and a mute on one page shows on
 //     the other;
+//   - a screen share from one page shows as a content tile on the other;
 //   - a chat line typed on one page appears on the other;
 //   - Leave on one page takes it out of the other's roster.
 // A screenshot of a joined page is written to CONFAB_DEMO_SCREENSHOT if set.
@@ -132,6 +133,17 @@ async function main() {
   check(`${pages[0].name}'s mute shows on ${pages[1].name}'s roster`, muted);
   await pages[0].page.click('#mute');
 
+  // Content share: Ada shares her screen (her tab); Grace shows it.
+  await pages[0].page.click('#share');
+  const shared = await until(`${pages[1].name} to show ${pages[0].name}'s screen`, () => pages[1].page.evaluate(() => {
+    for (const t of window.confabDemo.state.tiles.values()) {
+      if (t.content && t.video.videoWidth > 0) return { w: t.video.videoWidth, h: t.video.videoHeight, label: t.label.textContent };
+    }
+    return null;
+  }), 30000);
+  check(`${pages[1].name} shows ${pages[0].name}'s screen share`, shared && shared.label.includes('(screen)'), shared);
+  await pages[0].page.click('#share');
+
   // Chat.
   const line = `hello from ${pages[0].name} ${process.pid}`;
   await pages[0].page.fill('#chat-input', line);
@@ -166,6 +178,8 @@ async function open(person, tapScript) {
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
       `--use-file-for-fake-audio-capture=${path.join(tmp, `${person.name}.wav`)}`, '--autoplay-policy=no-user-gesture-required',
+      // Share screen: getDisplayMedia picks this very tab, no picker.
+      '--auto-select-tab-capture-source-by-title=Confab meeting', '--auto-accept-this-tab-capture',
     ],
   });
   contexts.push(context);
