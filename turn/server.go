@@ -27,8 +27,8 @@ type Server struct {
 	relayIP  netip.Addr
 	met      *metrics
 	pionLogs pionlog.Factory
-	refusals *logLimiter
-	panicLog *logLimiter // recovered panics' log lines (each is counted)
+	refusals *guard.LogLimiter
+	panicLog *guard.LogLimiter // recovered panics' log lines (each is counted)
 	// testHook, if set (Params.testHook, by this package's tests only),
 	// sees every client datagram the engines and screen handle, so a
 	// test can make them panic.
@@ -78,8 +78,8 @@ func New(cfg Config, p Params) (*Server, error) {
 		fast:     haveFastPath && !p.pionRelay,
 		fds:      p.FDs,
 		relayIP:  netip.MustParseAddr(cfg.RelayIP).Unmap(),
-		refusals: &logLimiter{now: p.Now, burst: 10},
-		panicLog: &logLimiter{now: p.Now, burst: 1},
+		refusals: guard.NewLogLimiter(10, p.Now),
+		panicLog: guard.NewLogLimiter(1, p.Now),
 		quit:     make(chan struct{}),
 		streams:  map[*lane]struct{}{},
 		relays:   map[netip.AddrPort]*relay{},
@@ -312,7 +312,7 @@ func (s *Server) permitPeer(client net.Addr, peer net.IP) (ok bool) {
 // refuse counts a refusal and logs it at debug level, rate-limited.
 func (s *Server) refuse(why reason, attendee string, from net.Addr) {
 	s.met.refused(why)
-	if s.refusals.allow() {
+	if s.refusals.Allow() {
 		s.log.Debug("turn: refused", "reason", why.String(), "attendee", attendee, "from", from)
 	}
 }
@@ -335,7 +335,7 @@ func (s *Server) recoverCallback(what string, refuse func()) {
 // contained counts a recovered panic and logs it (stack included) at most
 // once a second.
 func (s *Server) contained(what string, v any) {
-	if s.panicLog.allow() {
+	if s.panicLog.Allow() {
 		guard.Handle(s.log, s.panics, what, v)
 	} else if s.panics != nil {
 		s.panics.Inc()

@@ -29,43 +29,12 @@ func TestHTTPSServe(t *testing.T) {
 	cert, key := testkit.SelfSignedFiles(t, dir, "127.0.0.1")
 	port := freePort(t)
 	endpoint := fmt.Sprintf("https://127.0.0.1:%d", port)
-	cmd := exec.Command(confabBin, "serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--data-dir", filepath.Join(dir, "data"))
-	cmd.Env = append(os.Environ(), "CONFAB_HTTP_CERT_FILE="+cert, "CONFAB_HTTP_KEY_FILE="+key,
-		"CONFAB_TURN_LISTEN_UDP=127.0.0.1:0", "CONFAB_SIP_ENABLED=false",
-		"CONFAB_ACCESS_KEY_ID="+testKeyID, "CONFAB_SECRET_ACCESS_KEY="+testSecret)
-	var logBuf strings.Builder
-	cmd.Stderr = &syncWriter{w: &logBuf}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-	}()
+	cmd, logBuf := startServe(t, port, "CONFAB_HTTP_CERT_FILE="+cert, "CONFAB_HTTP_KEY_FILE="+key)
 	client := testkit.ClientTrusting(t, cert)
-	waitHTTPS(t, client, endpoint, cmd, &logBuf)
-	body := `{"ClientRequestToken":"tls-1","MediaRegion":"us-east-1","ExternalMeetingId":"tls"}`
-	req, _ := http.NewRequest(http.MethodPost, endpoint+"/meetings", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if err := sigv4.Sign(req, []byte(body), sigv4.Credentials{AccessKeyID: testKeyID, SecretAccessKey: testSecret}, "us-east-1", "chime", time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out struct {
-		Meeting struct {
-			MediaPlacement struct{ SignalingUrl, TurnControlUrl string }
-		}
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	resp.Body.Close()
-	if sig := out.Meeting.MediaPlacement.SignalingUrl; resp.StatusCode != 200 || !strings.HasPrefix(sig, fmt.Sprintf("wss://127.0.0.1:%d/", port)) {
-		t.Errorf("CreateMeeting over HTTPS: %d, SignalingUrl %q", resp.StatusCode, sig)
-	}
-	if tc := out.Meeting.MediaPlacement.TurnControlUrl; !strings.HasPrefix(tc, "https://") {
-		t.Errorf("TurnControlUrl %q over HTTPS", tc)
+	waitHTTPS(t, client, endpoint, cmd, logBuf)
+	sig, turnControl := createOverHTTPS(t, client, endpoint)
+	if !strings.HasPrefix(sig, fmt.Sprintf("wss://127.0.0.1:%d/", port)) || !strings.HasPrefix(turnControl, "https://") {
+		t.Errorf("over HTTPS: SignalingUrl %q, TurnControlUrl %q", sig, turnControl)
 	}
 	plain, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", port))
 	if err == nil {
@@ -82,21 +51,9 @@ func TestHTTPSServe(t *testing.T) {
 // the placement's URLs carry the name.
 func TestACMEServe(t *testing.T) {
 	pb := testkit.StartPebble(t)
-	dir := t.TempDir()
 	port := freePort(t)
-	cmd := exec.Command(confabBin, "serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--data-dir", filepath.Join(dir, "data"))
-	cmd.Env = append(os.Environ(), "CONFAB_HTTP_ACME_DOMAINS=confab.test", "CONFAB_HTTP_ACME_CA="+pb.DirectoryURL,
-		"CONFAB_HTTP_ACME_CA_ROOT="+pb.APIRoot, "CONFAB_TURN_LISTEN_UDP=127.0.0.1:0", "CONFAB_SIP_ENABLED=false",
-		"CONFAB_ACCESS_KEY_ID="+testKeyID, "CONFAB_SECRET_ACCESS_KEY="+testSecret)
-	var logBuf strings.Builder
-	cmd.Stderr = &syncWriter{w: &logBuf}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-	}()
+	cmd, logBuf := startServe(t, port, "CONFAB_HTTP_ACME_DOMAINS=confab.test", "CONFAB_HTTP_ACME_CA="+pb.DirectoryURL,
+		"CONFAB_HTTP_ACME_CA_ROOT="+pb.APIRoot)
 	// The name resolves nowhere here: dial the listener, ask for the name.
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: pb.IssuingRoots(t), ServerName: "confab.test"},
@@ -105,7 +62,7 @@ func TestACMEServe(t *testing.T) {
 		},
 	}}
 	endpoint := fmt.Sprintf("https://confab.test:%d", port)
-	waitHTTPS(t, client, endpoint, cmd, &logBuf)
+	waitHTTPS(t, client, endpoint, cmd, logBuf)
 	if sig, _ := createOverHTTPS(t, client, endpoint); !strings.HasPrefix(sig, fmt.Sprintf("wss://confab.test:%d/", port)) {
 		t.Errorf("SignalingUrl %q with ACME", sig)
 	}
@@ -114,8 +71,27 @@ func TestACMEServe(t *testing.T) {
 	}
 }
 
+// startServe runs confab serve on 127.0.0.1:port with a fresh data dir,
+// no SIP and env added (TLS settings); it is stopped when t ends.
+func startServe(t *testing.T, port int, env ...string) (*exec.Cmd, *syncWriter) {
+	t.Helper()
+	cmd := exec.Command(confabBin, "serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--data-dir", filepath.Join(t.TempDir(), "data"))
+	cmd.Env = append(append(os.Environ(), "CONFAB_TURN_LISTEN_UDP=127.0.0.1:0", "CONFAB_SIP_ENABLED=false",
+		"CONFAB_ACCESS_KEY_ID="+testKeyID, "CONFAB_SECRET_ACCESS_KEY="+testSecret), env...)
+	logBuf := &syncWriter{w: &strings.Builder{}}
+	cmd.Stderr = logBuf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	})
+	return cmd, logBuf
+}
+
 // waitHTTPS waits for /healthz over client, failing with the server's log.
-func waitHTTPS(t *testing.T, client *http.Client, endpoint string, cmd *exec.Cmd, log *strings.Builder) {
+func waitHTTPS(t *testing.T, client *http.Client, endpoint string, cmd *exec.Cmd, log *syncWriter) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -127,7 +103,7 @@ func waitHTTPS(t *testing.T, client *http.Client, endpoint string, cmd *exec.Cmd
 			}
 		}
 		if cmd.ProcessState != nil || time.Now().After(deadline) {
-			t.Fatalf("no HTTPS health: %v", err)
+			t.Fatalf("no HTTPS health: %v\n%s", err, log.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -170,4 +146,10 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.String()
 }

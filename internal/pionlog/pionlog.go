@@ -9,22 +9,23 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/pion/logging"
+
+	"github.com/confab-media/confab/internal/guard"
 )
 
 // Factory is a pion logging.LoggerFactory writing to a slog.Logger.
 type Factory struct {
 	log   *slog.Logger
-	limit *logLimiter
+	limit *guard.LogLimiter
 }
 
 // NewFactory returns a Factory letting at most burst warning/error lines
 // a second through (now is the clock of that window).
 func NewFactory(log *slog.Logger, burst int, now func() time.Time) Factory {
-	return Factory{log: log, limit: &logLimiter{now: now, burst: burst}}
+	return Factory{log: log, limit: guard.NewLogLimiter(burst, now)}
 }
 
 // NewLogger implements logging.LoggerFactory.
@@ -34,7 +35,7 @@ func (f Factory) NewLogger(scope string) logging.LeveledLogger {
 
 type pionLogger struct {
 	log   *slog.Logger
-	limit *logLimiter
+	limit *guard.LogLimiter
 }
 
 func (pionLogger) Trace(string)          {}
@@ -50,34 +51,13 @@ func (l pionLogger) Error(msg string)             { l.emit(slog.LevelWarn, msg) 
 func (l pionLogger) Errorf(f string, args ...any) { l.emitf(slog.LevelWarn, f, args) }
 
 func (l pionLogger) emit(level slog.Level, msg string) {
-	if l.log.Enabled(context.Background(), level) && l.limit.allow() {
+	if l.log.Enabled(context.Background(), level) && l.limit.Allow() {
 		l.log.Log(context.Background(), level, msg)
 	}
 }
 
 func (l pionLogger) emitf(level slog.Level, format string, args []any) {
-	if l.log.Enabled(context.Background(), level) && l.limit.allow() {
+	if l.log.Enabled(context.Background(), level) && l.limit.Allow() {
 		l.log.Log(context.Background(), level, fmt.Sprintf(format, args...))
 	}
-}
-
-// logLimiter lets through at most burst lines per second.
-type logLimiter struct {
-	now   func() time.Time
-	burst int
-
-	mu     sync.Mutex // guards window and n
-	window time.Time
-	n      int
-}
-
-func (l *logLimiter) allow() bool {
-	now := l.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.window) >= time.Second {
-		l.window, l.n = now, 0
-	}
-	l.n++
-	return l.n <= l.burst
 }

@@ -21,7 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
-import { toneWav } from './tones.mjs';
+import { toneWav, until as untilCommon } from './common.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const endpoint = process.env.CONFAB_ENDPOINT;
@@ -37,7 +37,6 @@ const MEETING = `demo-test-${process.pid}`;
 
 const t0 = Date.now();
 const log = (m) => console.log(`${((Date.now() - t0) / 1000).toFixed(1)}s ${m}`);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 function fail(msg) {
   console.error(`demo driver: ${msg}`);
   process.exit(2);
@@ -48,17 +47,7 @@ function check(name, ok, detail) {
   log(`${ok ? 'PASS' : 'FAIL'} ${name}${detail === undefined ? '' : ' ' + JSON.stringify(detail)}`);
   return !!ok;
 }
-async function until(what, fn, timeoutMs, stepMs = 250) {
-  const end = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < end) {
-    last = await fn();
-    if (last) return last;
-    await sleep(stepMs);
-  }
-  log(`timed out after ${timeoutMs} ms waiting for ${what}`);
-  return last;
-}
+const until = (what, fn, timeoutMs, stepMs = 250) => untilCommon(what, fn, timeoutMs, stepMs, log);
 
 if (!endpoint) fail('CONFAB_ENDPOINT is not set');
 if (!fs.existsSync(chromePath)) fail(`${chromePath} not found: run \`make test-deps\``);

@@ -24,7 +24,7 @@
 // exits 0 only if every check passed.
 import { ChimeSDKMeetingsClient, CreateAttendeeCommand, CreateMeetingCommand, DeleteMeetingCommand, UpdateAttendeeCapabilitiesCommand } from '@aws-sdk/client-chime-sdk-meetings';
 import * as esbuild from 'esbuild';
-import { toneWav } from './tones.mjs';
+import { toneWav, sleep, until as untilCommon } from './common.mjs';
 import { chromium } from 'playwright-core';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -67,18 +67,7 @@ function fail(msg) {
   console.error(`driver: ${msg}`);
   process.exit(2);
 }
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function until(what, fn, timeoutMs, stepMs = 200) {
-  const end = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < end) {
-    last = await fn();
-    if (last) return last;
-    await sleep(stepMs);
-  }
-  log(`timed out after ${timeoutMs} ms waiting for ${what}`);
-  return last;
-}
+const until = (what, fn, timeoutMs, stepMs = 200) => untilCommon(what, fn, timeoutMs, stepMs, log);
 
 // Top-level protobuf field 2 (SdkSignalFrame.type) of a 0x05-prefixed frame.
 const FRAME_TYPES = { 1: 'JOIN', 2: 'JOIN_ACK', 3: 'SUBSCRIBE', 4: 'SUBSCRIBE_ACK', 5: 'INDEX', 7: 'PAUSE', 8: 'RESUME', 9: 'LEAVE', 10: 'LEAVE_ACK', 13: 'BITRATES', 16: 'AUDIO_CONTROL', 17: 'AUDIO_METADATA', 18: 'AUDIO_STREAM_ID_INFO', 19: 'PING_PONG', 20: 'AUDIO_STATUS', 21: 'CLIENT_METRIC', 22: 'DATA_MESSAGE', 24: 'REMOTE_VIDEO_UPDATE', 34: 'NOTIFICATION', 43: 'MEETING_SESSION_TIMING' };

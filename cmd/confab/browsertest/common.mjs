@@ -1,4 +1,5 @@
-// Test tones for the browser tests' fake microphones.
+// What the browser drivers (driver.mjs, demo.mjs) share: the fake
+// microphones' tones and polling.
 
 // 48 kHz mono 16-bit PCM WAV, seconds long, sine at freq, -12 dBFS.
 export function toneWav(freq, seconds = 10, rate = 48000) {
@@ -20,4 +21,20 @@ export function toneWav(freq, seconds = 10, rate = 48000) {
   const amp = 0.25 * 32767;
   for (let i = 0; i < n; i++) buf.writeInt16LE(Math.round(amp * Math.sin((2 * Math.PI * freq * i) / rate)), 44 + i * 2);
   return buf;
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// until polls fn every stepMs until it returns something truthy (returned)
+// or timeoutMs passes (the last value is returned; onTimeout is told).
+export async function until(what, fn, timeoutMs, stepMs = 200, onTimeout = () => {}) {
+  const end = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < end) {
+    last = await fn();
+    if (last) return last;
+    await sleep(stepMs);
+  }
+  onTimeout(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  return last;
 }
