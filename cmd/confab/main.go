@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -77,30 +76,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-// commandHelp is what serve and config do, with an example, above the
-// shared flags and environment.
-var commandHelp = map[string]string{
-	"serve": `usage: confab serve [flags]
-
-Runs Confab: the Chime SDK Meetings API, client signaling, the WebRTC media
-plane, TURN, the SIP gateway, event delivery and the meeting app at /.
-
-Example:
-  confab serve --public-ip 203.0.113.7 --listen 0.0.0.0:8080 --data-dir /var/lib/confab
-
-`,
-	"config": `usage: confab config [flags]
-
-Prints the effective configuration (defaults, file, environment, flags; the
-derived addresses filled in; secrets masked), or says what is wrong with it,
-naming the key.
-
-Example:
-  CONFAB_PUBLIC_IP=auto confab config --config confab.yaml
-
-`,
-}
-
 // loadConfig runs the configuration pipeline for a subcommand. When it
 // returns ok=false the command is done and code is its exit status (0 after
 // --help).
@@ -108,7 +83,7 @@ func loadConfig(cmd string, args []string, stdout, stderr io.Writer) (cfg config
 	cfg, err := config.Load(args, os.Getenv)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprint(stdout, commandHelp[cmd]+config.Usage())
+		fmt.Fprint(stdout, config.CommandUsage(cmd))
 		return cfg, 0, false
 	case err != nil:
 		fmt.Fprintln(stderr, err)
@@ -134,37 +109,8 @@ Run "confab serve --help" for every flag and environment variable.
 
 // closestCommand is a "did you mean" for a mistyped subcommand.
 func closestCommand(s string) string {
-	for _, c := range []string{"serve", "config", "bench", "health", "version", "help"} {
-		if len(s) >= 3 && (strings.HasPrefix(c, s) || strings.HasPrefix(s, c) || oneEditApart(s, c)) {
-			return fmt.Sprintf(" (did you mean %q?)", c)
-		}
+	if c := config.Suggest(s, []string{"serve", "config", "bench", "health", "version", "help"}); c != "" {
+		return fmt.Sprintf(" (did you mean %q?)", c)
 	}
 	return ""
-}
-
-// oneEditApart reports whether a and b differ by one insertion, deletion,
-// substitution or adjacent transposition.
-func oneEditApart(a, b string) bool {
-	if a == b {
-		return false
-	}
-	la, lb := len(a), len(b)
-	if la-lb > 1 || lb-la > 1 {
-		return false
-	}
-	i := 0
-	for i < la && i < lb && a[i] == b[i] {
-		i++
-	}
-	switch {
-	case la == lb:
-		if a[i+1:] == b[i+1:] {
-			return true
-		}
-		return i+1 < la && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
-	case la > lb:
-		return a[i+1:] == b[i:]
-	default:
-		return a[i:] == b[i+1:]
-	}
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/confab-media/confab/cluster"
 	"github.com/confab-media/confab/cmd/confab/internal/config"
@@ -26,6 +27,7 @@ import (
 	"github.com/confab-media/confab/internal/certfile"
 	"github.com/confab-media/confab/internal/clock"
 	"github.com/confab-media/confab/internal/datadir"
+	"github.com/confab-media/confab/internal/debughttp"
 	"github.com/confab-media/confab/internal/guard"
 	"github.com/confab-media/confab/internal/netguard"
 	"github.com/confab-media/confab/sfu"
@@ -288,7 +290,7 @@ func serve(cfg config.Config, stderr io.Writer) error {
 		serveLn = tls.NewListener(ln, certs.TLSConfig())
 	}
 	if cfg.HTTP.MetricsListen != "" {
-		stopMetrics, err := serveMetrics(cfg.HTTP.MetricsListen, reg, log)
+		stopMetrics, err := debughttp.ServeMetrics(cfg.HTTP.MetricsListen, promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), log)
 		if err != nil {
 			return err
 		}

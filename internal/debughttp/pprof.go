@@ -1,6 +1,7 @@
-// Package debughttp mounts the net/http/pprof profiling handlers on a mux
-// (confab serve's debug.pprof): they expose the process's internals, so
-// they are off unless asked for.
+// Package debughttp holds the operator's HTTP endpoints beside the API: the
+// net/http/pprof profiling handlers (confab serve's debug.pprof: they expose
+// the process's internals, so they are off unless asked for) and a
+// listener of its own for /metrics (http.metrics_listen).
 package debughttp
 
 import (

@@ -55,6 +55,35 @@ func newFlagSet(v *flagValues) *flag.FlagSet {
 	return fs
 }
 
+// CommandUsage is the help of `confab serve` or `confab config`: what the
+// command does, an example, then Usage.
+func CommandUsage(cmd string) string {
+	switch cmd {
+	case "serve":
+		return `usage: confab serve [flags]
+
+Runs Confab: the Chime SDK Meetings API, client signaling, the WebRTC media
+plane, TURN, the SIP gateway, event delivery and the meeting app at /.
+
+Example:
+  confab serve --public-ip 203.0.113.7 --listen 0.0.0.0:8080 --data-dir /var/lib/confab
+
+` + Usage()
+	case "config":
+		return `usage: confab config [flags]
+
+Prints the effective configuration (defaults, file, environment, flags; the
+derived addresses filled in; secrets masked), or says what is wrong with it,
+naming the key.
+
+Example:
+  CONFAB_PUBLIC_IP=auto confab config --config confab.yaml
+
+` + Usage()
+	}
+	return Usage()
+}
+
 // Usage returns help text describing the flags and environment variables
 // Load understands.
 func Usage() string {
@@ -488,7 +517,7 @@ func flagSuggestion(fs *flag.FlagSet, err error) string {
 	}
 	var names []string
 	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
-	if c := suggest(strings.TrimLeft(strings.TrimPrefix(msg, prefix), "-"), names); c != "" {
+	if c := Suggest(strings.TrimLeft(strings.TrimPrefix(msg, prefix), "-"), names); c != "" {
 		return " (did you mean --" + c + "?)"
 	}
 	return ""

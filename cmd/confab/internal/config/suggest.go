@@ -5,10 +5,10 @@ import (
 	"strings"
 )
 
-// suggest returns the candidate closest to s (case-insensitive edit
+// Suggest returns the candidate closest to s (case-insensitive edit
 // distance), or "" when none is close enough to be a likely typo: at most
 // one edit for short words, two for longer ones.
-func suggest(s string, candidates []string) string {
+func Suggest(s string, candidates []string) string {
 	best, bestD := "", 3
 	limit := 1
 	if len(s) > 4 {
@@ -57,7 +57,7 @@ func yamlFieldNames(t reflect.Type) []string {
 
 // didYouMean is ` (did you mean "x"?)` for a close candidate, else "".
 func didYouMean(s string, candidates []string) string {
-	if c := suggest(s, candidates); c != "" {
+	if c := Suggest(s, candidates); c != "" {
 		return ` (did you mean "` + c + `"?)`
 	}
 	return ""
