@@ -211,3 +211,51 @@ func BenchmarkMixer(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkConversation: a 10-leg meeting where two people take turns, two
+// seconds each, as in a conversation; the others listen. The talker who
+// just stopped keeps its slot for the hold time (and is in its hangover
+// first): encodes/op shows what that silence costs.
+func BenchmarkConversation(b *testing.B) {
+	for _, complexity := range []int{10, defaultComplexity} {
+		b.Run(fmt.Sprint("complexity=", complexity), func(b *testing.B) {
+			m, err := New(Config{Complexity: complexity}, Params{})
+			must(b, err)
+			defer m.Close()
+			talk := []*benchSource{newBenchSource(b, 300, 8000), newBenchSource(b, 500, 8000)}
+			silence := newBenchSource(b, 0, 0)
+			ls := make([]*Leg, 10)
+			for i := range ls {
+				ls[i], err = m.AddLeg(LegID(fmt.Sprint("leg", i)), func([]byte, uint32) {})
+				must(b, err)
+			}
+			now, ts := t0, uint32(99)
+			tick := func(k int) {
+				turn := k / 100 % 2 // who talks: 100 frames each
+				for i, l := range ls {
+					s := silence
+					if i < 2 && i == turn {
+						s = talk[i]
+					}
+					if err := l.Push(Frame{Payload: s.frames[k%benchFrames], Timestamp: ts, Level: s.levels[k%benchFrames], Arrival: now}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				m.Tick(now)
+				now, ts = now.Add(frameDur), ts+frameSamples
+			}
+			for k := range 200 {
+				tick(k)
+			}
+			before := m.Stats()
+			b.ReportAllocs()
+			k := 200
+			for b.Loop() {
+				tick(k)
+				k++
+			}
+			st := m.Stats()
+			b.ReportMetric(float64(st.Encoded-before.Encoded)/float64(st.Ticks-before.Ticks), "encodes/op")
+		})
+	}
+}

@@ -23,8 +23,14 @@ type Config struct {
 	TopN int
 	// Bitrate of every Opus encoder in bit/s (default 32000, 6000–64000).
 	Bitrate int
-	// Complexity of every Opus encoder, 1–10 (default 10).
+	// Complexity of every Opus encoder, 1–10 (default defaultComplexity,
+	// chosen by TestOpusComplexityQuality's measure).
 	Complexity int
+	// MinComplexity is how far the encoders shed complexity while ticks
+	// run late (CPU pressure), 1–Complexity (default defaultMinComplexity,
+	// or Complexity if lower). Shedding costs quality before a skipped
+	// tick costs a gap.
+	MinComplexity int
 	// JitterMin and JitterMax bound each leg's adaptive playout delay
 	// (defaults 40 ms and 200 ms). The target in between is one frame plus
 	// four times the RFC 3550 interarrival jitter.
@@ -66,6 +72,17 @@ type Observer interface {
 	Observe(float64)
 }
 
+// Opus complexity defaults and the quality bounds they were chosen within:
+// the log-spectral distance of a speech-like signal through the encoder at
+// the default bitrate, against complexity 10's (TestOpusComplexityQuality
+// holds them; BenchmarkOpusComplexity gives the cost of each step).
+const (
+	defaultComplexity    = 4
+	defaultMinComplexity = 1
+	defaultQualityBound  = 0.15 // dB
+	shedQualityBound     = 0.5  // dB
+)
+
 // withDefaults returns c with zero fields set to their defaults, validated.
 func (c Config) withDefaults() (Config, error) {
 	def := func(v *int, d int) {
@@ -75,7 +92,8 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	def(&c.TopN, 3)
 	def(&c.Bitrate, 32000)
-	def(&c.Complexity, 10)
+	def(&c.Complexity, defaultComplexity)
+	def(&c.MinComplexity, min(defaultMinComplexity, c.Complexity))
 	def(&c.ActiveLevel, 60)
 	def(&c.MaxCatchUp, 5)
 	if c.JitterMin == 0 {
@@ -101,6 +119,8 @@ func (c Config) validate() error {
 		return bad("Bitrate", c.Bitrate, "6000–64000")
 	case c.Complexity < 1 || c.Complexity > 10:
 		return bad("Complexity", c.Complexity, "1–10")
+	case c.MinComplexity < 1 || c.MinComplexity > c.Complexity:
+		return bad("MinComplexity", c.MinComplexity, fmt.Sprintf("1–%d (Complexity)", c.Complexity))
 	case c.JitterMin < frameDur || c.JitterMin > time.Second:
 		return bad("JitterMin", c.JitterMin, "20ms–1s")
 	case c.JitterMax < c.JitterMin || c.JitterMax > time.Second:

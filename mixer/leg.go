@@ -53,6 +53,7 @@ type Leg struct {
 	talker    bool
 	talkTicks int // ticks since it became a talker
 	quiet     int // consecutive ticks below the exit threshold
+	inaudible int // consecutive frames at or below inaudibleLevel (capped)
 	slot      int // encoder slot index, or -1
 	outTS     uint32
 

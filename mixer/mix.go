@@ -6,6 +6,17 @@ import "time"
 // before it re-sends its last (silent) payload instead of encoding again.
 const silentReuse = 3
 
+// A talker whose frames have been at or below inaudibleLevel (−80 dBov,
+// some 60 dB under speech) for more than inaudibleTicks is left out of the
+// mix: what it would add cannot be heard, and its mix-minus would be the
+// full mix, so it hears the shared stream and costs no encode. The run
+// keeps a talker pausing between words on its own stream: every move
+// between encoders hands its decoder another encoder's state.
+const (
+	inaudibleLevel int8 = 80
+	inaudibleTicks      = 10 // 200 ms
+)
+
 // Tick mixes one 20 ms frame as of now and hands it to every leg. Start calls
 // it every 20 ms of the Clock; call it yourself only on a Mixer you did not
 // Start (tests, offline rendering), with now advancing by 20 ms per call. It
@@ -43,7 +54,7 @@ func (m *Mixer) Tick(now time.Time) {
 	clear(m.mix)
 	mixed := 0
 	for _, l := range m.talkers.cur {
-		if !m.decode(l, now) {
+		if l.inaudible > inaudibleTicks || !m.decode(l, now) {
 			continue
 		}
 		for i, v := range l.pcm {
@@ -54,10 +65,12 @@ func (m *Mixer) Tick(now time.Time) {
 	}
 
 	// 4. Encode each slot's mix-minus, and the full mix once per codec for
-	// all others.
+	// all others. A slot whose owner is not in this tick's mix (it went
+	// quiet, or its frame was lost) would encode the full mix again: its
+	// owner gets the shared stream instead.
 	var shared [codecs]bool
 	for _, l := range legs {
-		if l.slot < 0 {
+		if l.slot < 0 || !l.mixed {
 			shared[l.codec] = true
 		}
 	}
@@ -74,17 +87,16 @@ func (m *Mixer) Tick(now time.Time) {
 		if s.owner == nil {
 			continue
 		}
-		src := m.mix
-		if s.owner.mixed {
-			for j, v := range s.owner.pcm {
-				m.minus[j] = m.mix[j] - int32(v)
-			}
-			src = m.minus
+		if !s.owner.mixed {
+			continue // delivered the shared stream
+		}
+		for j, v := range s.owner.pcm {
+			m.minus[j] = m.mix[j] - int32(v)
 		}
 		if s.owner.codec == CodecOpus {
-			m.encode(&s.stream, src, now)
+			m.encode(&s.stream, m.minus, now)
 		} else {
-			s.g711.encodeMix(src, m.tick)
+			s.g711.encodeMix(m.minus, m.tick)
 		}
 	}
 
@@ -92,6 +104,10 @@ func (m *Mixer) Tick(now time.Time) {
 	for _, l := range legs {
 		l.talking.Store(l.talker)
 		switch {
+		case l.slot >= 0 && !l.mixed && l.codec == CodecOpus:
+			l.deliver(m.shared.payload())
+		case l.slot >= 0 && !l.mixed:
+			l.deliver(m.g711[l.codec].payload())
 		case l.slot >= 0 && l.codec == CodecOpus:
 			l.deliver(m.pool.slots[l.slot].payload())
 		case l.slot >= 0:
@@ -118,6 +134,11 @@ func (m *Mixer) measure(l *Leg, now time.Time) {
 		if m.decode(l, now) {
 			level = LevelFromPCM(l.pcm)
 		}
+	}
+	if level >= inaudibleLevel {
+		l.inaudible = min(l.inaudible+1, inaudibleTicks+1)
+	} else {
+		l.inaudible = 0
 	}
 	l.smooth = smoothLoudness(l.smooth, min(level, ahead))
 	l.level.Store(int32(levelOf(l.smooth)))

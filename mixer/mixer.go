@@ -24,6 +24,9 @@ type Mixer struct {
 	tickObs Observer
 	stats   counters
 
+	governor   complexityGovernor // used by the mixing goroutine only
+	complexity atomic.Int32       // the encoders' current Opus complexity
+
 	mu     sync.Mutex // guards legs (copy-on-write: replaced, never mutated), byID and closed
 	legs   []*Leg
 	byID   map[LegID]*Leg
@@ -68,7 +71,7 @@ func New(cfg Config, p Params) (*Mixer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Mixer{
+	m := &Mixer{
 		cfg:     cfg,
 		clock:   p.Clock,
 		log:     p.Log,
@@ -83,7 +86,10 @@ func New(cfg Config, p Params) (*Mixer, error) {
 		mix:     make([]int32, frameSamples),
 		minus:   make([]int32, frameSamples),
 		errLog:  logLimiter{every: 10 * time.Second},
-	}, nil
+	}
+	m.governor = newComplexityGovernor(cfg)
+	m.complexity.Store(int32(cfg.Complexity))
+	return m, nil
 }
 
 // Config returns the effective configuration, defaults filled in.
@@ -202,7 +208,11 @@ func (m *Mixer) Levels(dst []LegLevel) []LegLevel {
 }
 
 // Stats returns the Mixer's cumulative counters.
-func (m *Mixer) Stats() Stats { return m.stats.snapshot() }
+func (m *Mixer) Stats() Stats {
+	st := m.stats.snapshot()
+	st.Complexity = int(m.complexity.Load())
+	return st
+}
 
 // Start starts the Mixer's goroutine, which mixes a frame every 20 ms of the
 // Clock. It catches up on frames a late tick missed, at most MaxCatchUp at
@@ -273,9 +283,14 @@ func (m *Mixer) run(start time.Time, ticks <-chan time.Time, stop func()) {
 				}
 				first = false
 				t0 := time.Now()
-				m.Tick(start.Add(time.Duration(mixed+1) * frameDur))
+				tickAt := start.Add(time.Duration(mixed+1) * frameDur)
+				m.Tick(tickAt)
 				if m.tickObs != nil {
 					m.tickObs.Observe(time.Since(t0).Seconds())
+				}
+				if c, changed := m.governor.observe(m.clock.Now().Sub(tickAt)); changed {
+					m.setComplexity(c)
+					m.log.Info("mixer: opus complexity", "complexity", c, "max", m.cfg.Complexity)
 				}
 			}
 		}

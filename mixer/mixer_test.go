@@ -260,6 +260,56 @@ func TestSharedEncode(t *testing.T) {
 	}
 }
 
+// TestQuietTalkerSharesStream: a talker that goes quiet stays a talker for
+// the hangover and keeps its encoder slot for the hold time, but once its
+// frames have been inaudible for 200 ms its mix-minus would be the full mix:
+// it gets the shared payload, and no encode is spent on it. Back to talking,
+// it has its own stream again at once.
+func TestQuietTalkerSharesStream(t *testing.T) {
+	r := newRig(t, Config{})
+	var talkers []*rigLeg
+	for i, f := range []float64{300, 500, 700} {
+		talkers = append(talkers, r.add(fmt.Sprint("t", i), f, 8000))
+	}
+	other := r.add("o", 0, 0)
+	r.run(25)
+	quiet := talkers[0]
+	quiet.src.amp = 0
+	sharing := func(what string, ticks int) {
+		t.Helper()
+		before := r.m.Stats()
+		r.run(ticks)
+		if got := r.m.Stats().Encoded - before.Encoded; got != uint64(ticks)*3 {
+			t.Errorf("%s: %d encodes in %d ticks, want %d (2 talkers + 1 shared)", what, got, ticks, ticks*3)
+		}
+		n := len(other.out.payloads)
+		for i := n - ticks; i < n; i++ {
+			if !bytes.Equal(quiet.out.payloads[i], other.out.payloads[i]) {
+				t.Fatalf("%s: tick %d: the quiet talker did not get the shared payload", what, i)
+			}
+			if bytes.Equal(talkers[1].out.payloads[i], other.out.payloads[i]) {
+				t.Fatalf("%s: tick %d: an active talker got the shared payload", what, i)
+			}
+		}
+	}
+	r.run(inaudibleTicks + 4) // + the jitter buffer's delay
+	if !slices.Contains(r.talkers(), quiet.id) {
+		t.Fatal("the quiet leg left the talkers before the hangover ended")
+	}
+	sharing("in the hangover", 2)
+	r.run(20)
+	if slices.Contains(r.talkers(), quiet.id) || quiet.leg.slot < 0 {
+		t.Fatalf("after the hangover: talkers %v, slot %d; want out of the talkers, slot held", r.talkers(), quiet.leg.slot)
+	}
+	sharing("slot held", 20)
+	quiet.src.amp = 8000
+	r.run(5)
+	n := len(other.out.payloads)
+	if bytes.Equal(quiet.out.payloads[n-1], other.out.payloads[n-1]) {
+		t.Error("a talker back in the mix still gets the shared payload")
+	}
+}
+
 // TestLimiterEndToEnd: three full-scale tones. The sum (≈ 3× full scale)
 // and every mix-minus (≈ 2×) are limited, not wrapped: the tones keep
 // almost all the energy a listener hears.
@@ -491,13 +541,13 @@ func TestConcurrentLegs(t *testing.T) {
 func TestConfig(t *testing.T) {
 	m := newTestMixer(t, Config{})
 	got := m.Config()
-	want := Config{TopN: 3, Bitrate: 32000, Complexity: 10, JitterMin: 40 * time.Millisecond,
+	want := Config{TopN: 3, Bitrate: 32000, Complexity: defaultComplexity, MinComplexity: defaultMinComplexity, JitterMin: 40 * time.Millisecond,
 		JitterMax: 200 * time.Millisecond, ActiveLevel: 60, Hangover: 300 * time.Millisecond, MaxCatchUp: 5}
 	if got != want {
 		t.Fatalf("defaults %+v", got)
 	}
 	for _, bad := range []Config{
-		{TopN: 17}, {Bitrate: 65000}, {Bitrate: 1000}, {Complexity: 11}, {JitterMin: time.Millisecond},
+		{TopN: 17}, {Bitrate: 65000}, {Bitrate: 1000}, {Complexity: 11}, {Complexity: 3, MinComplexity: 4}, {JitterMin: time.Millisecond},
 		{JitterMin: 100 * time.Millisecond, JitterMax: 50 * time.Millisecond}, {ActiveLevel: 127}, {MaxCatchUp: -1},
 	} {
 		if _, err := New(bad, Params{}); !errors.Is(err, ErrInvalidConfig) {

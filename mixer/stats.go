@@ -24,6 +24,8 @@ type Stats struct {
 	Dropped   uint64 // frames dropped to shrink a jitter buffer (drift, bursts)
 	Inserted  uint64 // frames inserted to grow a jitter buffer
 	Resyncs   uint64 // jitter buffer restarts (timestamp jumps, stream resumes)
+
+	Complexity int // the encoders' Opus complexity now (lower while shedding load)
 }
 
 // LogValue logs Stats as a group of fields (structured in text and JSON
@@ -34,7 +36,7 @@ func (s Stats) LogValue() slog.Value {
 		slog.Uint64("decoded", s.Decoded), slog.Uint64("fec", s.FEC), slog.Uint64("plc", s.PLC), slog.Uint64("encoded", s.Encoded),
 		slog.Uint64("invalid", s.Invalid), slog.Uint64("late", s.Late), slog.Uint64("duplicate", s.Duplicate),
 		slog.Uint64("lost", s.Lost), slog.Uint64("underrun", s.Underrun), slog.Uint64("dropped", s.Dropped),
-		slog.Uint64("inserted", s.Inserted), slog.Uint64("resyncs", s.Resyncs),
+		slog.Uint64("inserted", s.Inserted), slog.Uint64("resyncs", s.Resyncs), slog.Int("complexity", s.Complexity),
 	)
 }
 

@@ -152,8 +152,15 @@ func (s *server) Stop() {
 	select {
 	case <-s.done:
 	case <-time.After(15 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
+		// SIGQUIT makes the Go runtime print every goroutine's stack: the
+		// log then says what shutdown waits on.
+		_ = s.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-s.done:
+		case <-time.After(5 * time.Second):
+			_ = s.cmd.Process.Kill()
+			<-s.done
+		}
 		s.t.Errorf("confab did not stop on SIGTERM:\n%s", s.Log())
 	}
 	if code := s.cmd.ProcessState.ExitCode(); code != 0 {

@@ -62,9 +62,10 @@ func (c Config) ClusterNode() cluster.Config {
 func (c Config) Conference() conference.Config {
 	return conference.Config{
 		Mixer: mixer.Config{
-			TopN:       c.Media.TopTalkers,
-			Bitrate:    c.Media.OpusBitrate,
-			Complexity: c.Media.OpusComplexity,
+			TopN:          c.Media.TopTalkers,
+			Bitrate:       c.Media.OpusBitrate,
+			Complexity:    c.Media.OpusComplexity,
+			MinComplexity: c.Media.OpusMinComplexity,
 		},
 		AutoEnd: conference.AutoEnd{NoAudio: c.Meetings.IdleTimeout.Std(), MaxDuration: c.Meetings.MaxDuration.Std()},
 	}

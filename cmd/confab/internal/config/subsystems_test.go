@@ -27,7 +27,7 @@ func TestSubsystemConfigs(t *testing.T) {
 		n.WebhookTimeout != 5*time.Second || n.Limits != c.Notifications.Limits {
 		t.Errorf("notify %+v", n)
 	}
-	if f := c.Conference(); f.Mixer.TopN != 3 || f.Mixer.Bitrate != 32000 || f.Mixer.Complexity != 10 ||
+	if f := c.Conference(); f.Mixer.TopN != 3 || f.Mixer.Bitrate != 32000 || f.Mixer.Complexity != 4 || f.Mixer.MinComplexity != 1 ||
 		f.AutoEnd.NoAudio != 5*time.Minute || f.AutoEnd.MaxDuration != 24*time.Hour {
 		t.Errorf("conference %+v", f)
 	}

@@ -162,8 +162,11 @@ func (c Config) Validate() error {
 	if md.OpusBitrate < 16000 || md.OpusBitrate > 64000 {
 		v.add("media.opus_bitrate", "must be 16000 to 64000 (got %d)", md.OpusBitrate)
 	}
-	if md.OpusComplexity < 0 || md.OpusComplexity > 10 {
-		v.add("media.opus_complexity", "must be 0 to 10 (got %d)", md.OpusComplexity)
+	if md.OpusComplexity < 1 || md.OpusComplexity > 10 {
+		v.add("media.opus_complexity", "must be 1 to 10 (got %d)", md.OpusComplexity)
+	}
+	if md.OpusMinComplexity < 1 || md.OpusMinComplexity > md.OpusComplexity {
+		v.add("media.opus_min_complexity", "must be 1 to media.opus_complexity (got %d)", md.OpusMinComplexity)
 	}
 	if md.MaxVideos < 1 || md.MaxVideos > 25 {
 		v.add("media.max_videos", "must be 1 to 25 (got %d)", md.MaxVideos)
