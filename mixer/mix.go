@@ -14,7 +14,7 @@ const silentReuse = 3
 // between encoders hands its decoder another encoder's state.
 const (
 	inaudibleLevel int8 = 80
-	inaudibleTicks      = 10 // 200 ms
+	inaudibleTicks int  = 10 // 200 ms
 )
 
 // Tick mixes one 20 ms frame as of now and hands it to every leg. Start calls
