@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/confab-media/confab/internal/clock"
+	"github.com/confab-media/confab/mixer"
 	"github.com/confab-media/confab/signaling/meeting"
 )
 
@@ -17,6 +18,7 @@ type Registry struct {
 	cfg      Config
 	p        Params
 	listener atomic.Pointer[Listener]
+	output   atomic.Pointer[mixer.Batcher]
 	caps     capBook
 
 	capsMu  sync.Mutex // guards capsFns
@@ -55,6 +57,17 @@ func New(cfg Config, p Params) *Registry {
 // SetListener sets who renders the Rooms' reports (client signaling,
 // which is built after the media servers that use the Registry).
 func (r *Registry) SetListener(l Listener) { r.listener.Store(&l) }
+
+// SetOutput sets what brackets each mixer tick's delivery (the media
+// socket's send batching); Rooms created after it use it.
+func (r *Registry) SetOutput(b mixer.Batcher) { r.output.Store(&b) }
+
+func (r *Registry) batcher() mixer.Batcher {
+	if b := r.output.Load(); b != nil {
+		return *b
+	}
+	return nil
+}
 
 func (r *Registry) listen() Listener {
 	if l := r.listener.Load(); l != nil {

@@ -41,7 +41,7 @@ func newRoom(r *Registry, meetingID string) (*Room, error) {
 		started: r.p.Clock.Now(), done: make(chan struct{}),
 	}
 	m, err := mixer.New(r.cfg.Mixer, mixer.Params{Clock: r.p.Clock, Log: rm.log, Panics: r.p.Panics,
-		OnPanic: func() { rm.fail("mixer") }, TickObserver: r.metrics.tick})
+		OnPanic: func() { rm.fail("mixer") }, TickObserver: r.metrics.tick, Output: r.batcher()})
 	if err != nil {
 		return nil, fmt.Errorf("conference: mixer: %w", err)
 	}

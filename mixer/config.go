@@ -65,6 +65,16 @@ type Params struct {
 	// TickObserver, if set, is given each 20 ms mixing step's duration in
 	// seconds (a Prometheus histogram fits).
 	TickObserver Observer
+	// Output, if set, brackets each tick's delivery to the legs' sinks.
+	Output Batcher
+}
+
+// Batcher groups the sends of one tick's delivery: Begin is called before
+// the first leg's sink, End after the last (a socket that sends what was
+// written in between in one batch of system calls).
+type Batcher interface {
+	Begin()
+	End()
 }
 
 // Observer takes one observation (prometheus.Observer has this method).

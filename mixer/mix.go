@@ -101,6 +101,15 @@ func (m *Mixer) Tick(now time.Time) {
 	}
 
 	// 5. Deliver.
+	m.deliver(legs)
+}
+
+// deliver hands every leg its payload of this tick, in one output batch.
+func (m *Mixer) deliver(legs []*Leg) {
+	if m.output != nil {
+		m.output.Begin()
+		defer m.output.End()
+	}
 	for _, l := range legs {
 		l.talking.Store(l.talker)
 		switch {

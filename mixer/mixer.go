@@ -22,6 +22,7 @@ type Mixer struct {
 	panics  guard.Counter
 	onPanic func()
 	tickObs Observer
+	output  Batcher
 	stats   counters
 
 	governor   complexityGovernor // used by the mixing goroutine only
@@ -78,6 +79,7 @@ func New(cfg Config, p Params) (*Mixer, error) {
 		panics:  p.Panics,
 		onPanic: p.OnPanic,
 		tickObs: p.TickObserver,
+		output:  p.Output,
 		byID:    make(map[LegID]*Leg),
 		done:    make(chan struct{}),
 		talkers: newTalkerSelector(cfg),

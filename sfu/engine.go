@@ -2,7 +2,6 @@ package sfu
 
 import (
 	"fmt"
-	"net"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
@@ -121,7 +120,7 @@ func newAPI(cfg Config, nw transport.Net, mux ice.UDPMux, logs logging.LoggerFac
 }
 
 // listenMux opens the shared ICE UDP socket.
-func listenMux(cfg Config, nw transport.Net, logs logging.LoggerFactory) (ice.UDPMux, net.Addr, error) {
+func listenMux(cfg Config, nw transport.Net, logs logging.LoggerFactory) (ice.UDPMux, *batchConn, error) {
 	addr, err := nw.ResolveUDPAddr("udp4", cfg.ListenUDP)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sfu: resolve %q: %w", cfg.ListenUDP, err)
@@ -130,5 +129,6 @@ func listenMux(cfg Config, nw transport.Net, logs logging.LoggerFactory) (ice.UD
 	if err != nil {
 		return nil, nil, fmt.Errorf("sfu: listen %q: %w", cfg.ListenUDP, err)
 	}
-	return ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn, Net: nw, Logger: logs.NewLogger("ice-mux")}), conn.LocalAddr(), nil
+	out := newBatchConn(conn)
+	return ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: out, Net: nw, Logger: logs.NewLogger("ice-mux")}), out, nil
 }

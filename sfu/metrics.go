@@ -29,6 +29,7 @@ type collector struct {
 	sv *Server
 
 	peers, packets, bytes, nacks, plis, switches *prometheus.Desc
+	sendCalls, batched, sendErrors               *prometheus.Desc
 }
 
 func newCollector(sv *Server) *collector {
@@ -36,19 +37,22 @@ func newCollector(sv *Server) *collector {
 		return prometheus.NewDesc(name, help, labels, nil)
 	}
 	return &collector{
-		sv:       sv,
-		peers:    d("confab_sfu_peers", "WebRTC peer connections, by kind (attendee, content).", "kind"),
-		packets:  d("confab_sfu_rtp_packets_total", "RTP packets, by direction (in, out) and kind (audio, video).", "direction", "kind"),
-		bytes:    d("confab_sfu_rtp_bytes_total", "RTP bytes (header and payload, before SRTP), by direction and kind.", "direction", "kind"),
-		nacks:    d("confab_sfu_nacks_received_total", "RTCP NACK packets from subscribers (answered from the send buffer)."),
-		plis:     d("confab_sfu_plis_total", "Keyframe requests: received from subscribers (PLI/FIR), sent to publishers (PLI).", "direction"),
-		switches: d("confab_sfu_layer_switches_total", "Times a subscriber's forwarded video moved to another layer or source."),
+		sv:         sv,
+		peers:      d("confab_sfu_peers", "WebRTC peer connections, by kind (attendee, content).", "kind"),
+		packets:    d("confab_sfu_rtp_packets_total", "RTP packets, by direction (in, out) and kind (audio, video).", "direction", "kind"),
+		bytes:      d("confab_sfu_rtp_bytes_total", "RTP bytes (header and payload, before SRTP), by direction and kind.", "direction", "kind"),
+		nacks:      d("confab_sfu_nacks_received_total", "RTCP NACK packets from subscribers (answered from the send buffer)."),
+		plis:       d("confab_sfu_plis_total", "Keyframe requests: received from subscribers (PLI/FIR), sent to publishers (PLI).", "direction"),
+		switches:   d("confab_sfu_layer_switches_total", "Times a subscriber's forwarded video moved to another layer or source."),
+		sendCalls:  d("confab_sfu_sendmmsg_calls_total", "sendmmsg system calls that sent batched datagrams (a mixer tick's, a video fan-out's)."),
+		batched:    d("confab_sfu_batched_datagrams_total", "Datagrams sent in sendmmsg batches; the rest of the media socket's sends go one by one."),
+		sendErrors: d("confab_sfu_batch_send_errors_total", "Batched datagrams the kernel refused (skipped; the batch went on)."),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.peers, c.packets, c.bytes, c.nacks, c.plis, c.switches} {
+	for _, d := range []*prometheus.Desc{c.peers, c.packets, c.bytes, c.nacks, c.plis, c.switches, c.sendCalls, c.batched, c.sendErrors} {
 		ch <- d
 	}
 }
@@ -84,4 +88,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.plis, &s.pliIn, "received")
 	counter(c.plis, &s.pliOut, "sent")
 	counter(c.switches, &s.layerSwitches)
+	counter(c.sendCalls, &sv.out.batches)
+	counter(c.batched, &sv.out.batched)
+	counter(c.sendErrors, &sv.out.sendErrors)
 }

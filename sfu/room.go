@@ -19,7 +19,8 @@ type Room struct {
 	video     *videoRoom
 	clock     clock.Clock
 	log       *slog.Logger
-	stats     *counters // the Server's
+	stats     *counters  // the Server's
+	out       *batchConn // the Server's media socket (send batching)
 
 	mu    sync.Mutex // guards peers
 	peers map[uint64]*Peer
@@ -36,8 +37,9 @@ type Room struct {
 // newRoom creates a meeting's room, attached to its conference Room, and
 // starts its stats loop. fail is called once that loop panicked (and
 // recovered).
-func newRoom(meetingID string, conf *conference.Room, cfg Config, p Params, stats *counters, fail func(*Room)) *Room {
+func newRoom(meetingID string, conf *conference.Room, cfg Config, p Params, stats *counters, out *batchConn, fail func(*Room)) *Room {
 	rm := &Room{
+		out:       out,
 		stats:     stats,
 		meetingID: meetingID, conf: conf, video: newVideoRoom(cfg), clock: p.Clock,
 		log:   p.Log.With("meeting", meetingID),

@@ -29,6 +29,7 @@ type Server struct {
 	p    Params
 	api  *webrtc.API
 	mux  ice.UDPMux
+	out  *batchConn // the media socket under mux: batches what a tick or fan-out sends
 	addr net.Addr
 
 	// mu guards rooms, peers and closed. It is never held while a
@@ -67,7 +68,7 @@ func New(cfg Config, p Params) (*Server, error) {
 		}
 	}
 	logs := pionlog.NewFactory(p.Log, 10, p.Clock.Now) // pion's own logs, into ours
-	mux, addr, err := listenMux(cfg, p.Net, logs)
+	mux, out, err := listenMux(cfg, p.Net, logs)
 	if err != nil {
 		return nil, err
 	}
@@ -76,9 +77,10 @@ func New(cfg Config, p Params) (*Server, error) {
 		_ = mux.Close()
 		return nil, err
 	}
-	p.Log.Info("sfu: listening", "udp", addr.String())
+	addr := out.LocalAddr()
+	p.Log.Info("sfu: listening", "udp", addr.String(), "sendmmsg", out.sender != nil)
 	sv := &Server{
-		cfg: cfg, p: p, api: api, mux: mux, addr: addr,
+		cfg: cfg, p: p, api: api, mux: mux, addr: addr, out: out,
 		rooms: map[string]*Room{}, peers: map[uint64]*Peer{}, conf: p.Conference,
 	}
 	if sv.conf == nil {
@@ -86,6 +88,7 @@ func New(cfg Config, p Params) (*Server, error) {
 		sv.ownConf = true
 	}
 	sv.conf.OnCapabilities(sv.applyCaps)
+	sv.conf.SetOutput(out) // each mixer tick's packets leave in sendmmsg batches
 	if p.Registerer != nil {
 		if err := p.Registerer.Register(newCollector(sv)); err != nil {
 			p.Log.Warn("sfu: metrics not registered", "err", err)
@@ -188,7 +191,7 @@ func (sv *Server) peer(s media.Session) (p *Peer, created bool, err error) {
 		if err != nil {
 			return nil, false, unavailable(err)
 		}
-		rm = newRoom(mid, conf, sv.cfg, sv.p, &sv.stats, sv.failRoom)
+		rm = newRoom(mid, conf, sv.cfg, sv.p, &sv.stats, sv.out, sv.failRoom)
 		sv.rooms[mid] = rm
 	}
 	// Creating a PeerConnection is local work (certificate, ICE agent), so

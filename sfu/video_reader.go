@@ -10,6 +10,18 @@ import (
 	"github.com/confab-media/confab/sfu/rtpfwd"
 )
 
+// fanOut writes one video packet to every subscriber, the sends batched
+// into one sendmmsg.
+func (p *Peer) fanOut(subs []*downTrack, pkt *rtp.Packet, isKey bool) {
+	out := p.room.out
+	out.Begin()
+	defer out.End()
+	now := p.clock.Now()
+	for _, d := range subs {
+		d.write(&pkt.Header, pkt.Payload, isKey, now)
+	}
+}
+
 // readVideo is the one goroutine of a remote video track (one simulcast
 // layer): it reads RTP into a reused buffer and hands each packet to the
 // down tracks bound to the layer's source. The layer is looked up per
@@ -65,9 +77,6 @@ func (p *Peer) readVideo(t *webrtc.TrackRemote) {
 		if len(subs) == 0 {
 			continue
 		}
-		now := p.clock.Now()
-		for _, d := range subs {
-			d.write(&pkt.Header, pkt.Payload, isKey, now)
-		}
+		p.fanOut(subs, &pkt, isKey)
 	}
 }
