@@ -14,19 +14,12 @@ import (
 // nested batches send at the last End; a write outside a batch goes at
 // once; a datagram to a closed port does not stop the rest.
 func TestBatchConn(t *testing.T) {
-	sock, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := newBatchConn(sock)
+	b := newBatchConn(loopbackUDP(t))
 	defer b.Close()
 	if b.sender == nil {
 		t.Fatal("no sendmmsg on a UDP socket")
 	}
-	peer, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	peer := loopbackUDP(t)
 	defer peer.Close()
 	recv := func(n int, wait time.Duration) [][]byte {
 		t.Helper()
@@ -97,16 +90,9 @@ func TestBatchConn(t *testing.T) {
 // TestBatchConnConcurrent: several goroutines batching and writing at once
 // (mixer ticks, video fan-outs, DTLS) lose and duplicate nothing.
 func TestBatchConnConcurrent(t *testing.T) {
-	sock, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := newBatchConn(sock)
+	b := newBatchConn(loopbackUDP(t))
 	defer b.Close()
-	peer, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	peer := loopbackUDP(t)
 	defer peer.Close()
 	_ = peer.SetReadBuffer(4 << 20)
 	const writers, each = 4, 200
@@ -143,4 +129,13 @@ func TestBatchConnConcurrent(t *testing.T) {
 	if len(seen) != writers*each {
 		t.Fatalf("%d of %d datagrams arrived", len(seen), writers*each)
 	}
+}
+
+func loopbackUDP(t *testing.T) *net.UDPConn {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
