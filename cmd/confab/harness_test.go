@@ -161,7 +161,7 @@ func (s *server) Stop() {
 			_ = s.cmd.Process.Kill()
 			<-s.done
 		}
-		s.t.Errorf("confab did not stop on SIGTERM:\n%s", s.Log())
+		s.t.Errorf("confab did not stop on SIGTERM; its own goroutines:\n%s\nits log:\n%s", ownStacks(s.Log()), s.Log())
 	}
 	if code := s.cmd.ProcessState.ExitCode(); code != 0 {
 		s.t.Errorf("confab exited with %d:\n%s", code, s.Log())
@@ -169,6 +169,24 @@ func (s *server) Stop() {
 	if strings.Contains(s.Log(), "DATA RACE") {
 		s.t.Errorf("race detected in confab:\n%s", s.Log())
 	}
+}
+
+// ownStacks picks out of a Go runtime stack dump the goroutines that run
+// Confab's code (the rest is pion, net/http and runtime plumbing), so a
+// truncated CI log still shows what shutdown waits on.
+func ownStacks(log string) string {
+	_, dump, ok := strings.Cut(log, "SIGQUIT: quit")
+	if !ok {
+		return "(no stack dump)"
+	}
+	var b strings.Builder
+	for _, g := range strings.Split(dump, "\n\n") {
+		if strings.Contains(g, "confab-media/confab/") && !strings.Contains(g, "created by os/signal") {
+			b.WriteString(g)
+			b.WriteString("\n\n")
+		}
+	}
+	return b.String()
 }
 
 // client returns an AWS SDK v1 Chime SDK Meetings client for s, retries off
