@@ -25,8 +25,9 @@ type Room struct {
 	mu    sync.Mutex // guards peers
 	peers map[uint64]*Peer
 
-	done chan struct{} // closed by close: stops the stats loop
-	wg   sync.WaitGroup
+	done     chan struct{} // closed by close: stops the stats and index loops
+	indexDue chan struct{} // cap 1: an INDEX broadcast is due (requestIndex)
+	wg       sync.WaitGroup
 
 	// panics counts a panic contained in the room's stats loop; fail then
 	// ends the room (asynchronously).
@@ -35,19 +36,20 @@ type Room struct {
 }
 
 // newRoom creates a meeting's room, attached to its conference Room, and
-// starts its stats loop. fail is called once that loop panicked (and
-// recovered).
+// starts its stats and index loops. fail is called once one of them
+// panicked (and recovered).
 func newRoom(meetingID string, conf *conference.Room, cfg Config, p Params, stats *counters, out *batchConn, fail func(*Room)) *Room {
 	rm := &Room{
 		out:       out,
 		stats:     stats,
 		meetingID: meetingID, conf: conf, video: newVideoRoom(cfg), clock: p.Clock,
 		log:   p.Log.With("meeting", meetingID),
-		peers: map[uint64]*Peer{}, done: make(chan struct{}),
+		peers: map[uint64]*Peer{}, done: make(chan struct{}), indexDue: make(chan struct{}, 1),
 		panics: p.Panics, fail: fail,
 	}
-	rm.wg.Add(1)
+	rm.wg.Add(2)
 	go rm.statsLoop(cfg.StatsInterval)
+	go rm.indexLoop()
 	return rm
 }
 
@@ -78,7 +80,7 @@ func (rm *Room) remove(p *Peer) {
 	delete(rm.peers, p.sessionID)
 }
 
-// close stops the stats loop. Its peers are closed already.
+// close stops the stats and index loops. Its peers are closed already.
 func (rm *Room) close() {
 	close(rm.done)
 	rm.wg.Wait()

@@ -143,15 +143,15 @@ func (sv *Server) Subscribe(ctx context.Context, s media.Session, sub *protocol.
 		return nil, err
 	}
 	if created {
-		p.room.broadcastIndex() // num_participants, and anything missed since JOIN
+		p.room.requestIndex() // num_participants, and anything missed since JOIN
 	}
 	switch n.published {
 	case publishStarted:
 		sv.event(videoStarted(p.content), s)
-		p.room.broadcastIndex() // at_capacity may have changed
+		p.room.requestIndex() // at_capacity may have changed
 	case publishStopped:
 		sv.event(videoStopped(p.content), s)
-		p.room.broadcastIndex()
+		p.room.requestIndex()
 	case publishRefused:
 		p.log.Info("sfu: video refused: meeting at its video cap", "cap", sv.cfg.MaxVideos)
 	}
@@ -307,7 +307,7 @@ func (sv *Server) leave(p *Peer) {
 	if last {
 		rm.close()
 	} else {
-		rm.broadcastIndex()
+		rm.requestIndex()
 	}
 }
 

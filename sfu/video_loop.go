@@ -32,7 +32,7 @@ func (rm *Room) statsLoop(interval time.Duration) {
 		last = now
 		rm.video.askSizes(now)
 		if changed {
-			rm.broadcastIndex()
+			rm.requestIndex()
 		}
 		rates := rm.video.bitrates()
 		for _, p := range rm.peerList() {
@@ -58,6 +58,18 @@ func (rm *Room) peerList() []*Peer {
 	return out
 }
 
+// indexShared is what every peer's INDEX of one broadcast has in common,
+// computed once per broadcast rather than once per peer.
+type indexShared struct {
+	participants uint32
+	codecs       []protocol.SdkVideoCodecCapability
+}
+
+// shared computes the room-wide parts of INDEX.
+func (rm *Room) shared() indexShared {
+	return indexShared{participants: rm.participants(), codecs: rm.codecIntersection()}
+}
+
 // participants counts the attendees with a peer, content shares aside.
 func (rm *Room) participants() uint32 {
 	rm.mu.Lock()
@@ -72,18 +84,20 @@ func (rm *Room) participants() uint32 {
 }
 
 // indexFor builds the INDEX frame for one peer of the room.
-func (rm *Room) indexFor(p *Peer, now time.Time) *protocol.SdkSignalFrame {
+func (rm *Room) indexFor(p *Peer, now time.Time, sh indexShared) *protocol.SdkSignalFrame {
 	f := protocol.NewFrame(protocol.SdkSignalFrame_INDEX, now)
 	f.Index = rm.video.index(p.sessionID, p.attendeeID, p.capsNow())
-	f.Index.NumParticipants = proto.Uint32(rm.participants())
-	f.Index.SupportedReceiveCodecIntersection = rm.codecIntersection()
+	f.Index.NumParticipants = proto.Uint32(sh.participants)
+	f.Index.SupportedReceiveCodecIntersection = sh.codecs
 	return f
 }
 
-// broadcastIndex sends every peer its INDEX.
+// broadcastIndex sends every peer its INDEX now. Callers that react to a
+// change use requestIndex, which coalesces.
 func (rm *Room) broadcastIndex() {
 	now := rm.clock.Now()
+	sh := rm.shared()
 	for _, p := range rm.peerList() {
-		_ = p.sess.Send(rm.indexFor(p, now))
+		_ = p.sess.Send(rm.indexFor(p, now, sh))
 	}
 }
