@@ -35,7 +35,7 @@ func checkNoLeaks(t *testing.T) { testkit.CheckLeaks(t) }
 // fixture is a real signaling stack (meeting.Service, session.Handler over
 // httptest) with the sfu Server as its Media.
 type fixture struct {
-	t   *testing.T
+	t   testing.TB
 	svc *meeting.Service
 	h   *session.Handler
 	sv  *Server
@@ -51,14 +51,14 @@ func newFixture(t *testing.T) *fixture {
 // buildFixture builds the stack with the Server from cfg. With evs, the
 // bus also keeps every event in evs and the Server publishes its video
 // events on it.
-func buildFixture(t *testing.T, cfg Config, evs *eventLog) *fixture {
+func buildFixture(t testing.TB, cfg Config, evs *eventLog) *fixture {
 	t.Helper()
 	return buildFixtureWith(t, cfg, evs, Params{})
 }
 
 // buildFixtureWith is buildFixture with the Server's Params starting
 // from params (Log, Events, Volumes are filled in).
-func buildFixtureWith(t *testing.T, cfg Config, evs *eventLog, params Params) *fixture {
+func buildFixtureWith(t testing.TB, cfg Config, evs *eventLog, params Params) *fixture {
 	t.Helper()
 	log := testLog()
 	bus := events.NewBus()
@@ -98,8 +98,9 @@ func buildFixtureWith(t *testing.T, cfg Config, evs *eventLog, params Params) *f
 
 func (f *fixture) meeting() string {
 	f.t.Helper()
+	name := strings.ReplaceAll(f.t.Name(), "/", "-") // subtests and sub-benchmarks
 	m, err := f.svc.CreateMeeting(context.Background(), &meeting.CreateMeetingInput{
-		ClientRequestToken: f.t.Name(), MediaRegion: "us-east-1", ExternalMeetingId: "ext-" + f.t.Name(),
+		ClientRequestToken: name, MediaRegion: "us-east-1", ExternalMeetingId: "ext-" + name,
 	})
 	if err != nil {
 		f.t.Fatal(err)
@@ -122,7 +123,7 @@ func (f *fixture) signalingURL(meetingID string) string {
 }
 
 // within returns a context ending after wait (or with the test).
-func within(t *testing.T) context.Context {
+func within(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), wait)
 	t.Cleanup(cancel)
 	return ctx

@@ -13,7 +13,7 @@ import (
 )
 
 // checkAnswer checks the SUBSCRIBE_ACK against fact sheet §6.
-func checkAnswer(t *testing.T, ack *protocol.SdkSubscribeAckFrame) {
+func checkAnswer(t testing.TB, ack *protocol.SdkSubscribeAckFrame) {
 	t.Helper()
 	if ack.GetDuplex() != protocol.SdkStreamServiceType_DUPLEX {
 		t.Errorf("duplex = %v", ack.GetDuplex())

@@ -198,6 +198,11 @@ func (a *Attendee) send(enc *opus.Encoder, extID uint8) {
 	}
 }
 
+// WriteAudio sends pkt on the attendee's audio track as it is, beside the
+// paced sender: load tests of a server's receive path use it to send
+// faster than one packet per 20 ms.
+func (a *Attendee) WriteAudio(pkt *rtp.Packet) error { return a.mic.WriteRTP(pkt) }
+
 // onTrack becomes the reader of a remote track (pion runs it on a
 // goroutine of its own): video tracks go to readVideo; for the audio
 // track it records every packet's arrival, sequence and decoded audio.
