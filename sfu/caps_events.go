@@ -34,13 +34,13 @@ func (sv *Server) setPeerCaps(p *Peer, c mediaCaps) {
 	switch res {
 	case publishStarted:
 		sv.event(videoStarted(p.content), p.sess)
-		p.room.requestIndex()
+		p.room.broadcastIndex()
 	case publishStopped:
 		sv.event(videoStopped(p.content), p.sess)
-		p.room.requestIndex()
+		p.room.broadcastIndex()
 	default:
 		if recvChanged {
-			_ = p.sess.Send(p.room.indexFor(p, sv.p.Clock.Now(), p.room.shared()))
+			p.room.sendIndex(p)
 		}
 	}
 }

@@ -35,19 +35,26 @@ func (s *indexSession) indexes() []*protocol.SdkIndexFrame {
 	return append([]*protocol.SdkIndexFrame(nil), s.ix...)
 }
 
-// TestIndexBroadcastsCoalesce: a change is announced at once; the 49 joins
-// that follow within indexMinGap are announced together by one INDEX per
-// peer at its end, not by one broadcast each (1,275 frames for 50 joins).
+// TestIndexBroadcastsCoalesce: in a room of 25, a join is announced at
+// once; the 49 joins that follow within indexMinGap are announced together
+// by one INDEX per peer at its end, not by one broadcast each (2,525 frames
+// for those 50 joins).
 func TestIndexBroadcastsCoalesce(t *testing.T) {
 	clk := fakeclock.New(time.Unix(1_700_000_000, 0))
 	rm := newRoom("m", nil, Config{StatsInterval: time.Hour}, Params{Clock: clk, Log: testLog()}, &counters{}, nil, nil)
 	defer rm.close()
 	var sessions []*indexSession
-	join := func() {
+	add := func() {
 		s := &indexSession{id: uint64(len(sessions) + 1)}
 		sessions = append(sessions, s)
 		rm.add(&Peer{sessionID: s.id, attendeeID: fmt.Sprint("attendee-", s.id), sess: s, room: rm})
+	}
+	join := func() {
+		add()
 		rm.requestIndex()
+	}
+	for range indexCoalesceFrom + 1 {
+		add() // joined earlier; their INDEX is not counted here
 	}
 	gapRunning := func() { // the stats ticker and the index loop's gap
 		t.Helper()
@@ -62,14 +69,15 @@ func TestIndexBroadcastsCoalesce(t *testing.T) {
 
 	join()
 	gapRunning()
-	if ix := sessions[0].indexes(); len(ix) != 1 || ix[0].GetNumParticipants() != 1 {
-		t.Fatalf("first join: INDEX frames %v, want one with 1 participant", ix)
+	first := indexCoalesceFrom + 2
+	if ix := sessions[0].indexes(); len(ix) != 1 || ix[0].GetNumParticipants() != uint32(first) {
+		t.Fatalf("first join: INDEX frames %v, want one with %d participants", ix, first)
 	}
 	for range 49 {
 		join()
 	}
 	time.Sleep(20 * time.Millisecond) // a broadcast sent now would be seen
-	if n := len(sessions[49].indexes()); n != 0 {
+	if n := len(sessions[len(sessions)-1].indexes()); n != 0 {
 		t.Fatalf("joins within the gap: %d INDEX sent before its end", n)
 	}
 	clk.Advance(indexMinGap)
@@ -78,11 +86,11 @@ func TestIndexBroadcastsCoalesce(t *testing.T) {
 	for i, s := range sessions {
 		ix := s.indexes()
 		total += len(ix)
-		if len(ix) == 0 || ix[len(ix)-1].GetNumParticipants() != 50 {
-			t.Fatalf("peer %d: INDEX %v, want the last with 50 participants", i+1, ix)
+		if len(ix) == 0 || ix[len(ix)-1].GetNumParticipants() != uint32(len(sessions)) {
+			t.Fatalf("peer %d: INDEX %v, want the last with %d participants", i+1, ix, len(sessions))
 		}
 	}
-	if total != 51 {
-		t.Errorf("INDEX frames for 50 joins: %d, want 51 (one at once, one per peer at the gap's end)", total)
+	if want := first + len(sessions); total != want {
+		t.Errorf("INDEX frames for 50 joins: %d, want %d (one broadcast at once, one at the gap's end)", total, want)
 	}
 }

@@ -67,7 +67,7 @@ type Peer struct {
 }
 
 // newPeer creates the PeerConnection and the mixer leg of s in rm.
-func newPeer(api *webrtc.API, rm *Room, s media.Session, caps mediaCaps, clk clock.Clock, log *slog.Logger) (*Peer, error) {
+func newPeer(api *webrtc.API, cert webrtc.Certificate, rm *Room, s media.Session, caps mediaCaps, clk clock.Clock, log *slog.Logger) (*Peer, error) {
 	out, err := newMixSender(rm.stats)
 	if err != nil {
 		return nil, err
@@ -75,6 +75,7 @@ func newPeer(api *webrtc.API, rm *Room, s media.Session, caps mediaCaps, clk clo
 	pc, err := api.NewPeerConnection(webrtc.Configuration{
 		BundlePolicy:  webrtc.BundlePolicyMaxBundle,
 		RTCPMuxPolicy: webrtc.RTCPMuxPolicyRequire,
+		Certificates:  []webrtc.Certificate{cert},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sfu: new peer connection: %w", err)

@@ -27,7 +27,11 @@ type Room struct {
 
 	done     chan struct{} // closed by close: stops the stats and index loops
 	indexDue chan struct{} // cap 1: an INDEX broadcast is due (requestIndex)
-	wg       sync.WaitGroup
+	// indexMu is held while an INDEX is built and queued, so INDEX frames
+	// reach each session in the order their state was read: a broadcast
+	// read before a change never arrives after one read after it.
+	indexMu sync.Mutex
+	wg      sync.WaitGroup
 
 	// panics counts a panic contained in the room's stats loop; fail then
 	// ends the room (asynchronously).

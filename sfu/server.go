@@ -31,6 +31,7 @@ type Server struct {
 	mux  ice.UDPMux
 	out  *batchConn // the media socket under mux: batches what a tick or fan-out sends
 	addr net.Addr
+	cert *dtlsCertificate // every peer's DTLS certificate
 
 	// mu guards rooms, peers and closed. It is never held while a
 	// PeerConnection or mixer is closed or negotiated.
@@ -80,7 +81,7 @@ func New(cfg Config, p Params) (*Server, error) {
 	addr := out.LocalAddr()
 	p.Log.Info("sfu: listening", "udp", addr.String(), "sendmmsg", out.sender != nil)
 	sv := &Server{
-		cfg: cfg, p: p, api: api, mux: mux, addr: addr, out: out,
+		cfg: cfg, p: p, api: api, mux: mux, addr: addr, out: out, cert: newDTLSCertificate(p.Clock),
 		rooms: map[string]*Room{}, peers: map[uint64]*Peer{}, conf: p.Conference,
 	}
 	if sv.conf == nil {
@@ -142,17 +143,25 @@ func (sv *Server) Subscribe(ctx context.Context, s media.Session, sub *protocol.
 		}
 		return nil, err
 	}
-	if created {
-		p.room.requestIndex() // num_participants, and anything missed since JOIN
-	}
 	switch n.published {
 	case publishStarted:
+		// A new video source: everyone's INDEX now (sources are few:
+		// media.max_videos cameras and the content shares).
 		sv.event(videoStarted(p.content), s)
-		p.room.requestIndex() // at_capacity may have changed
+		p.room.broadcastIndex()
 	case publishStopped:
 		sv.event(videoStopped(p.content), s)
-		p.room.requestIndex()
-	case publishRefused:
+		p.room.broadcastIndex()
+	default:
+		if created {
+			// The new peer gets its INDEX before its SUBSCRIBE_ACK, as
+			// before; the others' (num_participants) can wait for the
+			// room's coalesced broadcast.
+			p.room.sendIndex(p)
+			p.room.requestIndex()
+		}
+	}
+	if n.published == publishRefused {
 		p.log.Info("sfu: video refused: meeting at its video cap", "cap", sv.cfg.MaxVideos)
 	}
 	return &protocol.SdkSubscribeAckFrame{
@@ -196,7 +205,11 @@ func (sv *Server) peer(s media.Session) (p *Peer, created bool, err error) {
 	}
 	// Creating a PeerConnection is local work (certificate, ICE agent), so
 	// it is done under mu: a Room never sits empty in the map.
-	if p, err = newPeer(sv.api, rm, s, sv.capsOf(s.Identity()), sv.p.Clock, sv.p.Log); err != nil {
+	cert, err := sv.cert.get()
+	if err != nil {
+		return nil, false, unavailable(err)
+	}
+	if p, err = newPeer(sv.api, cert, rm, s, sv.capsOf(s.Identity()), sv.p.Clock, sv.p.Log); err != nil {
 		if rm.Peers() == 0 {
 			delete(sv.rooms, mid)
 			rm.close() // takes no Server lock

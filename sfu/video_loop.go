@@ -95,9 +95,18 @@ func (rm *Room) indexFor(p *Peer, now time.Time, sh indexShared) *protocol.SdkSi
 // broadcastIndex sends every peer its INDEX now. Callers that react to a
 // change use requestIndex, which coalesces.
 func (rm *Room) broadcastIndex() {
+	rm.indexMu.Lock()
+	defer rm.indexMu.Unlock()
 	now := rm.clock.Now()
 	sh := rm.shared()
 	for _, p := range rm.peerList() {
 		_ = p.sess.Send(rm.indexFor(p, now, sh))
 	}
+}
+
+// sendIndex sends p alone its INDEX now.
+func (rm *Room) sendIndex(p *Peer) {
+	rm.indexMu.Lock()
+	defer rm.indexMu.Unlock()
+	_ = p.sess.Send(rm.indexFor(p, rm.clock.Now(), rm.shared()))
 }
