@@ -412,11 +412,18 @@ func TestMetricsAndHealth(t *testing.T) {
 }
 
 // TestHealthCommand: `confab health URL` (the Docker HEALTHCHECK) exits 0
-// against a serving node and 1 against nothing.
+// against a serving node and 1 against nothing; without a URL it asks the
+// port CONFAB_HTTP_LISTEN configures.
 func TestHealthCommand(t *testing.T) {
 	s := startServer(t, "", noThrottle())
 	if out, err := exec.Command(confabBin, "health", s.Endpoint+"/healthz").CombinedOutput(); err != nil {
 		t.Fatalf("health of a serving node: %v %s", err, out)
+	}
+	// Without a URL: the port of CONFAB_HTTP_LISTEN (the container's).
+	cmd := exec.Command(confabBin, "health")
+	cmd.Env = append(os.Environ(), "CONFAB_HTTP_LISTEN=0.0.0.0:"+strings.TrimPrefix(s.Endpoint, "http://127.0.0.1:"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("health from CONFAB_HTTP_LISTEN: %v %s", err, out)
 	}
 	err := exec.Command(confabBin, "health", "http://127.0.0.1:1/healthz").Run()
 	var exit *exec.ExitError
