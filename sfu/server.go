@@ -143,6 +143,17 @@ func (sv *Server) Subscribe(ctx context.Context, s media.Session, sub *protocol.
 		}
 		return nil, err
 	}
+	if created {
+		// num_participants, and anything missed since JOIN. In a large
+		// room the new peer gets its INDEX before its SUBSCRIBE_ACK and
+		// the others' waits for the room's coalesced broadcast.
+		if p.room.Peers() < indexCoalesceFrom {
+			p.room.broadcastIndex()
+		} else {
+			p.room.sendIndex(p)
+			p.room.requestIndex()
+		}
+	}
 	switch n.published {
 	case publishStarted:
 		// A new video source: everyone's INDEX now (sources are few:
@@ -152,16 +163,7 @@ func (sv *Server) Subscribe(ctx context.Context, s media.Session, sub *protocol.
 	case publishStopped:
 		sv.event(videoStopped(p.content), s)
 		p.room.broadcastIndex()
-	default:
-		if created {
-			// The new peer gets its INDEX before its SUBSCRIBE_ACK, as
-			// before; the others' (num_participants) can wait for the
-			// room's coalesced broadcast.
-			p.room.sendIndex(p)
-			p.room.requestIndex()
-		}
-	}
-	if n.published == publishRefused {
+	case publishRefused:
 		p.log.Info("sfu: video refused: meeting at its video cap", "cap", sv.cfg.MaxVideos)
 	}
 	return &protocol.SdkSubscribeAckFrame{
