@@ -14,8 +14,9 @@ import "time"
 //
 // Rooms of fewer than indexCoalesceFrom peers broadcast at once, as they
 // always did: there the storm costs nothing, and the stock SDK renegotiates
-// on a num_participants change, so an INDEX held back into the middle of
-// its renegotiation can trip a setParameters race in the browser.
+// on a num_participants change, so an INDEX held back may land in the
+// middle of its renegotiation (a likely cause of setParameters errors seen
+// in the browser demo test under load while small rooms coalesced too).
 const (
 	indexMinGap       = 100 * time.Millisecond
 	indexCoalesceFrom = 24
