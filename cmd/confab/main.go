@@ -61,7 +61,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return health(args[1:], stdout, stderr)
 	case "version", "--version":
 		if len(args) > 1 && args[1] != "" {
-			fmt.Fprintln(stdout, "usage: confab version   print the version (set at build time by make and the Dockerfile)")
+			fmt.Fprint(stdout, `usage: confab version
+
+Prints the version, set at build time by make (git describe) and by the
+Dockerfile's VERSION build argument; "dev" for a plain go build.
+
+Example:
+  confab version        # confab v0.9.0-12-gab3657e
+`)
 			return 0
 		}
 		fmt.Fprintln(stdout, "confab", version)
