@@ -144,15 +144,13 @@ func (sv *Server) Subscribe(ctx context.Context, s media.Session, sub *protocol.
 		return nil, err
 	}
 	if created {
-		// num_participants, and anything missed since JOIN. In a large
-		// room the new peer gets its INDEX before its SUBSCRIBE_ACK and
-		// the others' waits for the room's coalesced broadcast.
-		if p.room.Peers() < indexCoalesceFrom {
-			p.room.broadcastIndex()
-		} else {
+		// num_participants, and anything missed since JOIN. A large room
+		// coalesces the broadcast, so the new peer gets its own INDEX
+		// first, before its SUBSCRIBE_ACK.
+		if p.room.Peers() >= indexCoalesceFrom {
 			p.room.sendIndex(p)
-			p.room.requestIndex()
 		}
+		p.room.requestIndex()
 	}
 	switch n.published {
 	case publishStarted:
@@ -205,8 +203,8 @@ func (sv *Server) peer(s media.Session) (p *Peer, created bool, err error) {
 		rm = newRoom(mid, conf, sv.cfg, sv.p, &sv.stats, sv.out, sv.failRoom)
 		sv.rooms[mid] = rm
 	}
-	// Creating a PeerConnection is local work (certificate, ICE agent), so
-	// it is done under mu: a Room never sits empty in the map.
+	// Creating a PeerConnection is local work (ICE agent; the certificate
+	// is the Server's), so it is done under mu: a Room never sits empty in the map.
 	cert, err := sv.cert.get()
 	if err != nil {
 		return nil, false, unavailable(err)
