@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -48,18 +49,14 @@ func TestBrowserStockSDK(t *testing.T) {
 		t.Fatalf("%s is missing (%v): run `make test-deps`", chromiumPath, err)
 	}
 	s := startServer(t, "", noThrottle(), "CONFAB_ACCESS_KEY_ID="+testKeyID, "CONFAB_SECRET_ACCESS_KEY="+testSecret, "PION_LOG_WARN=all")
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("server warnings:\n%s", serverWarnings(s.Log(), 200))
-		}
-	})
+	warnings := func() string { return "server warnings:\n" + serverWarnings(s.Log(), 60) }
 	runNode(t, node, 5*time.Minute, []string{
 		"CONFAB_ENDPOINT=" + s.Endpoint,
 		"CONFAB_ACCESS_KEY_ID=" + testKeyID,
 		"CONFAB_SECRET_ACCESS_KEY=" + testSecret,
 		"CONFAB_BROWSER_STAGE=full",
 		"CONFAB_CHROMIUM=" + chromiumPath,
-	}, browserTestDir+"/driver.mjs")
+	}, warnings, browserTestDir+"/driver.mjs")
 }
 
 // serverWarnings returns the last max lines of log that are warnings or
@@ -92,12 +89,12 @@ func TestBrowserCluster(t *testing.T) {
 	hook := newWebhookLog(t)
 	a := clusterNode(t, rd, hook, "node-a", "us-east-1", "")
 	b := clusterNode(t, rd, hook, "node-b", "eu-west-1", "")
-	for _, s := range []*server{a, b} {
-		t.Cleanup(func() {
-			if t.Failed() {
-				t.Logf("%s warnings:\n%s", s.Endpoint, serverWarnings(s.Log(), 100))
-			}
-		})
+	warnings := func() string {
+		var out strings.Builder
+		for _, s := range []*server{a, b} {
+			fmt.Fprintf(&out, "%s warnings:\n%s\n", s.Endpoint, serverWarnings(s.Log(), 40))
+		}
+		return out.String()
 	}
 	runNode(t, node, 5*time.Minute, []string{
 		"CONFAB_ENDPOINT=" + a.Endpoint,
@@ -106,7 +103,7 @@ func TestBrowserCluster(t *testing.T) {
 		"CONFAB_BROWSER_STAGE=cluster",
 		"CONFAB_BROWSER_REGIONS=us-east-1,eu-west-1",
 		"CONFAB_CHROMIUM=" + chromiumPath,
-	}, browserTestDir+"/driver.mjs")
+	}, warnings, browserTestDir+"/driver.mjs")
 }
 
 // TestBrowserDemo uses Confab's own meeting web app (package demo, served
@@ -125,14 +122,10 @@ func TestBrowserDemo(t *testing.T) {
 		t.Fatalf("%s is missing (%v): run `make test-deps`", chromiumPath, err)
 	}
 	s := startServer(t, "", "", "PION_LOG_WARN=all")
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("server warnings:\n%s", serverWarnings(s.Log(), 100))
-		}
-	})
+	warnings := func() string { return "server warnings:\n" + serverWarnings(s.Log(), 60) }
 	runNode(t, node, 3*time.Minute, []string{
 		"CONFAB_ENDPOINT=" + s.Endpoint,
 		"CONFAB_CHROMIUM=" + chromiumPath,
 		"CONFAB_DEMO_SCREENSHOT=" + os.Getenv("CONFAB_DEMO_SCREENSHOT"),
-	}, browserTestDir+"/demo.mjs")
+	}, warnings, browserTestDir+"/demo.mjs")
 }

@@ -23,5 +23,5 @@ func TestJSClientSDK(t *testing.T) {
 		"CONFAB_THROTTLED_ENDPOINT=" + throttled.Endpoint,
 		"CONFAB_ACCESS_KEY_ID=" + testKeyID,
 		"CONFAB_SECRET_ACCESS_KEY=" + testSecret,
-	}, "--test", "--test-reporter=spec", jsTestDir+"/")
+	}, nil, "--test", "--test-reporter=spec", jsTestDir+"/")
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -38,8 +39,10 @@ func requireNode(t *testing.T, dir string) string {
 
 // runNode runs node with args from the repository root, with env added to
 // the environment and every output line sent to t.Log, and fails the test
-// if it does not exit 0 within limit.
-func runNode(t *testing.T, node string, limit time.Duration, env []string, args ...string) {
+// if it does not exit 0 within limit. On failure it logs extra() first (the
+// server's warnings; nil for none), then ends with the output lines that
+// name a failed check, so they are the last thing a truncated CI log shows.
+func runNode(t *testing.T, node string, limit time.Duration, env []string, extra func() string, args ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
@@ -51,12 +54,17 @@ func runNode(t *testing.T, node string, limit time.Duration, env []string, args 
 	cmd.Stdout = pw
 	cmd.Stderr = pw
 	logged := make(chan struct{})
+	var failed []string
 	go func() {
 		defer close(logged)
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
-			t.Log(sc.Text())
+			line := sc.Text()
+			t.Log(line)
+			if isFailedCheck(line) && len(failed) < 40 {
+				failed = append(failed, truncateLine(line, 600))
+			}
 		}
 		_, _ = io.Copy(io.Discard, pr) // drain on an over-long line
 	}()
@@ -68,10 +76,30 @@ func runNode(t *testing.T, node string, limit time.Duration, env []string, args 
 	_ = pw.Close()
 	<-logged
 	t.Logf("node %v took %s", args, time.Since(start).Round(time.Millisecond))
+	if ctx.Err() == nil && err == nil {
+		return
+	}
+	if extra != nil {
+		t.Log(extra())
+	}
+	summary := "failed checks:\n" + strings.Join(failed, "\n")
 	if ctx.Err() != nil {
-		t.Fatalf("node %v did not finish within %s: %v", args, limit, err)
+		t.Fatalf("node %v did not finish within %s: %v\n%s", args, limit, err, summary)
 	}
-	if err != nil {
-		t.Fatalf("node %v failed: %v (see the output above)", args, err)
+	t.Fatalf("node %v failed: %v\n%s", args, err, summary)
+}
+
+// isFailedCheck reports whether a line of the browser driver (" FAIL name")
+// or of node's spec test reporter ("✖ name") names a failed check.
+func isFailedCheck(line string) bool {
+	return strings.Contains(line, "] FAIL ") || strings.Contains(line, "driver: ") ||
+		strings.HasPrefix(strings.TrimSpace(line), "✖")
+}
+
+// truncateLine cuts line to at most n bytes, marking the cut.
+func truncateLine(line string, n int) string {
+	if len(line) <= n {
+		return line
 	}
+	return line[:n] + "…"
 }

@@ -100,12 +100,14 @@ async function main() {
   for (const pg of pages) {
     const other = pages.find((o) => o !== pg);
     const freqs = [pg.freq, other.freq, OFF_FREQ];
-    const m = await until(`${pg.name} to hear ${other.name}`, async () => {
-      const r = await pg.page.evaluate(({ freqs }) => window.__tap.measure(freqs, 1000), { freqs });
-      return r.ok && r.db[other.freq] - r.db[OFF_FREQ] >= HEAR_MARGIN_DB && r;
+    // Both on one window, retried: while the other's tone ramps up in the
+    // mix it is too weak to stand the margin over one's own.
+    let last;
+    await until(`${pg.name} to hear ${other.name} and not itself`, async () => {
+      last = await pg.page.evaluate(({ freqs }) => window.__tap.measure(freqs, 1000), { freqs });
+      return last.ok && last.db[other.freq] - last.db[OFF_FREQ] >= HEAR_MARGIN_DB && last.db[pg.freq] <= last.db[other.freq] - HEAR_MARGIN_DB;
     }, 30000, 500);
-    const last = m || (await pg.page.evaluate(({ freqs }) => window.__tap.measure(freqs, 1000), { freqs }));
-    check(`${pg.name} hears ${other.name}`, m, last.db);
+    check(`${pg.name} hears ${other.name}`, last.ok && last.db[other.freq] - last.db[OFF_FREQ] >= HEAR_MARGIN_DB, last.db);
     check(`${pg.name} does not hear itself`, last.ok && last.db[pg.freq] <= last.db[other.freq] - HEAR_MARGIN_DB, last.db);
   }
 

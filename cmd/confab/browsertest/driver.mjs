@@ -378,7 +378,12 @@ async function audioStage(peers) {
   // the selected candidate pair must be a relay one with media on it.
   for (const p of peers) {
     const withTurn = recv(p, 'JOIN_ACK').some((l) => l.includes('"turnCredentials"'));
-    const pair = await p.page.evaluate(() => window.confab.selectedPair()).catch((e) => ({ error: String(e) }));
+    // Media may not have arrived yet at audioVideoDidStart: wait for it.
+    let pair;
+    await until(`${p.name} media on the selected pair`, async () => {
+      pair = await p.page.evaluate(() => window.confab.selectedPair()).catch((e) => ({ error: String(e) }));
+      return pair && pair.bytesReceived > 0;
+    }, 10000, 250);
     if (expectTurn) check(`${p.name}: JOIN_ACK carried TURN credentials and media flows through the relay`, withTurn && pair && pair.local === 'relay' && pair.bytesReceived > 0, pair);
     else check(`${p.name}: no TURN credentials, direct host pair`, !withTurn && pair && pair.local === 'host', pair);
   }
@@ -388,16 +393,20 @@ async function audioStage(peers) {
   report.spectra = report.spectra || {};
   for (const p of peers) {
     let m;
-    const good = await until(`${p.name} spectrum`, async () => {
+    await until(`${p.name} spectrum`, async () => {
       m = await p.page.evaluate(([f]) => window.confab.measure(f, 2000), [freqs]);
       if (!m.ok) return false;
+      // Both conditions on one window: a tone that is still ramping up in
+      // the mix makes the weakest other too weak for the mix-minus margin.
       const others = TONES.filter((t) => t.freq !== p.freq);
-      return others.every((t) => m.db[t.freq] - m.db[OFF_FREQ] >= HEAR_MARGIN_DB) && m;
+      const weakest = Math.min(...others.map((t) => m.db[t.freq]));
+      return others.every((t) => m.db[t.freq] - m.db[OFF_FREQ] >= HEAR_MARGIN_DB) && weakest - m.db[p.freq] >= OWN_ATTENUATION_DB && m;
     }, 10000, 500);
     report.spectra[p.name] = m;
     const others = TONES.filter((t) => t.freq !== p.freq);
     const detail = m && m.ok ? Object.fromEntries(Object.entries(m.db).map(([k, v]) => [k, +v.toFixed(1)])) : m;
-    check(`${p.name}: hears ${others.map((t) => t.freq).join(' and ')} Hz (>= ${HEAR_MARGIN_DB} dB over ${OFF_FREQ} Hz floor)`, !!good, detail);
+    const hears = !!(m && m.ok) && others.every((t) => m.db[t.freq] - m.db[OFF_FREQ] >= HEAR_MARGIN_DB);
+    check(`${p.name}: hears ${others.map((t) => t.freq).join(' and ')} Hz (>= ${HEAR_MARGIN_DB} dB over ${OFF_FREQ} Hz floor)`, hears, detail);
     if (m && m.ok) {
       const weakest = Math.min(...others.map((t) => m.db[t.freq]));
       check(`${p.name}: own ${p.freq} Hz is >= ${OWN_ATTENUATION_DB} dB below the others (mix-minus)`, weakest - m.db[p.freq] >= OWN_ATTENUATION_DB, { own: +m.db[p.freq].toFixed(1), weakestOther: +weakest.toFixed(1) });
