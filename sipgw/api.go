@@ -4,6 +4,7 @@ import (
 	"github.com/confab-media/confab/conference"
 	"github.com/confab-media/confab/mixer"
 	"github.com/confab-media/confab/signaling/meeting"
+	"github.com/confab-media/confab/sma"
 )
 
 // Auth verifies join tokens (a *meeting.Service). Verify fails with
@@ -23,6 +24,14 @@ type Conference interface {
 	// ErrMeetingFull (the caller gets 486) or any other error (503). It
 	// may block; a CANCEL meanwhile makes the gateway Leave at once.
 	JoinPhone(id meeting.Identity, codec mixer.Codec, mix func(payload []byte, ts uint32)) (PhoneLeg, error)
+}
+
+// Apps runs SIP media applications (a *sma.Runtime): a call without a
+// join token whose number or host a rule names is answered and run by
+// that application's handler.
+type Apps interface {
+	Route(user, host string) (*sma.Rule, *sma.Application, bool)
+	NewSession(info sma.CallInfo) *sma.Session
 }
 
 // PhoneLeg is a call's membership in its meeting's Room (Push the

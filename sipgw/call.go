@@ -34,7 +34,11 @@ type call struct {
 	leg       PhoneLeg
 	media     *media
 	codec     codec
-	seat      *seat // kick: another INVITE of the attendee replaces this call
+	seat      *seat // kick: another INVITE of the attendee replaces this call; nil for app calls
+	// app is the SIP media application of an app call (no join token);
+	// nil for a token call. An app call has no leg (c.leg nil): its
+	// meeting membership, if any, is the app's bridge.
+	app *appCall
 	// requireSRTP: plain RTP is refused for this caller (see srtpRequired).
 	requireSRTP bool
 
@@ -131,8 +135,13 @@ func (g *Gateway) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 // attendee's seat (*stp, which onInvite gives back), media ports and the
 // conference leg, in that order, so nothing reaches the Conference before
 // the token is verified, nothing is allocated for a caller that is refused,
-// and an INVITE that fails its checks does not end the attendee's call.
+// and an INVITE that fails its checks does not end the attendee's call. A
+// call without a token that a SIP media application's rule takes goes to
+// setupApp instead.
 func (g *Gateway) setup(req *sip.Request, tx sip.ServerTransaction, dlg *sipgo.DialogServerSession, transport string, log *slog.Logger, stp **seat) (*call, *refusal) {
+	if rule, app, ok := g.appRoute(req); ok {
+		return g.setupApp(req, tx, dlg, transport, log, rule, app)
+	}
 	if ref := g.checkRequest(req); ref != nil {
 		return nil, ref
 	}
@@ -141,30 +150,9 @@ func (g *Gateway) setup(req *sip.Request, tx sip.ServerTransaction, dlg *sipgo.D
 		return nil, ref
 	}
 	log = log.With("meeting", id.MeetingID, "attendee", id.AttendeeID)
-	body, ok := sdpOffer(req)
-	if !ok {
-		return nil, refuseNoSDP
-	}
-	o, err := parseOffer(body)
-	if err != nil {
-		return nil, refuseBadSDP
-	}
-	signalIP := sourceIP(req)
-	requireSRTP := g.srtpRequired(signalIP)
-	p, ref := negotiate(o, requireSRTP, 0)
+	neg, ref := g.negotiateInvite(req, log)
 	if ref != nil {
 		return nil, ref
-	}
-	timer, ref := g.negotiateTimer(req)
-	if ref != nil {
-		return nil, ref
-	}
-	var sess *srtpSession
-	if p.crypto != nil {
-		if sess, err = newSRTPSession(*p.crypto); err != nil {
-			log.Warn("sipgw: srtp setup failed", "err", err)
-			return nil, refuseNoCrypto
-		}
 	}
 	// Checks done: take the attendee's seat (its call, if any, ends).
 	st, old := g.seats.take(id, g.cfg.MaxCallsPerMeeting)
@@ -178,53 +166,20 @@ func (g *Gateway) setup(req *sip.Request, tx sip.ServerTransaction, dlg *sipgo.D
 			return nil, refuseReplacing
 		}
 	}
-	ip := g.advertisedIP(req.Source())
-	rtpConn, rtcpConn, err := g.ports.alloc(g.bindIP)
-	if err != nil {
-		log.Warn("sipgw: no RTP ports", "err", err)
-		return nil, refuseNoPorts
-	}
-	c := &call{
-		g: g, log: log, id: id, transport: transport, dlg: dlg, codec: p.codec,
-		contact: g.contact(transport, g.listenAddr(transport), ip),
-		plan:    p, srtp: sess, timer: timer, seat: st, requireSRTP: requireSRTP,
-		ops:      make(chan callOp),
-		acks:     map[uint32]chan struct{}{},
-		ended:    make(chan struct{}),
-		offerVer: o.version, offerID: o.sd.Origin.SessionID,
-	}
-	var rnd [18]byte // o= session id, SSRC, first sequence number and timestamp
-	_, _ = rand.Read(rnd[:])
-	mp := mediaParams{
-		clock: g.clock, conn: rtpConn, rtcp: rtcpConn, codec: p.codec,
-		rx:     rxConfig{pt: p.pt, tePT: p.tePT},
-		remote: p.remote, signalIP: signalIP, log: log, panics: g.p.Panics,
-		ssrc:   binary.BigEndian.Uint32(rnd[8:12]),
-		seq:    binary.BigEndian.Uint16(rnd[12:14]),
-		tsBase: binary.BigEndian.Uint32(rnd[14:18]),
-		onDTMF: func(d rune) { c.dtmf(d, "rfc4733") },
+	var c *call
+	c, release, ref := g.newCall(req, dlg, transport, log, neg,
 		// The reader starts after JoinPhone (run), so c.leg is set.
-		push:    func(b []byte, ts uint32, level int8) error { return c.leg.Push(b, ts, level) },
-		pushPCM: func(pcm []int16, ts uint32, level int8) error { return c.leg.PushPCM(pcm, ts, level) },
+		func(b []byte, ts uint32, level int8) error { return c.leg.Push(b, ts, level) },
+		func(pcm []int16, ts uint32, level int8) error { return c.leg.PushPCM(pcm, ts, level) })
+	if ref != nil {
+		return nil, ref
 	}
-	if sess != nil {
-		mp.rx.srtp, mp.txSRTP = sess.rx, sess.tx
-	}
-	release := func() { _ = rtpConn.Close(); _ = rtcpConn.Close() }
-	m, err := newMedia(mp)
-	if err != nil {
-		release()
-		log.Warn("sipgw: media setup failed", "err", err)
-		return nil, refuseJoinFailed
-	}
-	c.media = m
-	c.ans = answer{sessionID: binary.BigEndian.Uint64(rnd[:8]) >> 1, ip: ip, port: m.port}
-	c.lastAnswer = c.ans.render(o, p, sess, p.dir.reverse())
+	c.id, c.seat = id, st
 	if dlg.Context().Err() != nil { // cancelled
 		release()
 		return nil, refuseShutdown
 	}
-	leg, err := g.p.Conference.JoinPhone(id, p.codec.mixerCodec(), m.mix)
+	leg, err := g.p.Conference.JoinPhone(id, neg.plan.codec.mixerCodec(), c.media.mix)
 	if err != nil {
 		release()
 		if errors.Is(err, ErrMeetingFull) {
@@ -242,6 +197,93 @@ func (g *Gateway) setup(req *sip.Request, tx sip.ServerTransaction, dlg *sipgo.D
 	return c, nil
 }
 
+// negotiated is what an INVITE's SDP offer and headers settled.
+type negotiated struct {
+	offer       *offer
+	plan        *plan
+	timer       sessionTimer
+	srtp        *srtpSession
+	signalIP    netip.Addr
+	requireSRTP bool
+}
+
+// negotiateInvite answers the INVITE's SDP offer and session timer.
+func (g *Gateway) negotiateInvite(req *sip.Request, log *slog.Logger) (*negotiated, *refusal) {
+	body, ok := sdpOffer(req)
+	if !ok {
+		return nil, refuseNoSDP
+	}
+	o, err := parseOffer(body)
+	if err != nil {
+		return nil, refuseBadSDP
+	}
+	n := &negotiated{offer: o, signalIP: sourceIP(req)}
+	n.requireSRTP = g.srtpRequired(n.signalIP)
+	var ref *refusal
+	if n.plan, ref = negotiate(o, n.requireSRTP, 0); ref != nil {
+		return nil, ref
+	}
+	if n.timer, ref = g.negotiateTimer(req); ref != nil {
+		return nil, ref
+	}
+	if n.plan.crypto != nil {
+		if n.srtp, err = newSRTPSession(*n.plan.crypto); err != nil {
+			log.Warn("sipgw: srtp setup failed", "err", err)
+			return nil, refuseNoCrypto
+		}
+	}
+	return n, nil
+}
+
+// newCall allocates the call's RTP ports and media session and renders
+// its SDP answer; release gives the ports back if the call does not go on.
+// The reader pushes the caller's audio to push (Opus) or pushPCM (G.711).
+func (g *Gateway) newCall(req *sip.Request, dlg *sipgo.DialogServerSession, transport string, log *slog.Logger, n *negotiated,
+	push func([]byte, uint32, int8) error, pushPCM func([]int16, uint32, int8) error) (*call, func(), *refusal) {
+	ip := g.advertisedIP(req.Source())
+	rtpConn, rtcpConn, err := g.ports.alloc(g.bindIP)
+	if err != nil {
+		log.Warn("sipgw: no RTP ports", "err", err)
+		return nil, nil, refuseNoPorts
+	}
+	p, o := n.plan, n.offer
+	c := &call{
+		g: g, log: log, transport: transport, dlg: dlg, codec: p.codec,
+		contact: g.contact(transport, g.listenAddr(transport), ip),
+		plan:    p, srtp: n.srtp, timer: n.timer, requireSRTP: n.requireSRTP,
+		ops:      make(chan callOp),
+		acks:     map[uint32]chan struct{}{},
+		ended:    make(chan struct{}),
+		offerVer: o.version, offerID: o.sd.Origin.SessionID,
+	}
+	var rnd [18]byte // o= session id, SSRC, first sequence number and timestamp
+	_, _ = rand.Read(rnd[:])
+	mp := mediaParams{
+		clock: g.clock, conn: rtpConn, rtcp: rtcpConn, codec: p.codec,
+		rx:     rxConfig{pt: p.pt, tePT: p.tePT},
+		remote: p.remote, signalIP: n.signalIP, log: log, panics: g.p.Panics,
+		ssrc:   binary.BigEndian.Uint32(rnd[8:12]),
+		seq:    binary.BigEndian.Uint16(rnd[12:14]),
+		tsBase: binary.BigEndian.Uint32(rnd[14:18]),
+		onDTMF: func(d rune) { c.dtmf(d, "rfc4733") },
+		push:   push, pushPCM: pushPCM,
+	}
+	if n.srtp != nil {
+		mp.rx.srtp, mp.txSRTP = n.srtp.rx, n.srtp.tx
+	}
+	release := func() { _ = rtpConn.Close(); _ = rtcpConn.Close() }
+	m, err := newMedia(mp)
+	if err != nil {
+		release()
+		log.Warn("sipgw: media setup failed", "err", err)
+		return nil, nil, refuseJoinFailed
+	}
+	c.media = m
+	c.ans = answer{sessionID: binary.BigEndian.Uint64(rnd[:8]) >> 1, ip: ip, port: m.port}
+	c.lastAnswer = c.ans.render(o, p, n.srtp, p.dir.reverse())
+	return c, release, nil
+}
+
 // byeTimeout bounds the wait for the 200 to our BYE.
 const byeTimeout = 4 * time.Second
 
@@ -252,7 +294,7 @@ func (c *call) run(req *sip.Request, tx sip.ServerTransaction, start time.Time) 
 	defer guard.Recover(c.log, g.p.Panics, "sipgw call", func(any) { c.end("internal error", true) })
 	c.media.start()
 	c.muted = c.plan.muted()
-	if c.muted {
+	if c.muted && c.leg != nil {
 		c.leg.SetMuted(true)
 	}
 	labels := []string{c.transport, c.codec.String()}
@@ -274,6 +316,9 @@ func (c *call) run(req *sip.Request, tx sip.ServerTransaction, start time.Time) 
 		g.metrics.setup.Observe(g.clock.Now().Sub(start).Seconds())
 		c.log.Info("sipgw: call answered", "codec", c.codec, "srtp", c.srtp != nil, "rtpPort", c.media.port,
 			"sessionExpires", c.timer.interval)
+		if c.app != nil {
+			c.app.start(g.ctx)
+		}
 		noAck := make(chan struct{})
 		c.wg.Go(func() {
 			if !c.resend2xx(tx, res, acked) {
@@ -364,6 +409,15 @@ func (c *call) housekeeping() time.Duration {
 func (c *call) loop(acked, noAck <-chan struct{}) (string, bool) {
 	ticks, stop := c.g.clock.Tick(c.housekeeping())
 	defer stop()
+	// A token call ends with its attendee or seat; an app call when its
+	// application hangs up.
+	var legDone, kicked <-chan struct{}
+	var hangups <-chan int
+	if c.app != nil {
+		hangups = c.app.hangups
+	} else {
+		legDone, kicked = c.leg.Done(), c.seat.kick
+	}
 	for {
 		select {
 		case <-acked:
@@ -383,10 +437,12 @@ func (c *call) loop(acked, noAck <-chan struct{}) (string, bool) {
 			if c.timer.interval > 0 && now.After(c.timer.deadline(c.refreshed)) {
 				return "session expired", true
 			}
-		case <-c.leg.Done():
+		case <-legDone:
 			return "attendee removed", true
-		case <-c.seat.kick:
+		case <-kicked:
 			return "replaced", true
+		case <-hangups:
+			return "application hangup", true
 		case <-c.media.failed:
 			return "media error", true
 		case <-c.g.closing:
@@ -408,8 +464,12 @@ func (c *call) end(reason string, bye bool) {
 func (c *call) endOnce1(reason string, bye bool) {
 	close(c.ended)
 	c.wg.Wait() // the retransmitter stops with ended
-	c.leg.Leave()
-	c.g.seats.release(c.seat)
+	if c.app != nil {
+		c.app.stop() // HANGUP goes to the application meanwhile; waited for below
+	} else {
+		c.leg.Leave()
+		c.g.seats.release(c.seat)
+	}
 	if bye {
 		ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
 		if err := c.dlg.Bye(ctx); err != nil {
@@ -418,6 +478,9 @@ func (c *call) endOnce1(reason string, bye bool) {
 		cancel()
 	}
 	c.media.close()
+	if c.app != nil {
+		c.app.wait()
+	}
 	c.g.unregister(c) // only now: the ACK or BYE of a call being hung up still gets in
 	c.g.metrics.flush(c.media, &c.counters)
 	c.g.metrics.ended.WithLabelValues(reason).Inc()
@@ -471,7 +534,9 @@ func (c *call) apply(op callOp) opResult {
 	}
 	if m := p.muted(); m != c.muted {
 		c.muted = m
-		c.leg.SetMuted(m)
+		if c.leg != nil {
+			c.leg.SetMuted(m)
+		}
 		c.log.Info("sipgw: call hold changed", "held", m, "direction", p.dir)
 	}
 	c.plan = p
@@ -508,6 +573,10 @@ func (c *call) ack(req *sip.Request, tx sip.ServerTransaction) {
 // dtmf reports one digit.
 func (c *call) dtmf(d rune, method string) {
 	c.g.metrics.dtmf.WithLabelValues(method).Inc()
+	if c.app != nil {
+		c.app.sess.Digit(d)
+		return
+	}
 	if c.g.p.OnDTMF != nil {
 		c.g.p.OnDTMF(c.id, d)
 	}

@@ -108,6 +108,9 @@ type Params struct {
 	// INVITE for a meeting hosted elsewhere is handed over to that node's
 	// gateway (handover.go). Nil: every meeting is local.
 	Locator Locator
+	// Apps, if set, takes the calls that carry no join token and match one
+	// of its rules (SIP media applications, package sma).
+	Apps Apps
 	// FDs is the process's descriptor budget, shared by every guarded
 	// listener (the TCP and TLS listeners take from it); nil: unbounded.
 	FDs *netguard.Budget

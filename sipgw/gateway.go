@@ -1,6 +1,7 @@
 package sipgw
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"log/slog"
@@ -50,6 +51,10 @@ type Gateway struct {
 	closed   bool
 	handlers sync.WaitGroup // SIP request handlers in flight (each call's lives as long as it)
 	closing  chan struct{}  // closed by Close: calls end with BYE
+	// ctx is cancelled by Close: SIP media applications' handler
+	// invocations in flight give up.
+	ctx      context.Context
+	cancel   context.CancelFunc
 	closeOne sync.Once
 }
 
@@ -80,6 +85,7 @@ func New(cfg Config, p Params) (*Gateway, error) {
 		seats:   newSeats(),
 		closing: make(chan struct{}),
 	}
+	g.ctx, g.cancel = context.WithCancel(context.Background())
 	host, _, _ := net.SplitHostPort(cfg.ListenUDP)
 	if ip, err := netip.ParseAddr(host); err == nil {
 		g.bindIP = ip.Unmap()
@@ -210,6 +216,7 @@ func (g *Gateway) Close() error {
 		g.mu.Unlock()
 		g.log.Info("sipgw: closing", "calls", n)
 		close(g.closing)
+		g.cancel()
 		g.handlers.Wait() // calls send BYE and end; other handlers return
 		g.closeListeners()
 		_ = g.ua.Close()

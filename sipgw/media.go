@@ -47,6 +47,10 @@ type media struct {
 
 	lastRTP atomic.Int64 // clock nanoseconds of the last valid RTP packet
 
+	// resync: the frames' source changed (prompts ↔ a meeting's mix), so
+	// the next frame's timestamp is unrelated to the last one's.
+	resync atomic.Bool
+
 	// Counters, written by one goroutine each and read by the metrics flush.
 	expected, received atomic.Uint64 // RFC 3550 §A.3, over all SSRCs
 	lateIn, lostUnits  atomic.Uint64
@@ -235,12 +239,19 @@ func (m *media) send(cfg *txConfig) {
 	if !dst.IsValid() {
 		return
 	}
+	if m.resync.Swap(false) {
+		m.tx.restart()
+	}
 	pkt, err := m.tx.packet(f.b[:f.n], f.ts, cfg)
 	if err != nil {
 		return
 	}
 	_, _ = m.conn.WriteToUDPAddrPort(pkt, dst)
 }
+
+// resyncTx tells the sender that the next frame comes from another
+// source: its RTP timestamp continues one frame on, with the marker bit.
+func (m *media) resyncTx() { m.resync.Store(true) }
 
 // destination is where RTP goes: the latched source, else the SDP address
 // when it is the caller's signalling address, else nowhere (invalid).
@@ -437,6 +448,15 @@ type sender struct {
 func (s *sender) init(c codec, ssrc uint32, seq uint16, ts uint32) error {
 	s.codec, s.ssrc, s.seq, s.ts = c, ssrc, seq, ts
 	return nil
+}
+
+// restart makes the next frame a new talkspurt: the RTP timestamp moves
+// one 20 ms frame on whatever the frame's own timestamp, with the marker.
+func (s *sender) restart() {
+	if s.started {
+		s.ts += 20 * s.codec.clock() / 1000
+		s.started = false
+	}
 }
 
 // packet returns the (S)RTP packet for one mix frame (Opus, or G.711 the

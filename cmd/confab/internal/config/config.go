@@ -1,18 +1,19 @@
 package config
 
 import (
-	"github.com/confab-media/confab/signaling/notify"
-	"os"
-
 	_ "embed"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/confab-media/confab/signaling/notify"
+	"github.com/confab-media/confab/sma"
 )
 
 // Config is the complete configuration of a confab node. Its YAML form is the
@@ -425,6 +426,16 @@ type SIPConfig struct {
 	// PublicIP is the address put in SDP c= and Contact; empty means the
 	// listen address.
 	PublicIP string `yaml:"public_ip"`
+	// Applications are SIP media applications (package sma): a call that
+	// carries no join token, to a number or Request-URI host one of Rules
+	// names, is answered and controlled by the application's HTTP handler
+	// (PIN dial-in: prompt, digits, JoinChimeMeeting). Default none.
+	Applications []sma.Application `yaml:"applications"`
+	Rules        []sma.Rule        `yaml:"rules"`
+	// PromptsDir holds the applications' prompts: an AudioSource
+	// {BucketName, Key} is <prompts_dir>/<BucketName>/<Key>, a 16-bit PCM
+	// mono WAV at 8 or 16 kHz. Default <data_dir>/prompts.
+	PromptsDir string `yaml:"prompts_dir"`
 }
 
 // NotificationsConfig configures the delivery of meeting events (package
@@ -515,6 +526,8 @@ func Defaults() Config {
 		SIP: SIPConfig{
 			Enabled:      true,
 			DialInNumber: "+17035550122",
+			Applications: []sma.Application{},
+			Rules:        []sma.Rule{},
 			ListenUDP:    "127.0.0.1:5060",
 			ListenTCP:    "127.0.0.1:5060",
 			ListenTLS:    "127.0.0.1:5061",

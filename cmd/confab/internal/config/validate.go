@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/confab-media/confab/sma"
 	"github.com/confab-media/confab/turn"
 )
 
@@ -243,6 +244,9 @@ func (c Config) Validate() error {
 			if _, err := netip.ParseAddr(sp.PublicIP); err != nil {
 				v.add("sip.public_ip", "must be an IP address (got %q)", sp.PublicIP)
 			}
+		}
+		if err := (sma.Config{Applications: sp.Applications, Rules: sp.Rules}).Validate(); err != nil {
+			v.add("sip.applications", "%s", strings.TrimPrefix(err.Error(), sma.ErrInvalidConfig.Error()+": "))
 		}
 	}
 

@@ -1,0 +1,255 @@
+package sipgw
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/confab-media/confab/internal/clock"
+	"github.com/confab-media/confab/sma"
+)
+
+const (
+	appNumber   = "+15550100" // the PIN dial-in number a rule sends to the app
+	welcomeTone = 700.0       // the welcome prompt
+	pinTone     = 1400.0      // the PIN prompt
+)
+
+// appHandler is a SIP media application's HTTP handler run by a script;
+// every event it gets is also sent on events.
+type appHandler struct {
+	srv    *httptest.Server
+	events chan sma.Event
+	script func(sma.Event) any
+}
+
+func newAppHandler(t *testing.T, script func(sma.Event) any) *appHandler {
+	h := &appHandler{events: make(chan sma.Event, 64), script: script}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var ev sma.Event
+		if err := json.Unmarshal(body, &ev); err != nil {
+			t.Errorf("app handler: %v", err)
+			return
+		}
+		h.events <- ev
+		if resp := h.script(ev); resp != nil {
+			_ = json.NewEncoder(w).Encode(resp)
+		}
+	}))
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+func (h *appHandler) next(t *testing.T, want string) sma.Event {
+	t.Helper()
+	select {
+	case ev := <-h.events:
+		if ev.InvocationEventType != want {
+			t.Fatalf("event %s %+v, want %s", ev.InvocationEventType, ev.ActionData, want)
+		}
+		return ev
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no %s within 10 s", want)
+		return sma.Event{}
+	}
+}
+
+// appRuntime routes appNumber to the handler, with prompts of tones.
+func appRuntime(t *testing.T, endpoint string, timeout time.Duration) *sma.Runtime {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "prompts"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, p := range map[string]struct {
+		freq float64
+		dur  time.Duration
+	}{"welcome.wav": {welcomeTone, 1200 * time.Millisecond}, "pin.wav": {pinTone, 10 * time.Second}, "bad.wav": {300, 200 * time.Millisecond}} {
+		pcm := make([]int16, int(p.dur/time.Millisecond)*8)
+		for i := range pcm {
+			pcm[i] = int16(8000 * math.Sin(2*math.Pi*p.freq*float64(i)/8000))
+		}
+		if err := os.WriteFile(filepath.Join(dir, "prompts", name), sma.EncodeWAV(pcm, 8000), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &sma.Runtime{
+		Config: sma.Config{
+			Applications: []sma.Application{{ID: "pin-app", Endpoint: endpoint}},
+			Rules:        []sma.Rule{{ID: "pin-rule", TriggerType: sma.TriggerToPhoneNumber, TriggerValue: appNumber, Application: "pin-app"}},
+		},
+		Invoker: &sma.HTTPInvoker{Timeout: timeout},
+		Audio:   &sma.AudioStore{Dir: dir},
+		Clock:   clock.System{},
+		Log:     testLog(t),
+	}
+}
+
+func smaActions(as ...map[string]any) map[string]any {
+	if as == nil {
+		as = []map[string]any{}
+	}
+	return map[string]any{"SchemaVersion": "1.0", "Actions": as}
+}
+
+func smaAction(typ string, params map[string]any) map[string]any {
+	return map[string]any{"Type": typ, "Parameters": params}
+}
+
+func promptSrc(key string) map[string]any {
+	return map[string]any{"Type": "S3", "BucketName": "prompts", "Key": key}
+}
+
+// TestAppPINDialIn: a caller dials the PIN number with no token; the
+// application plays a welcome and the PIN prompt (heard at the phone),
+// gets the PIN as RFC 4733 digits, joins the caller into the meeting
+// (audio both ways through the mixer), mutes it on "*", and hangs up on
+// "#": BYE, and HANGUP with every leg Disconnected.
+func TestAppPINDialIn(t *testing.T) {
+	conf := newConference(t)
+	auth := newTestAuth()
+	auth.add("tok-pin", "att-pin")
+	h := newAppHandler(t, func(ev sma.Event) any {
+		switch ev.InvocationEventType {
+		case sma.EventNewInboundCall:
+			return smaActions(
+				smaAction("PlayAudio", map[string]any{"AudioSource": promptSrc("welcome.wav")}),
+				smaAction("PlayAudioAndGetDigits", map[string]any{
+					"AudioSource": promptSrc("pin.wav"), "FailureAudioSource": promptSrc("bad.wav"),
+					"MinNumberOfDigits": 4, "MaxNumberOfDigits": 8, "TerminatorDigits": []string{"#"},
+					"InBetweenDigitsDurationInMilliseconds": 3000, "Repeat": 2, "RepeatDurationInMilliseconds": 5000}))
+		case sma.EventActionSuccessful:
+			switch ev.ActionData.Type {
+			case "PlayAudioAndGetDigits":
+				if *ev.ActionData.ReceivedDigits == "1234" {
+					return smaActions(smaAction("JoinChimeMeeting", map[string]any{"JoinToken": "tok-pin"}))
+				}
+				return smaActions(smaAction("Hangup", map[string]any{"SipResponseCode": "0"}))
+			case "JoinChimeMeeting":
+				return smaActions(smaAction("ReceiveDigits", map[string]any{
+					"InputDigitsRegex": "^[*#]$", "InBetweenDigitsDurationInMilliseconds": 100, "FlushDigitsDurationInMilliseconds": 2000}))
+			}
+		case sma.EventDigitsReceived:
+			if *ev.ActionData.ReceivedDigits == "*" {
+				return smaActions(smaAction("ModifyChimeMeetingAttendees", map[string]any{
+					"Operation": "Mute", "MeetingId": "m-1", "ParticipantTag": "LEG-B", "AttendeeList": []string{"att-pin"}}))
+			}
+			return smaActions(smaAction("Hangup", map[string]any{}))
+		}
+		return smaActions()
+	})
+	gw := gatewayWith(t, Config{}, Params{Auth: auth, Conference: conf, Apps: appRuntime(t, h.srv.URL, 2*time.Second)})
+	udp, _, _ := gw.Addrs()
+	u := newUAC(t)
+	ph := newRTPPhone(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	offer := plainOffer(ph.port(), 1, "sendrecv", "0 PCMU/8000", "101 telephone-event/8000")
+	sess, err := u.dial(ctx, inviteURI(udp, "udp", appNumber, ""), caller, offer)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	ev := h.next(t, sma.EventNewInboundCall)
+	if p := ev.CallDetails.Participants; len(p) != 1 || p[0].To != appNumber || p[0].From != caller ||
+		ev.CallDetails.SipRuleID != "pin-rule" || ev.CallDetails.SipApplicationID != "pin-app" {
+		t.Fatalf("NEW_INBOUND_CALL %+v", ev.CallDetails)
+	}
+	ph.useAnswer(sess.InviteResponse.Body(), nil)
+	ph.start()
+	waitFor(t, 5*time.Second, "the welcome prompt", func() bool { return ph.heard.len() >= 900*time.Millisecond })
+	checkHears(t, "phone (welcome)", ph.heard.tail(500*time.Millisecond), 8000, welcomeTone, pinTone)
+	mark := ph.heard.mark()
+	waitFor(t, 5*time.Second, "the PIN prompt", func() bool { return ph.heard.mark()-mark >= 12000 })
+	checkHears(t, "phone (PIN prompt)", ph.heard.tail(500*time.Millisecond), 8000, pinTone, welcomeTone)
+
+	for _, d := range []uint8{1, 2, 3, 4, 11} { // 1234#
+		ph.sendDTMF(d, 3, 0)
+		time.Sleep(40 * time.Millisecond)
+	}
+	ev = h.next(t, sma.EventActionSuccessful)
+	if ev.ActionData.Type != "PlayAudioAndGetDigits" || *ev.ActionData.ReceivedDigits != "1234" {
+		t.Fatalf("after the PIN: %+v", ev.ActionData)
+	}
+	leg := conf.nextJoin(t)
+	if leg.id.AttendeeID != "att-pin" {
+		t.Fatalf("joined as %q", leg.id.AttendeeID)
+	}
+	ev = h.next(t, sma.EventActionSuccessful)
+	if p := ev.CallDetails.Participants; ev.ActionData.Type != "JoinChimeMeeting" || len(p) != 2 || p[1].ParticipantTag != "LEG-B" ||
+		p[1].From != dialIn || p[1].Status != "Connected" {
+		t.Fatalf("after JoinChimeMeeting: %+v %+v", ev.ActionData, ev.CallDetails)
+	}
+	h.next(t, sma.EventActionSuccessful) // ReceiveDigits listens
+	bmark := conf.browser.mark()
+	pmark := ph.heard.mark()
+	waitFor(t, 5*time.Second, "1.5 s of meeting audio at the phone", func() bool { return ph.heard.mark()-pmark >= 12000 })
+	checkHears(t, "phone (in the meeting)", ph.heard.tail(time.Second), 8000, browserTone, pinTone)
+	checkHears(t, "browser", conf.browser.since(bmark)[24000:], 48000, phoneTone, browserTone)
+
+	ph.sendDTMF(10, 3, 0) // *
+	ev = h.next(t, sma.EventDigitsReceived)
+	if *ev.ActionData.ReceivedDigits != "*" {
+		t.Fatalf("DIGITS_RECEIVED %q", *ev.ActionData.ReceivedDigits)
+	}
+	ev = h.next(t, sma.EventActionSuccessful)
+	if ev.ActionData.Type != "ModifyChimeMeetingAttendees" {
+		t.Fatalf("%+v", ev.ActionData)
+	}
+	waitFor(t, 2*time.Second, "the caller muted", func() bool { return leg.muted.Load() })
+
+	ph.sendDTMF(11, 3, 0) // #
+	h.next(t, sma.EventDigitsReceived)
+	expectBye(t, u, 5*time.Second, "the application hung up")
+	ev = h.next(t, sma.EventHangup)
+	for _, p := range ev.CallDetails.Participants {
+		if p.Status != "Disconnected" {
+			t.Fatalf("HANGUP with %s %s", p.ParticipantTag, p.Status)
+		}
+	}
+	leg.waitLeft(t, 5*time.Second)
+	waitFor(t, 2*time.Second, "call removed", func() bool { return gw.activeCalls() == 0 })
+	closeAndCheck(t, u, gw)
+}
+
+// TestAppHandlerDown: a handler that never answers is tried twice and the
+// INVITE gets 480; a call to a number no rule names and without a token
+// is refused as before.
+func TestAppHandlerDown(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	gw := gatewayWith(t, Config{}, Params{Auth: newTestAuth(), Conference: newConference(t), Apps: appRuntime(t, srv.URL, 300*time.Millisecond)})
+	udp, _, _ := gw.Addrs()
+	u := newUAC(t)
+	ph := newRTPPhone(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	offer := plainOffer(ph.port(), 1, "sendrecv", "0 PCMU/8000")
+	start := time.Now()
+	_, err := u.dial(ctx, inviteURI(udp, "udp", appNumber, ""), caller, offer)
+	if err == nil || !strings.Contains(err.Error(), "480") {
+		t.Fatalf("dial: %v, want 480", err)
+	}
+	if d := time.Since(start); d < 600*time.Millisecond {
+		t.Fatalf("480 after %s: fewer than two tries", d)
+	}
+	_, err = u.dial(ctx, inviteURI(udp, "udp", "+15550199", ""), caller, offer)
+	if err == nil || !strings.Contains(err.Error(), "404") {
+		t.Fatalf("unrouted number: %v, want 404", err)
+	}
+	closeAndCheck(t, u, gw)
+}

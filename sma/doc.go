@@ -1,0 +1,54 @@
+// Package sma runs SIP media applications: the Chime SDK's way to control
+// a phone call with a handler that answers call events with lists of
+// actions ("play this prompt, collect a PIN, join that meeting, hang up").
+// The contract is the Chime developer guide's "Building Lambda functions
+// for SIP media applications" (../shared/seeds/001_…txt): invocation
+// events NEW_INBOUND_CALL, ACTION_SUCCESSFUL, ACTION_FAILED,
+// DIGITS_RECEIVED and HANGUP with CallDetails and ActionData in the
+// guide's JSON shapes, and the actions Pause, PlayAudio, ReceiveDigits,
+// PlayAudioAndGetDigits, ModifyChimeMeetingAttendees, JoinChimeMeeting and
+// Hangup with the parameters and error types it lists.
+//
+// # Pieces
+//
+//   - Rules (rules.go) map a dialled E.164 number or a Request-URI host
+//     to an Application.
+//   - An Application's handler is an HTTP endpoint (invoker.go): the event
+//     is POSTed as JSON, signed like Confab's webhooks (X-Confab-Timestamp,
+//     X-Confab-Signature), and the body of a 2xx is the action list. Each
+//     invocation waits 5 s; a timeout, a transport error or a non-2xx
+//     status is retried once, and then the call ends with 480, as the
+//     guide says.
+//   - Audio sources (audio.go) are {"Type":"S3","BucketName","Key"}; they
+//     are read from a local directory (<dir>/<bucket>/<key>) and must be
+//     RIFF/WAVE 16-bit PCM mono at 8 or 16 kHz, at most 50 MB
+//     (InvalidAudioSource otherwise).
+//   - A Session (session.go) is one call's runtime: one goroutine, owned
+//     by the call, that invokes the handler and runs its actions on the
+//     call through the Call interface (the SIP gateway implements it).
+//
+// # Semantics
+//
+// A new action list replaces the one running, after the current action
+// ends; a response without "Actions" keeps the remaining ones; an empty
+// list stops running actions (the call stays up: a bridged call talks in
+// its meeting). The handler is invoked after the last action of a list
+// succeeds, and always after PlayAudioAndGetDigits, ReceiveDigits,
+// ModifyChimeMeetingAttendees and JoinChimeMeeting (success or failure).
+// A ReceiveDigits action listens in the background for the rest of the
+// call (until another replaces it) and raises DIGITS_RECEIVED when the
+// collected digits match its regular expression. When the caller hangs
+// up, or the application's Hangup ends the call, HANGUP is sent and its
+// answer ignored.
+//
+// Where the guide names no error type — PlayAudioAndGetDigits that
+// collected no valid input after all its attempts — the event carries
+// ErrorType "InvalidDigitsReceived".
+//
+// # Not yet
+//
+// RecordAudio, Lambda ARNs as handlers, S3 proper, the Chime SDK Voice
+// API that manages applications and rules, dial-out
+// (CreateSipMediaApplicationCall) and per-rule source allowlists are not
+// implemented: RecordAudio answers ACTION_FAILED with SystemException.
+package sma
