@@ -225,12 +225,17 @@ func serve(cfg config.Config, stderr io.Writer) error {
 			locator = node
 		}
 		sipLog := log.With("subsystem", "sipgw")
-		gw, err := sipgw.New(cfg.SIPGateway(), sipgw.Params{
+		params := sipgw.Params{
 			Auth: svc, Conference: conf, Locator: locator, Log: sipLog, Registerer: reg, FDs: fds, Panics: panics("sipgw"),
 			OnDTMF: func(id meeting.Identity, digit rune) {
 				sipLog.Info("dtmf", "meeting", id.MeetingID, "attendee", id.AttendeeID, "digit", string(digit))
 			},
-		})
+		}
+		if apps := cfg.SIPApplications(log.With("subsystem", "sma"), panics("sma")); apps != nil {
+			params.Apps = apps
+			log.Info("sip media applications", "applications", len(cfg.SIP.Applications), "rules", len(cfg.SIP.Rules), "prompts", apps.Audio.Dir)
+		}
+		gw, err := sipgw.New(cfg.SIPGateway(), params)
 		if err != nil {
 			return fmt.Errorf("sip: %w", err)
 		}

@@ -126,26 +126,36 @@ func checkPhoneHeard(t *testing.T, dir string, heardHz, ownHz float64) {
 // is killed at cleanup.
 func startBaresip(t *testing.T, sipAddr, token string, toneHz float64) (string, *syncBuffer) {
 	t.Helper()
+	return startBaresipDial(t, fmt.Sprintf("sip:+17035550122@%s;X-chime-join-token=%s", sipAddr, token), toneHz, 0)
+}
+
+// startBaresipDial is startBaresip dialing uri; with consPort > 0 its
+// console listens there (UDP): sendKeys types into it, digits in a call
+// being sent as DTMF (RFC 4733).
+func startBaresipDial(t *testing.T, uri string, toneHz float64, consPort int) (string, *syncBuffer) {
+	t.Helper()
 	bin, err := exec.LookPath("baresip")
 	if err != nil {
 		t.Fatal("baresip is missing: run `make test-deps` (apt-get install -y baresip sip-tester)")
 	}
 	dir := t.TempDir()
 	writeWAV(t, filepath.Join(dir, "in.wav"), 8000, toneHz, 30*time.Second)
-	config := strings.Join([]string{
+	lines := []string{
 		"poll_method epoll", fmt.Sprintf("sip_listen 127.0.0.1:%d", testkit.FreeSIPPort(t)), "net_interface 127.0.0.1",
 		"audio_source aufile," + filepath.Join(dir, "in.wav"), "snd_path " + dir, "audio_buffer 20-160",
 		"rtp_timeout 0", "module_path /usr/lib/baresip/modules", "module g711.so", "module aufile.so",
-		"module sndfile.so", "module_tmp account.so", "module_app menu.so", "",
-	}, "\n")
-	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(config), 0o644); err != nil {
+		"module sndfile.so", "module_tmp account.so", "module_app menu.so",
+	}
+	if consPort > 0 {
+		lines = append(lines, "module cons.so", fmt.Sprintf("cons_listen 127.0.0.1:%d", consPort))
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte("<sip:+12065550100@127.0.0.1>;regint=0;audio_codecs=PCMU/8000/1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	dial := fmt.Sprintf("/dial sip:+17035550122@%s;X-chime-join-token=%s", sipAddr, token)
-	cmd := exec.Command(bin, "-f", dir, "-e", dial, "-t", "25")
+	cmd := exec.Command(bin, "-f", dir, "-e", "/dial "+uri, "-t", "25")
 	cmd.Dir = dir
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -162,6 +172,23 @@ func startBaresip(t *testing.T, sipAddr, token string, toneHz float64) (string, 
 		}
 	})
 	return dir, out
+}
+
+// sendKeys types keys into a baresip console (startBaresipDial), one
+// datagram per key, gap apart.
+func sendKeys(t *testing.T, consPort int, keys string, gap time.Duration) {
+	t.Helper()
+	c, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", consPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, k := range keys {
+		if _, err := c.Write([]byte(string(k))); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(gap)
+	}
 }
 
 // sipListener returns the SIP UDP address a confab serve logged.

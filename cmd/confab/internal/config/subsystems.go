@@ -1,12 +1,15 @@
 package config
 
 import (
+	"log/slog"
 	"net"
 	"net/netip"
 	"path/filepath"
 
 	"github.com/confab-media/confab/cluster"
 	"github.com/confab-media/confab/conference"
+	"github.com/confab-media/confab/internal/clock"
+	"github.com/confab-media/confab/internal/guard"
 	"github.com/confab-media/confab/internal/netguard"
 	"github.com/confab-media/confab/mixer"
 	"github.com/confab-media/confab/sfu"
@@ -14,6 +17,7 @@ import (
 	"github.com/confab-media/confab/signaling/meeting"
 	"github.com/confab-media/confab/signaling/notify"
 	"github.com/confab-media/confab/sipgw"
+	"github.com/confab-media/confab/sma"
 	"github.com/confab-media/confab/turn"
 )
 
@@ -91,6 +95,27 @@ func (c Config) SIPGateway() sipgw.Config {
 		NoMediaTimeout: sc.NoMediaTimeout.Std(), MaxCallsPerMeeting: sc.MaxCallsPerMeeting,
 		Stream: sipgw.StreamConfig{MaxConns: sc.MaxConns, MaxConnsPerIP: sc.MaxConnsPerIP,
 			FirstMessage: sc.FirstMessageTimeout.Std(), Idle: sc.IdleTimeout.Std()},
+	}
+}
+
+// SIPApplications is the SIP media applications' runtime, or nil when no
+// rule is configured. Prompts live in sip.prompts_dir, by default
+// <data_dir>/prompts.
+func (c Config) SIPApplications(log *slog.Logger, panics guard.Counter) *sma.Runtime {
+	if len(c.SIP.Rules) == 0 {
+		return nil
+	}
+	dir := c.SIP.PromptsDir
+	if dir == "" {
+		dir = filepath.Join(c.DataDir, "prompts")
+	}
+	return &sma.Runtime{
+		Config:  sma.Config{Applications: c.SIP.Applications, Rules: c.SIP.Rules},
+		Invoker: &sma.HTTPInvoker{},
+		Audio:   &sma.AudioStore{Dir: dir},
+		Clock:   clock.System{},
+		Log:     log, Panics: panics,
+		AccountID: c.AccountID, Region: c.MediaRegions[0],
 	}
 }
 

@@ -1,0 +1,249 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go/aws"
+	"github.com/aws/aws-sdk-go/service/chimesdkmeetings"
+
+	"github.com/confab-media/confab/bench/attendee"
+	"github.com/confab-media/confab/signaling/notify"
+	"github.com/confab-media/confab/sma"
+)
+
+const smaSecret = "sma-secret-at-least-16-bytes"
+
+// pinHandler is a SIP media application's handler as its author would
+// write it: a PIN prompt, CreateAttendee through the Chime SDK API when
+// the PIN names the meeting, JoinChimeMeeting with its token, then "*"
+// mutes and "#" hangs up.
+type pinHandler struct {
+	t       *testing.T
+	pin     string
+	meeting atomic.Pointer[string]
+	client  atomic.Pointer[chimesdkmeetings.ChimeSDKMeetings]
+	caller  atomic.Pointer[string] // the caller's attendee id
+	events  chan sma.Event
+}
+
+func (h *pinHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	if err := notify.VerifyWebhook([]byte(smaSecret), r.Header, body, time.Now(), 0); err != nil {
+		h.t.Errorf("handler: %v", err)
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	var ev sma.Event
+	if err := json.Unmarshal(body, &ev); err != nil {
+		h.t.Errorf("handler: %v", err)
+		return
+	}
+	h.events <- ev
+	act := func(typ string, p map[string]any) map[string]any { return map[string]any{"Type": typ, "Parameters": p} }
+	reply := func(actions ...map[string]any) {
+		if actions == nil {
+			actions = []map[string]any{}
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"SchemaVersion": "1.0", "Actions": actions})
+	}
+	src := func(key string) map[string]any { return map[string]any{"Type": "S3", "BucketName": "prompts", "Key": key} }
+	switch ev.InvocationEventType {
+	case sma.EventNewInboundCall:
+		reply(act("PlayAudioAndGetDigits", map[string]any{
+			"AudioSource": src("pin.wav"), "FailureAudioSource": src("bad.wav"), "MinNumberOfDigits": 4,
+			"MaxNumberOfDigits": 8, "TerminatorDigits": []string{"#"}, "Repeat": 3, "RepeatDurationInMilliseconds": 10000}))
+	case sma.EventActionSuccessful:
+		switch ev.ActionData.Type {
+		case "PlayAudioAndGetDigits":
+			if *ev.ActionData.ReceivedDigits != h.pin {
+				reply(act("Hangup", map[string]any{"SipResponseCode": "0"}))
+				return
+			}
+			a, err := h.client.Load().CreateAttendee(&chimesdkmeetings.CreateAttendeeInput{MeetingId: h.meeting.Load(), ExternalUserId: aws.String("pstn-caller")})
+			if err != nil {
+				h.t.Errorf("handler: CreateAttendee: %v", err)
+				reply(act("Hangup", map[string]any{}))
+				return
+			}
+			h.caller.Store(a.Attendee.AttendeeId)
+			reply(act("JoinChimeMeeting", map[string]any{"JoinToken": *a.Attendee.JoinToken}))
+		case "JoinChimeMeeting":
+			reply(act("ReceiveDigits", map[string]any{"InputDigitsRegex": "^[*#]$", "InBetweenDigitsDurationInMilliseconds": 200, "FlushDigitsDurationInMilliseconds": 5000}))
+		default:
+			reply()
+		}
+	case sma.EventDigitsReceived:
+		if *ev.ActionData.ReceivedDigits == "*" {
+			reply(act("ModifyChimeMeetingAttendees", map[string]any{"Operation": "Mute", "MeetingId": *h.meeting.Load(),
+				"ParticipantTag": "LEG-B", "AttendeeList": []string{*h.caller.Load()}}))
+			return
+		}
+		reply(act("Hangup", map[string]any{}))
+	default:
+		reply()
+	}
+}
+
+func (h *pinHandler) next(t *testing.T, want, action string) sma.Event {
+	t.Helper()
+	for {
+		select {
+		case ev := <-h.events:
+			if ev.InvocationEventType == want && (action == "" || ev.ActionData != nil && ev.ActionData.Type == action) {
+				return ev
+			}
+			if ev.InvocationEventType == sma.EventActionFailed {
+				t.Fatalf("ACTION_FAILED %s: %s %s", ev.ActionData.Type, ev.ActionData.ErrorType, ev.ActionData.ErrorMessage)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("no %s %s within 20 s", want, action)
+		}
+	}
+}
+
+// TestSIPMediaApplicationOverServe: baresip dials a PIN number of `confab
+// serve` with no join token. The SIP rule sends the call to an HTTP
+// handler (signed requests) that plays a PIN prompt; the caller keys
+// "1234#" (RFC 4733 from baresip's keypad); the handler creates an
+// attendee through the Meetings API and answers JoinChimeMeeting. A
+// WebRTC attendee in the meeting then sees the caller in its presence
+// and hears its tone; "*" mutes the caller (ModifyChimeMeetingAttendees:
+// its tone drops by more than 30 dB) and "#" hangs up (BYE, and HANGUP
+// with every leg Disconnected). The phone heard the prompt, then the
+// meeting.
+func TestSIPMediaApplicationOverServe(t *testing.T) {
+	const webTone, phoneTone, promptTone = 700.0, 1000.0, 1400.0
+	prompts := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(prompts, "prompts"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeWAV(t, filepath.Join(prompts, "prompts", "pin.wav"), 16000, promptTone, 15*time.Second)
+	writeWAV(t, filepath.Join(prompts, "prompts", "bad.wav"), 8000, 300, 500*time.Millisecond)
+
+	h := &pinHandler{t: t, pin: "1234", events: make(chan sma.Event, 64)}
+	hs := httptest.NewServer(h)
+	defer hs.Close()
+	yaml := noThrottle() + fmt.Sprintf(`sip:
+  applications:
+    - {id: pin-app, endpoint: %q, secret: %q}
+  rules:
+    - {id: pin-rule, trigger_type: ToPhoneNumber, trigger_value: "+15550100", application: pin-app}
+  prompts_dir: %q
+`, hs.URL, smaSecret, prompts)
+	s := startServer(t, "", yaml)
+	c := s.client(testKeyID, testSecret)
+	h.client.Store(c)
+	cm, err := c.CreateMeeting(&chimesdkmeetings.CreateMeetingInput{
+		ClientRequestToken: aws.String("sma-1"), MediaRegion: aws.String("us-east-1"), ExternalMeetingId: aws.String("sma-1"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.meeting.Store(cm.Meeting.MeetingId)
+	web, err := c.CreateAttendee(&chimesdkmeetings.CreateAttendeeInput{MeetingId: cm.Meeting.MeetingId, ExternalUserId: aws.String("web-user")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	browser, err := attendee.Dial(t.Context(), attendee.Config{
+		SignalingURL: aws.StringValue(cm.Meeting.MediaPlacement.SignalingUrl), JoinToken: aws.StringValue(web.Attendee.JoinToken),
+		Name: "web", ToneHz: webTone, Loopback: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer browser.Close()
+
+	cons := freeUDP(t)
+	dir, out := startBaresipDial(t, "sip:+15550100@"+sipListener(t, s), phoneTone, cons)
+	ev := h.next(t, sma.EventNewInboundCall, "")
+	if p := ev.CallDetails.Participants; len(p) != 1 || p[0].To != "+15550100" || p[0].From != "+12065550100" ||
+		ev.CallDetails.SipRuleID != "pin-rule" || ev.CallDetails.SipApplicationID != "pin-app" || ev.CallDetails.AwsAccountID == "" {
+		t.Fatalf("NEW_INBOUND_CALL %+v", ev.CallDetails)
+	}
+	time.Sleep(2 * time.Second) // the prompt plays
+	sendKeys(t, cons, "1234#", 300*time.Millisecond)
+	ev = h.next(t, sma.EventActionSuccessful, "PlayAudioAndGetDigits")
+	if *ev.ActionData.ReceivedDigits != "1234" {
+		t.Fatalf("ReceivedDigits %q", *ev.ActionData.ReceivedDigits)
+	}
+	ev = h.next(t, sma.EventActionSuccessful, "JoinChimeMeeting")
+	if p := ev.CallDetails.Participants; len(p) != 2 || p[1].ParticipantTag != "LEG-B" || p[1].Status != "Connected" {
+		t.Fatalf("after JoinChimeMeeting: %+v", ev.CallDetails.Participants)
+	}
+	callerID := *h.caller.Load()
+	present := func() bool {
+		for _, p := range browser.Presence() {
+			if p.AttendeeID == callerID {
+				return true
+			}
+		}
+		return false
+	}
+	waitUntil(t, 15*time.Second, "the caller in the WebRTC attendee's presence", present)
+	time.Sleep(3 * time.Second) // jitter buffers, talker selection
+	pw, n := browser.Power(2*time.Second, phoneTone, webTone)
+	before := attendee.DB(pw[0])
+	if n == 0 || before-attendee.DB(pw[1]) < 20 {
+		t.Fatalf("the WebRTC attendee hears the caller at %.1f dB, its own tone at %.1f dB (%d samples): want ≥ 20 dB apart", before, attendee.DB(pw[1]), n)
+	}
+
+	sendKeys(t, cons, "*", 0)
+	h.next(t, sma.EventDigitsReceived, "ReceiveDigits")
+	h.next(t, sma.EventActionSuccessful, "ModifyChimeMeetingAttendees")
+	time.Sleep(1500 * time.Millisecond)
+	pw, _ = browser.Power(time.Second, phoneTone)
+	after := attendee.DB(pw[0])
+	t.Logf("the caller's tone at the WebRTC attendee: %.1f dB, %.1f dB once muted", before, after)
+	if before-after < 30 {
+		t.Errorf("muted caller: its tone at %.1f dB, was %.1f dB: want a drop over 30 dB", after, before)
+	}
+
+	sendKeys(t, cons, "#", 0)
+	ev = h.next(t, sma.EventHangup, "")
+	for _, p := range ev.CallDetails.Participants {
+		if p.Status != "Disconnected" {
+			t.Errorf("HANGUP: %s is %s", p.ParticipantTag, p.Status)
+		}
+	}
+	waitUntil(t, 10*time.Second, "baresip told the call ended (BYE)", func() bool {
+		o := out.String()
+		o = strings.ToLower(o)
+		return strings.Contains(o, "terminated") || strings.Contains(o, "closed")
+	})
+	waitUntil(t, 10*time.Second, "the caller's presence gone", func() bool { return !present() })
+
+	// What the phone heard: the prompt first, then the meeting.
+	files, _ := filepath.Glob(filepath.Join(dir, "dump-*-dec.wav"))
+	if len(files) != 1 {
+		t.Fatalf("baresip recordings: %v", files)
+	}
+	pcm := readPCM16(t, files[0])
+	if len(pcm) < 6*8000 {
+		t.Fatalf("the phone recorded %d samples", len(pcm))
+	}
+	first := pcm[4000:12000] // 0.5–1.5 s: the PIN prompt
+	if p, w := goertzel8k(first, promptTone), goertzel8k(first, webTone); p-w < 20 {
+		t.Errorf("phone's first second: prompt at %.1f dB, meeting at %.1f dB", p, w)
+	}
+	var heardMeeting bool
+	for i := 8000; i+8000 <= len(pcm); i += 4000 {
+		win := pcm[i : i+8000]
+		if goertzel8k(win, webTone)-goertzel8k(win, promptTone) >= 20 && goertzel8k(win, webTone)-goertzel8k(win, phoneTone) >= 20 {
+			heardMeeting = true
+			break
+		}
+	}
+	if !heardMeeting {
+		t.Error("the phone never heard the meeting (the WebRTC attendee's tone) after the join")
+	}
+}
