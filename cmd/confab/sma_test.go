@@ -56,7 +56,9 @@ func (h *pinHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"SchemaVersion": "1.0", "Actions": actions})
 	}
-	src := func(key string) map[string]any { return map[string]any{"Type": "S3", "BucketName": "prompts", "Key": key} }
+	src := func(key string) map[string]any {
+		return map[string]any{"Type": "S3", "BucketName": "prompts", "Key": key}
+	}
 	switch ev.InvocationEventType {
 	case sma.EventNewInboundCall:
 		reply(act("PlayAudioAndGetDigits", map[string]any{
