@@ -1,6 +1,8 @@
 package sipgw
 
 import (
+	"net/netip"
+
 	"github.com/confab-media/confab/conference"
 	"github.com/confab-media/confab/mixer"
 	"github.com/confab-media/confab/signaling/meeting"
@@ -31,6 +33,10 @@ type Conference interface {
 // that application's handler.
 type Apps interface {
 	Route(user, host string) (*sma.Rule, *sma.Application, bool)
+	// Admit applies the allowlists and call caps to a call from src: 0,
+	// or the SIP code to refuse it with (403, 486). release is called
+	// once the admitted call has ended.
+	Admit(rule *sma.Rule, src netip.Addr) (release func(), code int)
 	NewSession(info sma.CallInfo) *sma.Session
 }
 

@@ -30,6 +30,7 @@ type appCall struct {
 	sess    *sma.Session
 	player  *prompter
 	hangups chan int // the application hung up (after the answer)
+	release func()   // the call's admission (Apps.Admit)
 	run     sync.WaitGroup
 
 	bridgeMu sync.Mutex // guards bridge
@@ -57,6 +58,20 @@ func (g *Gateway) setupApp(req *sip.Request, tx sip.ServerTransaction, dlg *sipg
 	if bad := unsupportedRequire(req); len(bad) > 0 {
 		return nil, refuse(420, "Bad Extension", [2]string{"Unsupported", strings.Join(bad, ", ")})
 	}
+	release, code := g.p.Apps.Admit(rule, sourceIP(req))
+	switch code {
+	case 0:
+	case 403:
+		return nil, refuseSource
+	default:
+		return nil, refuseAppBusy
+	}
+	admitted := false
+	defer func() {
+		if !admitted {
+			release()
+		}
+	}()
 	neg, ref := g.negotiateInvite(req, log)
 	if ref != nil {
 		return nil, ref
@@ -76,9 +91,9 @@ func (g *Gateway) setupApp(req *sip.Request, tx sip.ServerTransaction, dlg *sipg
 		}
 		return nil, refuse(code, appReason(code))
 	}
-	a := &appCall{sess: sess, hangups: make(chan int, 1)}
+	a := &appCall{sess: sess, hangups: make(chan int, 1), release: release}
 	var c *call
-	c, release, ref := g.newCall(req, dlg, transport, log, neg,
+	c, freePorts, ref := g.newCall(req, dlg, transport, log, neg,
 		func(b []byte, ts uint32, level int8) error { return a.push(b, ts, level) },
 		func(pcm []int16, ts uint32, level int8) error { return a.pushPCM(pcm, ts, level) })
 	if ref != nil {
@@ -87,14 +102,15 @@ func (g *Gateway) setupApp(req *sip.Request, tx sip.ServerTransaction, dlg *sipg
 	a.c, c.app = c, a
 	player, err := newPrompter(g.clock, neg.plan.codec, c.media.mix)
 	if err != nil {
-		release()
+		freePorts()
 		return nil, refuseJoinFailed
 	}
 	a.player = player
 	if dlg.Context().Err() != nil || !g.register(c) {
-		release()
+		freePorts()
 		return nil, refuseShutdown
 	}
+	admitted = true
 	log.Info("sipgw: SIP media application takes the call")
 	return c, nil
 }
@@ -126,7 +142,10 @@ func (a *appCall) stop() {
 }
 
 // wait waits for the Session (its HANGUP invocation included).
-func (a *appCall) wait() { a.run.Wait() }
+func (a *appCall) wait() {
+	a.run.Wait()
+	a.release()
+}
 
 func (a *appCall) push(b []byte, ts uint32, level int8) error {
 	if r := a.leg.Load(); r != nil {

@@ -253,3 +253,45 @@ func TestAppHandlerDown(t *testing.T) {
 	}
 	closeAndCheck(t, u, gw)
 }
+
+// TestAppAllowlistAndCaps: an INVITE from outside the allowlist gets 403
+// before the handler hears of it; past MaxCallsPerSource calls, 486.
+func TestAppAllowlistAndCaps(t *testing.T) {
+	h := newAppHandler(t, func(ev sma.Event) any {
+		return smaActions(smaAction("Pause", map[string]any{"DurationInMilliseconds": 60000}))
+	})
+	rt := appRuntime(t, h.srv.URL, 2*time.Second)
+	rt.Config.AllowedSources = []string{"10.0.0.0/8"}
+	rt.Config.Rules = append(rt.Config.Rules, sma.Rule{ID: "loopback-rule", TriggerType: sma.TriggerToPhoneNumber,
+		TriggerValue: "+15550101", Application: "pin-app", AllowedSources: []string{"127.0.0.1"}})
+	rt.Config.MaxCallsPerSource = 1
+	gw := gatewayWith(t, Config{}, Params{Auth: newTestAuth(), Conference: newConference(t), Apps: rt})
+	udp, _, _ := gw.Addrs()
+	u := newUAC(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	offer := func() []byte { return plainOffer(newRTPPhone(t).port(), 1, "sendrecv", "0 PCMU/8000") }
+	if _, err := u.dial(ctx, inviteURI(udp, "udp", appNumber, ""), caller, offer()); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Fatalf("from outside the global allowlist: %v, want 403", err)
+	}
+	sess, err := u.dial(ctx, inviteURI(udp, "udp", "+15550101", ""), caller, offer())
+	if err != nil {
+		t.Fatalf("allowed by the rule's own list: %v", err)
+	}
+	h.next(t, sma.EventNewInboundCall)
+	if _, err := u.dial(ctx, inviteURI(udp, "udp", "+15550101", ""), caller, offer()); err == nil || !strings.Contains(err.Error(), "486") {
+		t.Fatalf("a second call from the source: %v, want 486", err)
+	}
+	if err := sess.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.next(t, sma.EventHangup)
+	// The first call's admission is given back: another call gets in.
+	waitFor(t, 3*time.Second, "call removed", func() bool { return gw.activeCalls() == 0 })
+	sess, err = u.dial(ctx, inviteURI(udp, "udp", "+15550101", ""), caller, offer())
+	if err != nil {
+		t.Fatalf("after the first call ended: %v", err)
+	}
+	_ = sess.Bye(ctx)
+	closeAndCheck(t, u, gw)
+}

@@ -50,6 +50,8 @@ var (
 	refuseCodecChange  = refuse(488, "Codec change not supported")
 	refuseTooManyCalls = refuse(486, "Too many calls in meeting")
 	refuseReplacing    = refuse(503, "Previous call of attendee still ending", [2]string{"Retry-After", "2"})
+	refuseSource       = refuse(403, "Source not allowed")
+	refuseAppBusy      = refuse(486, "Too many calls")
 )
 
 var errNoPorts = errors.New("sipgw: no free RTP port pair")

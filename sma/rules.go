@@ -3,6 +3,7 @@ package sma
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strings"
 )
@@ -39,21 +40,33 @@ type Rule struct {
 	TriggerValue string `yaml:"trigger_value"`
 	Application  string `yaml:"application"` // an Application.ID
 	Disabled     bool   `yaml:"disabled"`
+	// AllowedSources, if set, are the CIDRs this rule's calls may come
+	// from (instead of Config.AllowedSources).
+	AllowedSources []string `yaml:"allowed_sources"`
 }
 
 // Config is the applications and rules.
 type Config struct {
 	Applications []Application `yaml:"applications"`
 	Rules        []Rule        `yaml:"rules"`
-	// AudioDir holds the prompts, as <AudioDir>/<BucketName>/<Key>.
-	AudioDir string `yaml:"audio_dir"`
+	// AllowedSources are the CIDRs calls to applications may come from
+	// (a Voice Connector's allowlist); empty: anywhere. A rule's own list
+	// replaces it.
+	AllowedSources []string `yaml:"allowed_sources"`
+	// MaxCallsPerApplication and MaxCallsPerSource cap the calls in
+	// progress per application and per source IP; 0: no cap.
+	MaxCallsPerApplication int `yaml:"max_calls_per_application"`
+	MaxCallsPerSource      int `yaml:"max_calls_per_source"`
 	// AccountID and Region fill CallDetails.AwsAccountId and AwsRegion.
 	AccountID string `yaml:"-"`
 	Region    string `yaml:"-"`
 }
 
-// Validate checks ids, endpoints, triggers and references.
+// Validate checks ids, endpoints, triggers, references and CIDRs.
 func (c Config) Validate() error {
+	if _, err := parseCIDRs(c.AllowedSources); err != nil {
+		return fmt.Errorf("%w: allowed_sources: %v", ErrInvalidConfig, err)
+	}
 	apps := map[string]bool{}
 	for i, a := range c.Applications {
 		if a.ID == "" {
@@ -90,6 +103,9 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%w: rules[%d]: another rule has %s %s", ErrInvalidConfig, i, r.TriggerType, r.TriggerValue)
 		}
 		seen[key] = true
+		if _, err := parseCIDRs(r.AllowedSources); err != nil {
+			return fmt.Errorf("%w: rules[%d].allowed_sources: %v", ErrInvalidConfig, i, err)
+		}
 		if !apps[r.Application] {
 			return fmt.Errorf("%w: rules[%d].application %q is not an application's id", ErrInvalidConfig, i, r.Application)
 		}
@@ -137,4 +153,25 @@ func (c Config) Route(user, host string) (*Rule, *Application, bool) {
 		}
 	}
 	return nil, nil, false
+}
+
+// parseCIDRs parses CIDRs; a bare address is a /32 or /128.
+func parseCIDRs(ss []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range ss {
+		if !strings.Contains(s, "/") {
+			a, err := netip.ParseAddr(s)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not a CIDR or an IP address", s)
+			}
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR", s)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }

@@ -27,6 +27,8 @@ type Runtime struct {
 	AccountID, Region string
 	// Panics counts panics contained in a Session (each ends its call).
 	Panics guard.Counter
+
+	admit admission
 }
 
 // Route finds the application of a call to user@host (Config.Route).

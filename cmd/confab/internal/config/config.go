@@ -432,6 +432,15 @@ type SIPConfig struct {
 	// (PIN dial-in: prompt, digits, JoinChimeMeeting). Default none.
 	Applications []sma.Application `yaml:"applications"`
 	Rules        []sma.Rule        `yaml:"rules"`
+	// AllowedSources are the CIDRs (or addresses) calls to applications may
+	// come from, a Voice Connector's allowlist: others get 403. A rule's
+	// own allowed_sources replaces it. Default: anywhere.
+	AllowedSources []string `yaml:"allowed_sources"`
+	// MaxCallsPerApplication and MaxCallsPerSource cap the application
+	// calls in progress, per application and per source IP (486 past
+	// them). Defaults 1000 and 200; 0: no cap.
+	MaxCallsPerApplication int `yaml:"max_calls_per_application"`
+	MaxCallsPerSource      int `yaml:"max_calls_per_source"`
 	// PromptsDir holds the applications' prompts: an AudioSource
 	// {BucketName, Key} is <prompts_dir>/<BucketName>/<Key>, a 16-bit PCM
 	// mono WAV at 8 or 16 kHz. Default <data_dir>/prompts.
@@ -524,16 +533,19 @@ func Defaults() Config {
 			IdleTimeout:               Duration(10 * time.Minute),
 		},
 		SIP: SIPConfig{
-			Enabled:      true,
-			DialInNumber: "+17035550122",
-			Applications: []sma.Application{},
-			Rules:        []sma.Rule{},
-			ListenUDP:    "127.0.0.1:5060",
-			ListenTCP:    "127.0.0.1:5060",
-			ListenTLS:    "127.0.0.1:5061",
-			RTPPortMin:   16384,
-			RTPPortMax:   32767,
-			RTPTimeout:   Duration(30 * time.Second),
+			Enabled:                true,
+			DialInNumber:           "+17035550122",
+			Applications:           []sma.Application{},
+			Rules:                  []sma.Rule{},
+			AllowedSources:         []string{},
+			MaxCallsPerApplication: 1000,
+			MaxCallsPerSource:      200,
+			ListenUDP:              "127.0.0.1:5060",
+			ListenTCP:              "127.0.0.1:5060",
+			ListenTLS:              "127.0.0.1:5061",
+			RTPPortMin:             16384,
+			RTPPortMax:             32767,
+			RTPTimeout:             Duration(30 * time.Second),
 
 			NoMediaTimeout:      Duration(30 * time.Second),
 			MaxCallsPerMeeting:  100,

@@ -110,7 +110,8 @@ func (c Config) SIPApplications(log *slog.Logger, panics guard.Counter) *sma.Run
 		dir = filepath.Join(c.DataDir, "prompts")
 	}
 	return &sma.Runtime{
-		Config:  sma.Config{Applications: c.SIP.Applications, Rules: c.SIP.Rules},
+		Config: sma.Config{Applications: c.SIP.Applications, Rules: c.SIP.Rules, AllowedSources: c.SIP.AllowedSources,
+			MaxCallsPerApplication: c.SIP.MaxCallsPerApplication, MaxCallsPerSource: c.SIP.MaxCallsPerSource},
 		Invoker: &sma.HTTPInvoker{},
 		Audio:   &sma.AudioStore{Dir: dir},
 		Clock:   clock.System{},

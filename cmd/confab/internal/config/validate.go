@@ -245,7 +245,10 @@ func (c Config) Validate() error {
 				v.add("sip.public_ip", "must be an IP address (got %q)", sp.PublicIP)
 			}
 		}
-		if err := (sma.Config{Applications: sp.Applications, Rules: sp.Rules}).Validate(); err != nil {
+		if sp.MaxCallsPerApplication < 0 || sp.MaxCallsPerSource < 0 {
+			v.add("sip.max_calls_per_application", "call caps must be 0 (none) or more")
+		}
+		if err := (sma.Config{Applications: sp.Applications, Rules: sp.Rules, AllowedSources: sp.AllowedSources}).Validate(); err != nil {
 			v.add("sip.applications", "%s", strings.TrimPrefix(err.Error(), sma.ErrInvalidConfig.Error()+": "))
 		}
 	}
