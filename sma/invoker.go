@@ -48,17 +48,30 @@ type HTTPInvoker struct {
 }
 
 // Invoke POSTs ev as JSON, signed with the application's secret like a
-// webhook (notify.Sign over "timestamp.body"), waits invokeTimeout per try
-// and retries once. A 2xx body must be a Response; an empty 2xx body is a
+// webhook (notify.Sign over "timestamp.body"), waits Timeout per try and
+// retries once. A 2xx body must be a Response; an empty 2xx body is a
 // response without actions (keep running).
 func (h *HTTPInvoker) Invoke(ctx context.Context, app *Application, ev *Event) (*Response, error) {
 	body, err := json.Marshal(ev)
 	if err != nil {
 		return nil, err
 	}
+	return withRetry(ctx, h.Timeout, app.ID, func(ctx context.Context, try int) (*Response, error) {
+		return h.post(ctx, app, body, try)
+	})
+}
+
+// withRetry runs one try, and a second if it failed, each within timeout
+// (0: the guide's 5 s).
+func withRetry(ctx context.Context, timeout time.Duration, appID string, try func(context.Context, int) (*Response, error)) (*Response, error) {
+	if timeout <= 0 {
+		timeout = invokeTimeout
+	}
 	var last error
-	for try := 1; try <= invokeTries; try++ {
-		resp, err := h.post(ctx, app, body, try)
+	for n := 1; n <= invokeTries; n++ {
+		tctx, cancel := context.WithTimeout(ctx, timeout)
+		resp, err := try(tctx, n)
+		cancel()
 		if err == nil {
 			return resp, nil
 		}
@@ -67,16 +80,10 @@ func (h *HTTPInvoker) Invoke(ctx context.Context, app *Application, ev *Event) (
 			break
 		}
 	}
-	return nil, fmt.Errorf("%w: %s: %v", ErrHandler, app.ID, last)
+	return nil, fmt.Errorf("%w: %s: %v", ErrHandler, appID, last)
 }
 
 func (h *HTTPInvoker) post(ctx context.Context, app *Application, body []byte, try int) (*Response, error) {
-	timeout := h.Timeout
-	if timeout <= 0 {
-		timeout = invokeTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, app.Endpoint, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
@@ -130,4 +137,42 @@ func parseResponse(b []byte) (*Response, error) {
 		return nil, fmt.Errorf("response has %d actions (at most %d)", len(r.Actions), maxActions)
 	}
 	return &r, nil
+}
+
+// LambdaInvoker invokes an application's LambdaARN synchronously
+// (RequestResponse) through Invoke — notify.Service.InvokeLambda, which
+// reaches the function through the configured AWS endpoints — with the
+// event as payload; the function's result is the Response.
+type LambdaInvoker struct {
+	Invoke func(ctx context.Context, functionARN string, payload []byte) ([]byte, error)
+	// Timeout is each try's wait; 0 is the guide's 5 s.
+	Timeout time.Duration
+}
+
+// Invokers sends each application's events to its handler: Lambda for an
+// application with a LambdaARN, HTTP otherwise.
+type Invokers struct {
+	HTTP   *HTTPInvoker
+	Lambda *LambdaInvoker // nil: Lambda applications fail (480)
+}
+
+// Invoke implements Invoker.
+func (iv Invokers) Invoke(ctx context.Context, app *Application, ev *Event) (*Response, error) {
+	if app.LambdaARN == "" {
+		return iv.HTTP.Invoke(ctx, app, ev)
+	}
+	if iv.Lambda == nil || iv.Lambda.Invoke == nil {
+		return nil, fmt.Errorf("%w: %s: no Lambda endpoint", ErrHandler, app.ID)
+	}
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return nil, err
+	}
+	return withRetry(ctx, iv.Lambda.Timeout, app.ID, func(ctx context.Context, _ int) (*Response, error) {
+		out, err := iv.Lambda.Invoke(ctx, app.LambdaARN, payload)
+		if err != nil {
+			return nil, err
+		}
+		return parseResponse(out)
+	})
 }

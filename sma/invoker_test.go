@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -90,5 +91,35 @@ func TestParseResponseBounds(t *testing.T) {
 	many = append(many, "]}"...)
 	if _, err := parseResponse(many); err == nil {
 		t.Fatalf("%d actions parsed", maxActions+1)
+	}
+}
+
+func TestLambdaInvokers(t *testing.T) {
+	var calls atomic.Int32
+	iv := Invokers{HTTP: &HTTPInvoker{}, Lambda: &LambdaInvoker{Timeout: time.Second, Invoke: func(ctx context.Context, arn string, payload []byte) ([]byte, error) {
+		if calls.Add(1) == 1 {
+			return nil, errors.New("throttled")
+		}
+		if arn != "arn:aws:lambda:us-east-1:1:function:f" || !strings.Contains(string(payload), `"InvocationEventType":"NEW_INBOUND_CALL"`) {
+			t.Errorf("invoked %s with %s", arn, payload)
+		}
+		return []byte(`{"SchemaVersion":"1.0","Actions":[{"Type":"Hangup","Parameters":{}}]}`), nil
+	}}}
+	app := &Application{ID: "l", LambdaARN: "arn:aws:lambda:us-east-1:1:function:f"}
+	resp, err := iv.Invoke(context.Background(), app, &Event{InvocationEventType: EventNewInboundCall})
+	if err != nil || len(resp.Actions) != 1 || calls.Load() != 2 {
+		t.Fatalf("resp %+v err %v after %d calls (one failure, one retry)", resp, err, calls.Load())
+	}
+	if _, err := (Invokers{HTTP: &HTTPInvoker{}}).Invoke(context.Background(), app, &Event{}); !errors.Is(err, ErrHandler) {
+		t.Fatalf("no Lambda invoker: %v", err)
+	}
+	for _, bad := range []Application{
+		{ID: "a"},
+		{ID: "a", Endpoint: "http://x/", LambdaARN: "arn:aws:lambda:us-east-1:1:function:f"},
+		{ID: "a", LambdaARN: "arn:aws:sqs:us-east-1:1:q"},
+	} {
+		if err := (Config{Applications: []Application{bad}}).Validate(); err == nil {
+			t.Errorf("%+v validated", bad)
+		}
 	}
 }

@@ -22,8 +22,10 @@ var ErrInvalidConfig = errors.New("sma: invalid config")
 type Application struct {
 	ID   string `yaml:"id"`
 	Name string `yaml:"name"`
-	// Endpoint is the handler's URL (http or https).
-	Endpoint string `yaml:"endpoint"`
+	// Endpoint is the handler's URL (http or https); LambdaARN a Lambda
+	// function invoked RequestResponse instead. One of the two.
+	Endpoint  string `yaml:"endpoint"`
+	LambdaARN string `yaml:"lambda_arn"`
 	// Secret signs the requests (X-Confab-Signature); empty: unsigned.
 	Secret string `yaml:"secret"`
 	// AwsRegion is reported in CallDetails; empty: the server's region.
@@ -76,6 +78,15 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%w: applications[%d].id %q is used twice", ErrInvalidConfig, i, a.ID)
 		}
 		apps[a.ID] = true
+		if (a.Endpoint == "") == (a.LambdaARN == "") {
+			return fmt.Errorf("%w: applications[%d]: set endpoint or lambda_arn (one of them)", ErrInvalidConfig, i)
+		}
+		if a.LambdaARN != "" {
+			if p := strings.SplitN(a.LambdaARN, ":", 7); len(p) < 7 || p[0] != "arn" || p[2] != "lambda" || p[5] != "function" || p[6] == "" {
+				return fmt.Errorf("%w: applications[%d].lambda_arn %q is not arn:aws:lambda:<region>:<account>:function:<name>", ErrInvalidConfig, i, a.LambdaARN)
+			}
+			continue
+		}
 		u, err := url.Parse(a.Endpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("%w: applications[%d].endpoint %q is not an http(s) URL", ErrInvalidConfig, i, a.Endpoint)

@@ -231,7 +231,15 @@ func serve(cfg config.Config, stderr io.Writer) error {
 				sipLog.Info("dtmf", "meeting", id.MeetingID, "attendee", id.AttendeeID, "digit", string(digit))
 			},
 		}
-		if apps := cfg.SIPApplications(log.With("subsystem", "sma"), panics("sma")); apps != nil {
+		if apps := cfg.SIPApplications(log.With("subsystem", "sma"), panics("sma"), nt.InvokeLambda); apps != nil {
+			for _, a := range cfg.SIP.Applications {
+				if a.LambdaARN == "" {
+					continue
+				}
+				if err := nt.CheckLambda(a.LambdaARN); err != nil {
+					return fmt.Errorf("sip.applications %s: lambda_arn: %w (add a notifications.endpoints entry for it)", a.ID, err)
+				}
+			}
 			params.Apps = apps
 			log.Info("sip media applications", "applications", len(cfg.SIP.Applications), "rules", len(cfg.SIP.Rules), "prompts", apps.Audio.Dir)
 		}

@@ -249,3 +249,53 @@ func TestSIPMediaApplicationOverServe(t *testing.T) {
 		t.Error("the phone never heard the meeting (the WebRTC attendee's tone) after the join")
 	}
 }
+
+// TestSIPMediaApplicationLambda: an application whose handler is a Lambda
+// ARN is invoked RequestResponse (SigV4, service lambda) through the
+// notifications endpoint that serves the ARN, with the event as payload;
+// the function's Hangup 486 is the caller's final response.
+func TestSIPMediaApplicationLambda(t *testing.T) {
+	const fn = "arn:aws:lambda:us-east-1:000000000000:function:pin-dialin"
+	type invocation struct {
+		path, invocationType, auth string
+		ev                         sma.Event
+	}
+	got := make(chan invocation, 8)
+	lambda := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var ev sma.Event
+		_ = json.Unmarshal(body, &ev)
+		got <- invocation{r.URL.EscapedPath(), r.Header.Get("X-Amz-Invocation-Type"), r.Header.Get("Authorization"), ev}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"SchemaVersion":"1.0","Actions":[{"Type":"Hangup","Parameters":{"SipResponseCode":"486"}}]}`)
+	}))
+	defer lambda.Close()
+	yaml := noThrottle() + fmt.Sprintf(`notifications:
+  endpoints:
+    - {service: lambda, url: %q, access_key_id: AKIDLAMBDA, secret_access_key: lambda-secret}
+sip:
+  applications:
+    - {id: lambda-app, lambda_arn: %q}
+  rules:
+    - {id: lambda-rule, trigger_type: ToPhoneNumber, trigger_value: "+15550102", application: lambda-app}
+`, lambda.URL, fn)
+	s := startServer(t, "", yaml)
+	_, out := startBaresipDial(t, "sip:+15550102@"+sipListener(t, s), 1000, 0)
+	var inv invocation
+	select {
+	case inv = <-got:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the function was not invoked")
+	}
+	if want := "/2015-03-31/functions/" + strings.ReplaceAll(fn, ":", "%3A") + "/invocations"; inv.path != want {
+		t.Errorf("invoked %s, want %s", inv.path, want)
+	}
+	if inv.invocationType != "RequestResponse" || !strings.Contains(inv.auth, "/us-east-1/lambda/aws4_request") {
+		t.Errorf("invocation type %q, authorization %q", inv.invocationType, inv.auth)
+	}
+	if inv.ev.InvocationEventType != sma.EventNewInboundCall || inv.ev.CallDetails.SipApplicationID != "lambda-app" ||
+		inv.ev.CallDetails.Participants[0].To != "+15550102" {
+		t.Errorf("payload %+v", inv.ev)
+	}
+	waitUntil(t, 10*time.Second, "baresip refused with 486", func() bool { return strings.Contains(out.String(), "486") })
+}

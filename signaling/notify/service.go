@@ -50,6 +50,7 @@ type Service struct {
 	ob       *outbox
 	disp     *dispatcher
 	admin    *admin
+	lambdas  lambdaClients // InvokeLambda's
 }
 
 var (

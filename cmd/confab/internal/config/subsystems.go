@@ -1,6 +1,7 @@
 package config
 
 import (
+	"context"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -100,8 +101,9 @@ func (c Config) SIPGateway() sipgw.Config {
 
 // SIPApplications is the SIP media applications' runtime, or nil when no
 // rule is configured. Prompts live in sip.prompts_dir, by default
-// <data_dir>/prompts.
-func (c Config) SIPApplications(log *slog.Logger, panics guard.Counter) *sma.Runtime {
+// <data_dir>/prompts; applications with a lambda_arn are invoked through
+// invokeLambda (notify.Service.InvokeLambda).
+func (c Config) SIPApplications(log *slog.Logger, panics guard.Counter, invokeLambda func(context.Context, string, []byte) ([]byte, error)) *sma.Runtime {
 	if len(c.SIP.Rules) == 0 {
 		return nil
 	}
@@ -112,7 +114,7 @@ func (c Config) SIPApplications(log *slog.Logger, panics guard.Counter) *sma.Run
 	return &sma.Runtime{
 		Config: sma.Config{Applications: c.SIP.Applications, Rules: c.SIP.Rules, AllowedSources: c.SIP.AllowedSources,
 			MaxCallsPerApplication: c.SIP.MaxCallsPerApplication, MaxCallsPerSource: c.SIP.MaxCallsPerSource},
-		Invoker: &sma.HTTPInvoker{},
+		Invoker: sma.Invokers{HTTP: &sma.HTTPInvoker{}, Lambda: &sma.LambdaInvoker{Invoke: invokeLambda}},
 		Audio:   &sma.AudioStore{Dir: dir},
 		Clock:   clock.System{},
 		Log:     log, Panics: panics,
