@@ -26,11 +26,14 @@ func (rt *Runtime) Admit(rule *Rule, src netip.Addr) (release func(), code int) 
 	defer a.mu.Unlock()
 	if a.prefixes == nil {
 		a.prefixes = map[*Rule][]netip.Prefix{}
+	}
+	if a.perApp == nil {
 		a.perApp, a.perSrc = map[string]int{}, map[netip.Addr]int{}
 	}
+	c := rt.config()
 	list, cidrs := rule.AllowedSources, rule
 	if len(list) == 0 {
-		list, cidrs = rt.Config.AllowedSources, nil
+		list, cidrs = c.AllowedSources, nil
 	}
 	if len(list) > 0 {
 		ps, ok := a.prefixes[cidrs]
@@ -42,7 +45,6 @@ func (rt *Runtime) Admit(rule *Rule, src netip.Addr) (release func(), code int) 
 			return nil, 403
 		}
 	}
-	c := rt.Config
 	if c.MaxCallsPerApplication > 0 && a.perApp[rule.Application] >= c.MaxCallsPerApplication ||
 		c.MaxCallsPerSource > 0 && a.perSrc[src] >= c.MaxCallsPerSource {
 		return nil, 486

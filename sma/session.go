@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/confab-media/confab/internal/clock"
@@ -17,6 +18,8 @@ import (
 // Runtime holds what every Session shares: the applications and rules,
 // the handler invoker and the prompts.
 type Runtime struct {
+	// Config is the applications and rules at start; SetConfig replaces
+	// them while calls run.
 	Config  Config
 	Invoker Invoker
 	Audio   *AudioStore
@@ -28,12 +31,30 @@ type Runtime struct {
 	// Panics counts panics contained in a Session (each ends its call).
 	Panics guard.Counter
 
-	admit admission
+	admit   admission
+	current atomic.Pointer[Config] // SetConfig's; nil: Config
+}
+
+// SetConfig replaces the applications and rules (validated by the
+// caller). Calls in progress keep the application they were routed to.
+func (rt *Runtime) SetConfig(c Config) {
+	rt.admit.mu.Lock()
+	rt.admit.prefixes = nil // parsed per *Rule: the rules are new
+	rt.admit.mu.Unlock()
+	rt.current.Store(&c)
+}
+
+// config is the applications and rules in force.
+func (rt *Runtime) config() *Config {
+	if c := rt.current.Load(); c != nil {
+		return c
+	}
+	return &rt.Config
 }
 
 // Route finds the application of a call to user@host (Config.Route).
 func (rt *Runtime) Route(user, host string) (*Rule, *Application, bool) {
-	return rt.Config.Route(user, host)
+	return rt.config().Route(user, host)
 }
 
 // CallInfo describes a new inbound call.

@@ -17,13 +17,15 @@ import (
 	"github.com/confab-media/confab/signaling/api"
 	"github.com/confab-media/confab/signaling/meeting"
 	"github.com/confab-media/confab/signaling/sigv4"
+	"github.com/confab-media/confab/signaling/voice"
 )
 
 // newHTTPHandler mounts the API (behind the cluster router in a cluster),
-// the signaling WebSocket, the TurnControlUrl, the notifications admin API
+// the signaling WebSocket, the TurnControlUrl, the Voice API's SIP media
+// applications and rules (when SIP is on), the notifications admin API
 // and /admin/drain (SigV4 like the API), the probes, /metrics, the meeting
 // web app (when app is not nil) and (when enabled) pprof.
-func newHTTPHandler(cfg config.Config, creds []config.Credential, svc *meeting.Service, node *cluster.Cluster, signaling, turnControl, notifyAdmin http.Handler, app *demo.Handler, ready []api.ReadyCheck, reg *prometheus.Registry, log *slog.Logger) http.Handler {
+func newHTTPHandler(cfg config.Config, creds []config.Credential, svc *meeting.Service, node *cluster.Cluster, signaling, turnControl, notifyAdmin http.Handler, voiceAPI *voice.Registry, app *demo.Handler, ready []api.ReadyCheck, reg *prometheus.Registry, log *slog.Logger) http.Handler {
 	verifier := sigv4.NewVerifier(sigv4.VerifierConfig{Service: "chime"}, sigv4.VerifierParams{
 		Lookup: config.KeyLookup(creds),
 		Now:    time.Now,
@@ -67,6 +69,12 @@ func newHTTPHandler(cfg config.Config, creds []config.Credential, svc *meeting.S
 	mux.Handle("GET /control/{meetingID}", signaling)
 	mux.Handle("POST /v2/turn_sessions", turnControl)
 	mux.Handle("/admin/notify/", sigv4.Require(verifier, notifyAdmin))
+	if voiceAPI != nil { // the Chime SDK Voice API's SIP media applications and rules
+		h := voiceAPI.Handler(verifier)
+		for _, p := range []string{"/sip-media-applications", "/sip-media-applications/", "/sip-rules", "/sip-rules/"} {
+			mux.Handle(p, h)
+		}
+	}
 	if app != nil {
 		app.Register(mux)
 	}

@@ -38,7 +38,7 @@ import (
 	"github.com/confab-media/confab/signaling/session"
 	"github.com/confab-media/confab/signaling/store"
 	"github.com/confab-media/confab/signaling/turnauth"
-	"github.com/confab-media/confab/sipgw"
+	"github.com/confab-media/confab/signaling/voice"
 	"github.com/confab-media/confab/turn"
 )
 
@@ -219,39 +219,15 @@ func serve(cfg config.Config, stderr io.Writer) error {
 
 	// SIP dial-in: a caller becomes a phone member of its meeting's Room;
 	// in a cluster, calls for meetings hosted elsewhere are handed over.
+	// SIP media applications take the calls their rules name (sipapps.go).
+	var voiceAPI *voice.Registry
 	if cfg.SIP.Enabled {
-		var locator sipgw.Locator
-		if node != nil {
-			locator = node
-		}
-		sipLog := log.With("subsystem", "sipgw")
-		params := sipgw.Params{
-			Auth: svc, Conference: conf, Locator: locator, Log: sipLog, Registerer: reg, FDs: fds, Panics: panics("sipgw"),
-			OnDTMF: func(id meeting.Identity, digit rune) {
-				sipLog.Info("dtmf", "meeting", id.MeetingID, "attendee", id.AttendeeID, "digit", string(digit))
-			},
-		}
-		if apps := cfg.SIPApplications(log.With("subsystem", "sma"), panics("sma"), nt.InvokeLambda); apps != nil {
-			for _, a := range cfg.SIP.Applications {
-				if a.LambdaARN == "" {
-					continue
-				}
-				if err := nt.CheckLambda(a.LambdaARN); err != nil {
-					return fmt.Errorf("sip.applications %s: lambda_arn: %w (add a notifications.endpoints entry for it)", a.ID, err)
-				}
-			}
-			params.Apps = apps
-			log.Info("sip media applications", "applications", len(cfg.SIP.Applications), "rules", len(cfg.SIP.Rules), "prompts", apps.Audio.Dir)
-		}
-		gw, err := sipgw.New(cfg.SIPGateway(), params)
+		stopSIP, registry, err := startSIP(cfg, sipDeps{svc: svc, conf: conf, node: node, notify: nt, store: st, reg: reg, fds: fds, panics: panics, log: log})
 		if err != nil {
-			return fmt.Errorf("sip: %w", err)
+			return err
 		}
-		defer gw.Close()
-		if node != nil {
-			udp, _, _ := gw.Addrs()
-			node.SetSIP(sipgw.HandoverAddr(udp, cfg.SIP.PublicIP, cfg.HTTP.PublicURL))
-		}
+		defer stopSIP()
+		voiceAPI = registry
 	}
 	if node != nil {
 		node.Start()
@@ -269,7 +245,7 @@ func serve(cfg config.Config, stderr io.Writer) error {
 	if r, ok := st.(interface{ Ready(context.Context) error }); ok {
 		ready = append(ready, api.ReadyCheck{Name: "store", Check: r.Ready})
 	}
-	handler := newHTTPHandler(cfg, creds, svc, node, signaling, turnauth.ControlHandler(svc, turnAuth), nt.Admin(), app, ready, reg, log)
+	handler := newHTTPHandler(cfg, creds, svc, node, signaling, turnauth.ControlHandler(svc, turnAuth), nt.Admin(), voiceAPI, app, ready, reg, log)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -14,7 +14,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go/aws"
+	"github.com/aws/aws-sdk-go/aws/credentials"
+	"github.com/aws/aws-sdk-go/aws/session"
 	"github.com/aws/aws-sdk-go/service/chimesdkmeetings"
+	"github.com/aws/aws-sdk-go/service/chimesdkvoice"
 
 	"github.com/confab-media/confab/bench/attendee"
 	"github.com/confab-media/confab/signaling/notify"
@@ -296,6 +299,65 @@ sip:
 	if inv.ev.InvocationEventType != sma.EventNewInboundCall || inv.ev.CallDetails.SipApplicationID != "lambda-app" ||
 		inv.ev.CallDetails.Participants[0].To != "+15550102" {
 		t.Errorf("payload %+v", inv.ev)
+	}
+	waitUntil(t, 10*time.Second, "baresip refused with 486", func() bool { return strings.Contains(out.String(), "486") })
+}
+
+// TestVoiceAPIRulesRouteCallsAfterKill: an application and a rule created
+// through the Chime SDK Voice API (aws-sdk-go's chimesdkvoice) survive
+// kill -9 of the server; after a restart on the same data directory a call
+// to the rule's number reaches the application's handler (signed with
+// sip.application_secret), whose Hangup 486 the caller gets.
+func TestVoiceAPIRulesRouteCallsAfterKill(t *testing.T) {
+	const secret = "api-apps-secret-0123456789"
+	got := make(chan sma.Event, 8)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := notify.VerifyWebhook([]byte(secret), r.Header, body, time.Now(), 0); err != nil {
+			t.Errorf("handler: %v", err)
+		}
+		var ev sma.Event
+		_ = json.Unmarshal(body, &ev)
+		got <- ev
+		_, _ = io.WriteString(w, `{"SchemaVersion":"1.0","Actions":[{"Type":"Hangup","Parameters":{"SipResponseCode":"486"}}]}`)
+	}))
+	defer hs.Close()
+	yaml := noThrottle() + fmt.Sprintf("sip:\n  application_secret: %q\n", secret)
+	dataDir := t.TempDir()
+	s := startServer(t, dataDir, yaml)
+	v := chimesdkvoice.New(session.Must(session.NewSession(&aws.Config{
+		Region: aws.String("us-east-1"), Endpoint: aws.String(s.Endpoint),
+		Credentials: credentials.NewStaticCredentials(testKeyID, testSecret, ""), MaxRetries: aws.Int(0),
+	})))
+	app, err := v.CreateSipMediaApplication(&chimesdkvoice.CreateSipMediaApplicationInput{
+		AwsRegion: aws.String("us-east-1"), Name: aws.String("api-app"),
+		Endpoints: []*chimesdkvoice.SipMediaApplicationEndpoint{{LambdaArn: aws.String(hs.URL)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule, err := v.CreateSipRule(&chimesdkvoice.CreateSipRuleInput{
+		Name: aws.String("api-rule"), TriggerType: aws.String("ToPhoneNumber"), TriggerValue: aws.String("+15550103"),
+		TargetApplications: []*chimesdkvoice.SipRuleTargetApplication{{SipMediaApplicationId: app.SipMediaApplication.SipMediaApplicationId, Priority: aws.Int64(1)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd.Process.Kill(); err != nil { // kill -9 right after the acknowledgements
+		t.Fatal(err)
+	}
+	<-s.done
+
+	s = startServer(t, dataDir, yaml)
+	_, out := startBaresipDial(t, "sip:+15550103@"+sipListener(t, s), 1000, 0)
+	select {
+	case ev := <-got:
+		if ev.InvocationEventType != sma.EventNewInboundCall || ev.CallDetails.SipRuleID != *rule.SipRule.SipRuleId ||
+			ev.CallDetails.SipApplicationID != *app.SipMediaApplication.SipMediaApplicationId {
+			t.Fatalf("event %+v", ev)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the API-created application's handler was not called after the restart")
 	}
 	waitUntil(t, 10*time.Second, "baresip refused with 486", func() bool { return strings.Contains(out.String(), "486") })
 }

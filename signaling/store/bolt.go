@@ -20,10 +20,12 @@ import (
 //
 //	meetings:  <meetingID>               → MeetingRecord JSON
 //	attendees: <meetingID>/<attendeeID>  → AttendeeRecord JSON
+//	objects:   <kind>/<id>               → Object.Data
 //	notify.*:  the event outbox (signaling/notify), when one is attached
 var (
 	bucketMeetings  = []byte("meetings")
 	bucketAttendees = []byte("attendees")
+	bucketObjects   = []byte("objects")
 )
 
 // maxBatchOps bounds how many queued ops one transaction takes.
@@ -111,7 +113,7 @@ func OpenBoltConfig(cfg BoltConfig, log *slog.Logger) (*Bolt, error) {
 		return nil, fmt.Errorf("store: open %s: %w", cfg.Path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMeetings, bucketAttendees} {
+		for _, b := range [][]byte{bucketMeetings, bucketAttendees, bucketObjects} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -291,6 +293,10 @@ func applyBolt(tx *bolt.Tx, op Op) error {
 		return attendees.Put(attendeeKey(op.meetingID, op.attendeeID), v)
 	case opDeleteAttendee:
 		return attendees.Delete(attendeeKey(op.meetingID, op.attendeeID))
+	case opPutObject:
+		return tx.Bucket(bucketObjects).Put(attendeeKey(op.object.Kind, op.object.ID), op.object.Data)
+	case opDeleteObject:
+		return tx.Bucket(bucketObjects).Delete(attendeeKey(op.object.Kind, op.object.ID))
 	default:
 		return fmt.Errorf("unknown op kind %d", op.kind)
 	}
@@ -305,4 +311,18 @@ func attendeeKey(meetingID, attendeeID string) []byte {
 
 func hasPrefix(b, prefix []byte) bool {
 	return len(b) >= len(prefix) && string(b[:len(prefix)]) == string(prefix)
+}
+
+// LoadObjects returns the objects of kind, by id.
+func (b *Bolt) LoadObjects(_ context.Context, kind string) ([]Object, error) {
+	var out []Object
+	err := b.db.View(func(tx *bolt.Tx) error {
+		prefix := []byte(kind + "/")
+		c := tx.Bucket(bucketObjects).Cursor()
+		for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
+			out = append(out, Object{Kind: kind, ID: string(k[len(prefix):]), Data: append([]byte(nil), v...)})
+		}
+		return nil
+	})
+	return out, err
 }

@@ -12,6 +12,7 @@ type Memory struct {
 	mu        sync.Mutex // guards everything below
 	meetings  map[string]MeetingRecord
 	attendees map[string]map[string]AttendeeRecord // meeting → attendee → record
+	objects   map[string]map[string][]byte         // kind → id → data
 	closed    bool
 }
 
@@ -62,6 +63,16 @@ func (s *Memory) Submit(ops ...Op) <-chan error {
 			s.attendees[op.meetingID][op.attendeeID] = op.attendee
 		case opDeleteAttendee:
 			delete(s.attendees[op.meetingID], op.attendeeID)
+		case opPutObject:
+			if s.objects == nil {
+				s.objects = map[string]map[string][]byte{}
+			}
+			if s.objects[op.object.Kind] == nil {
+				s.objects[op.object.Kind] = map[string][]byte{}
+			}
+			s.objects[op.object.Kind][op.object.ID] = append([]byte(nil), op.object.Data...)
+		case opDeleteObject:
+			delete(s.objects[op.object.Kind], op.object.ID)
 		case opEvent: // no outbox: HasOutbox is false
 		}
 	}
@@ -75,4 +86,16 @@ func (s *Memory) Close() error {
 	defer s.mu.Unlock()
 	s.closed = true
 	return nil
+}
+
+// LoadObjects returns the objects of kind, by id.
+func (s *Memory) LoadObjects(_ context.Context, kind string) ([]Object, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Object
+	for id, d := range s.objects[kind] {
+		out = append(out, Object{Kind: kind, ID: id, Data: append([]byte(nil), d...)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
 }

@@ -32,6 +32,7 @@ const (
 	keyMeeting   = "meeting:"
 	keyAttendees = "attendees:"
 	keyGroup     = "group:"
+	keyObjects   = "objects:" // + kind: a hash of id → data
 	// StreamEvents is the events stream's key, under the prefix.
 	StreamEvents = "events"
 )
@@ -352,6 +353,12 @@ func (s *Redis) apply(ctx context.Context, p redis.Pipeliner, op Op) (func(), er
 	case opDeleteAttendee:
 		p.HDel(ctx, s.prefix+keyAttendees+op.meetingID, op.attendeeID)
 		return nil, nil
+	case opPutObject:
+		p.HSet(ctx, s.prefix+keyObjects+op.object.Kind, op.object.ID, op.object.Data)
+		return nil, nil
+	case opDeleteObject:
+		p.HDel(ctx, s.prefix+keyObjects+op.object.Kind, op.object.ID)
+		return nil, nil
 	case opEvent:
 		v, err := json.Marshal(op.event)
 		if err != nil {
@@ -374,4 +381,18 @@ func (s *Redis) apply(ctx context.Context, p redis.Pipeliner, op Op) (func(), er
 	default:
 		return nil, fmt.Errorf("unknown op kind %d", op.kind)
 	}
+}
+
+// LoadObjects returns the objects of kind, by id (every node's).
+func (s *Redis) LoadObjects(ctx context.Context, kind string) ([]Object, error) {
+	m, err := s.rdb.HGetAll(ctx, s.prefix+keyObjects+kind).Result()
+	if err != nil {
+		return nil, fmt.Errorf("store: load %s: %w", kind, err)
+	}
+	out := make([]Object, 0, len(m))
+	for id, v := range m {
+		out = append(out, Object{Kind: kind, ID: id, Data: []byte(v)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
 }

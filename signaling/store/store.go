@@ -122,6 +122,8 @@ const (
 	opPutAttendee
 	opDeleteAttendee
 	opEvent
+	opPutObject
+	opDeleteObject
 )
 
 // Op is one mutation. Build it with PutMeeting, DeleteMeeting, PutAttendee or
@@ -133,6 +135,29 @@ type Op struct {
 	meetingID  string
 	attendeeID string
 	event      events.Event
+	object     Object // opPutObject: the whole; opDeleteObject: Kind and ID
+}
+
+// Object is a small configuration record that is neither a meeting nor an
+// attendee (a SIP media application, a SIP rule): Data is its JSON, kept
+// per Kind under ID.
+type Object struct {
+	Kind, ID string
+	Data     []byte
+}
+
+// PutObject stores (or replaces) an object.
+func PutObject(o Object) Op { return Op{kind: opPutObject, object: o} }
+
+// DeleteObject removes an object.
+func DeleteObject(kind, id string) Op {
+	return Op{kind: opDeleteObject, object: Object{Kind: kind, ID: id}}
+}
+
+// Objects is implemented by the stores that keep Objects (all of
+// Confab's): LoadObjects returns those of one kind.
+type Objects interface {
+	LoadObjects(ctx context.Context, kind string) ([]Object, error)
 }
 
 // PutMeeting stores (or replaces) a meeting record.

@@ -60,6 +60,10 @@ func exercise(t *testing.T, s Store, reopen func() Store) {
 	))
 	wait(t, s.Submit(DeleteAttendee("m1", "a2")))
 	wait(t, s.Submit(DeleteMeeting("m2")))
+	wait(t, s.Submit(PutObject(Object{Kind: "sma", ID: "x", Data: []byte(`{"a":1}`)}),
+		PutObject(Object{Kind: "sma", ID: "y", Data: []byte(`{"b":2}`)}),
+		PutObject(Object{Kind: "rule", ID: "x", Data: []byte(`{"r":1}`)})))
+	wait(t, s.Submit(DeleteObject("sma", "x"), PutObject(Object{Kind: "sma", ID: "y", Data: []byte(`{"b":3}`)})))
 
 	s = reopen()
 	ms, as, err := s.Load(ctx)
@@ -72,6 +76,13 @@ func exercise(t *testing.T, s Store, reopen func() Store) {
 	}
 	if len(as) != 1 || as[0].AttendeeID != "a1" || string(as[0].TokenNonce) != "\x01\x02" {
 		t.Fatalf("attendees = %+v", as)
+	}
+	objs, err := s.(Objects).LoadObjects(ctx, "sma")
+	if err != nil || len(objs) != 1 || objs[0].ID != "y" || string(objs[0].Data) != `{"b":3}` {
+		t.Fatalf("objects = %+v, %v", objs, err)
+	}
+	if objs, _ := s.(Objects).LoadObjects(ctx, "rule"); len(objs) != 1 || objs[0].ID != "x" {
+		t.Fatalf("objects of another kind = %+v", objs)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)

@@ -432,6 +432,11 @@ type SIPConfig struct {
 	// (PIN dial-in: prompt, digits, JoinChimeMeeting). Default none.
 	Applications []sma.Application `yaml:"applications"`
 	Rules        []sma.Rule        `yaml:"rules"`
+	// ApplicationSecret signs the requests to the HTTP handlers of
+	// applications created through the Chime SDK Voice API (whose model
+	// has no secret); empty: unsigned. Applications of this file carry
+	// their own secret.
+	ApplicationSecret string `yaml:"application_secret"`
 	// AllowedSources are the CIDRs (or addresses) calls to applications may
 	// come from, a Voice Connector's allowlist: others get 403. A rule's
 	// own allowed_sources replaces it. Default: anywhere.
@@ -695,6 +700,17 @@ func (c Config) Redacted() Config {
 	}
 	if c.TURN.Secret != "" {
 		out.TURN.Secret = maskSecret(c.TURN.Secret)
+	}
+	if c.SIP.ApplicationSecret != "" {
+		out.SIP.ApplicationSecret = maskSecret(c.SIP.ApplicationSecret)
+	}
+	if c.SIP.Applications != nil {
+		out.SIP.Applications = append([]sma.Application{}, c.SIP.Applications...)
+		for i := range out.SIP.Applications {
+			if out.SIP.Applications[i].Secret != "" {
+				out.SIP.Applications[i].Secret = maskSecret(out.SIP.Applications[i].Secret)
+			}
+		}
 	}
 	n := c.Notifications
 	out.Notifications.Hooks = make([]notify.Hook, len(n.Hooks))

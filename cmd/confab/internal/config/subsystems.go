@@ -99,12 +99,12 @@ func (c Config) SIPGateway() sipgw.Config {
 	}
 }
 
-// SIPApplications is the SIP media applications' runtime, or nil when no
-// rule is configured. Prompts live in sip.prompts_dir, by default
+// SIPApplications is the SIP media applications' runtime, or nil when
+// SIP is off. Prompts live in sip.prompts_dir, by default
 // <data_dir>/prompts; applications with a lambda_arn are invoked through
 // invokeLambda (notify.Service.InvokeLambda).
 func (c Config) SIPApplications(log *slog.Logger, panics guard.Counter, invokeLambda func(context.Context, string, []byte) ([]byte, error)) *sma.Runtime {
-	if len(c.SIP.Rules) == 0 {
+	if !c.SIP.Enabled {
 		return nil
 	}
 	dir := c.SIP.PromptsDir
