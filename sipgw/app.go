@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -32,6 +33,8 @@ type appCall struct {
 	hangups chan int // the application hung up (after the answer)
 	release func()   // the call's admission (Apps.Admit)
 	run     sync.WaitGroup
+
+	rec callRecorder // RecordAudio
 
 	bridgeMu sync.Mutex // guards bridge
 	bridge   *meetingBridge
@@ -148,6 +151,7 @@ func (a *appCall) wait() {
 }
 
 func (a *appCall) push(b []byte, ts uint32, level int8) error {
+	a.rec.addOpus(b)
 	if r := a.leg.Load(); r != nil {
 		return r.leg.Push(b, ts, level)
 	}
@@ -155,6 +159,7 @@ func (a *appCall) push(b []byte, ts uint32, level int8) error {
 }
 
 func (a *appCall) pushPCM(pcm []int16, ts uint32, level int8) error {
+	a.rec.addPCM(pcm)
 	if r := a.leg.Load(); r != nil {
 		return r.leg.PushPCM(pcm, ts, level)
 	}
@@ -168,6 +173,12 @@ func (a *appCall) Play(pcm []int16) (<-chan struct{}, error) {
 	}
 	return a.player.play(pcm), nil
 }
+
+// StartRecording implements sma.Call.
+func (a *appCall) StartRecording(max time.Duration) error { return a.rec.start(max) }
+
+// StopRecording implements sma.Call.
+func (a *appCall) StopRecording() []int16 { return a.rec.stop() }
 
 // StopPlay implements sma.Call.
 func (a *appCall) StopPlay() { a.player.stop() }

@@ -81,7 +81,11 @@ func appRuntime(t *testing.T, endpoint string, timeout time.Duration) *sma.Runti
 			t.Fatal(err)
 		}
 	}
+	if err := os.MkdirAll(filepath.Join(dir, "recordings"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	return &sma.Runtime{
+		Recordings: &sma.RecordingStore{Dir: dir},
 		Config: sma.Config{
 			Applications: []sma.Application{{ID: "pin-app", Endpoint: endpoint}},
 			Rules:        []sma.Rule{{ID: "pin-rule", TriggerType: sma.TriggerToPhoneNumber, TriggerValue: appNumber, Application: "pin-app"}},
@@ -294,4 +298,60 @@ func TestAppAllowlistAndCaps(t *testing.T) {
 	}
 	_ = sess.Bye(ctx)
 	closeAndCheck(t, u, gw)
+}
+
+// TestAppRecordAudio: RecordAudio keeps the caller's audio (PCMU, decoded)
+// for DurationInSeconds and stores a WAV in the bucket that holds the
+// caller's tone.
+func TestAppRecordAudio(t *testing.T) {
+	h := newAppHandler(t, func(ev sma.Event) any {
+		if ev.InvocationEventType == sma.EventNewInboundCall {
+			return smaActions(smaAction("RecordAudio", map[string]any{"DurationInSeconds": "2", "RecordingTerminators": []string{"#"},
+				"RecordingDestination": map[string]any{"Type": "S3", "BucketName": "recordings"}}))
+		}
+		return smaActions(smaAction("Hangup", map[string]any{}))
+	})
+	rt := appRuntime(t, h.srv.URL, 2*time.Second)
+	gw := gatewayWith(t, Config{}, Params{Auth: newTestAuth(), Conference: newConference(t), Apps: rt})
+	udp, _, _ := gw.Addrs()
+	u := newUAC(t)
+	ph := newRTPPhone(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sess, err := u.dial(ctx, inviteURI(udp, "udp", appNumber, ""), caller, plainOffer(ph.port(), 1, "sendrecv", "0 PCMU/8000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ph.useAnswer(sess.InviteResponse.Body(), nil)
+	ph.start()
+	h.next(t, sma.EventNewInboundCall)
+	ev := h.next(t, sma.EventActionSuccessful)
+	d := ev.ActionData.RecordingDestination
+	if ev.ActionData.Type != "RecordAudio" || d == nil || d.BucketName != "recordings" || d.Key == "" {
+		t.Fatalf("%+v", ev.ActionData)
+	}
+	b, err := os.ReadFile(filepath.Join(rt.Recordings.Dir, "recordings", d.Key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcm := wavSamples(t, b)
+	if len(pcm) < 12000 || len(pcm) > 16000 {
+		t.Fatalf("recorded %d samples, want about 2 s at 8 kHz", len(pcm))
+	}
+	checkHears(t, "recording", pcm[len(pcm)-8000:], 8000, phoneTone, browserTone)
+	expectBye(t, u, 5*time.Second, "the application hung up")
+	closeAndCheck(t, u, gw)
+}
+
+// wavSamples reads a 16-bit mono WAV's samples (44-byte header).
+func wavSamples(t *testing.T, b []byte) []int16 {
+	t.Helper()
+	if len(b) < 44 || string(b[:4]) != "RIFF" || string(b[36:40]) != "data" {
+		t.Fatalf("not a plain WAV (%d bytes)", len(b))
+	}
+	pcm := make([]int16, (len(b)-44)/2)
+	for i := range pcm {
+		pcm[i] = int16(uint16(b[44+2*i]) | uint16(b[45+2*i])<<8)
+	}
+	return pcm
 }

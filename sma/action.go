@@ -312,3 +312,48 @@ func truncate(s string, n int) string {
 	}
 	return s[:n]
 }
+
+type recordParams struct {
+	legParams
+	DurationInSeconds    flexInt
+	RecordingTerminators []string
+	RecordingDestination *struct {
+		Type       string
+		BucketName string
+		Prefix     string
+	}
+}
+
+// recordSpec is a validated RecordAudio.
+type recordSpec struct {
+	duration          time.Duration
+	terminators       string
+	bucket, keyPrefix string
+}
+
+// maxRecording bounds RecordAudio's DurationInSeconds.
+const maxRecording = 10 * time.Minute
+
+func parseRecord(raw json.RawMessage) (legParams, recordSpec, *actionError) {
+	var p recordParams
+	if err := decode(raw, &p); err != nil {
+		return p.legParams, recordSpec{}, err
+	}
+	var s recordSpec
+	if !p.DurationInSeconds.set || p.DurationInSeconds.v <= 0 || time.Duration(p.DurationInSeconds.v)*time.Second > maxRecording {
+		return p.legParams, s, invalidParam("DurationInSeconds parameter value is invalid.")
+	}
+	s.duration = time.Duration(p.DurationInSeconds.v) * time.Second
+	for _, t := range p.RecordingTerminators {
+		if len(t) != 1 || !isDigit(rune(t[0])) {
+			return p.legParams, s, invalidParam("RecordingTerminators parameter value is invalid.")
+		}
+		s.terminators += t
+	}
+	d := p.RecordingDestination
+	if d == nil || d.Type != "S3" || d.BucketName == "" || len(d.Prefix) > 512 {
+		return p.legParams, s, invalidParam("RecordingDestination parameter value is invalid.")
+	}
+	s.bucket, s.keyPrefix = d.BucketName, d.Prefix
+	return p.legParams, s, nil
+}

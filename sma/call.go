@@ -1,6 +1,9 @@
 package sma
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // Call is the phone call a Session controls; the SIP gateway implements
 // it. Its methods are called from the Session's goroutine only.
@@ -20,6 +23,10 @@ type Call interface {
 	// Hangup ends the call: BYE once answered; before the answer, code is
 	// the final response (0: 603 Decline).
 	Hangup(code int)
+	// StartRecording starts keeping the caller's audio (8 kHz PCM), at
+	// most max of it; StopRecording ends it and returns what was kept.
+	StartRecording(max time.Duration) error
+	StopRecording() []int16
 }
 
 // Bridge is a call's membership in a meeting (LEG-B).

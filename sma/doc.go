@@ -6,8 +6,8 @@
 // events NEW_INBOUND_CALL, ACTION_SUCCESSFUL, ACTION_FAILED,
 // DIGITS_RECEIVED and HANGUP with CallDetails and ActionData in the
 // guide's JSON shapes, and the actions Pause, PlayAudio, ReceiveDigits,
-// PlayAudioAndGetDigits, ModifyChimeMeetingAttendees, JoinChimeMeeting and
-// Hangup with the parameters and error types it lists.
+// PlayAudioAndGetDigits, ModifyChimeMeetingAttendees, RecordAudio,
+// JoinChimeMeeting and Hangup with the parameters and error types it lists.
 //
 // # Pieces
 //
@@ -23,6 +23,9 @@
 //     are read from a local directory (<dir>/<bucket>/<key>) and must be
 //     RIFF/WAVE 16-bit PCM mono at 8 or 16 kHz, at most 50 MB
 //     (InvalidAudioSource otherwise).
+//   - RecordAudio keeps the caller's audio as an 8 kHz WAV in a bucket:
+//     <dir>/<bucket>/<Prefix><CallId>-<n>.wav (recordings.go); the bucket
+//     directory must exist.
 //   - A Session (session.go) is one call's runtime: one goroutine, owned
 //     by the call, that invokes the handler and runs its actions on the
 //     call through the Call interface (the SIP gateway implements it).
@@ -47,8 +50,8 @@
 //
 // # Not yet
 //
-// RecordAudio, Lambda ARNs as handlers, S3 proper, the Chime SDK Voice
-// API that manages applications and rules, dial-out
-// (CreateSipMediaApplicationCall) and per-rule source allowlists are not
-// implemented: RecordAudio answers ACTION_FAILED with SystemException.
+// S3 proper (prompts and recordings are read and written in local
+// directories named like buckets) and dial-out
+// (CreateSipMediaApplicationCall, UpdateSipMediaApplicationCall) are not
+// implemented.
 package sma

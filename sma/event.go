@@ -37,8 +37,10 @@ type ActionData struct {
 	Type           string          `json:"Type"`
 	Parameters     json.RawMessage `json:"Parameters,omitempty"`
 	ReceivedDigits *string         `json:"ReceivedDigits,omitempty"`
-	ErrorType      string          `json:"ErrorType,omitempty"`
-	ErrorMessage   string          `json:"ErrorMessage,omitempty"`
+	// RecordingDestination is where RecordAudio put the recording.
+	RecordingDestination *RecordingDestination `json:"RecordingDestination,omitempty"`
+	ErrorType            string                `json:"ErrorType,omitempty"`
+	ErrorMessage         string                `json:"ErrorMessage,omitempty"`
 }
 
 // CallDetails describes the call; Participants are its legs.
@@ -75,4 +77,11 @@ type Response struct {
 type Action struct {
 	Type       string          `json:"Type"`
 	Parameters json.RawMessage `json:"Parameters"`
+}
+
+// RecordingDestination names a stored recording.
+type RecordingDestination struct {
+	Type       string `json:"Type"`
+	BucketName string `json:"BucketName"`
+	Key        string `json:"Key,omitempty"`
 }

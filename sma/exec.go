@@ -2,6 +2,7 @@ package sma
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -10,8 +11,10 @@ import (
 type outcome struct {
 	err    *actionError
 	digits *string // ReceivedDigits of a digits action
-	invoke bool    // the handler is invoked even if more actions follow
-	hungUp bool    // the action ended the call
+	// recording is RecordAudio's ActionData.RecordingDestination.
+	recording *RecordingDestination
+	invoke    bool // the handler is invoked even if more actions follow
+	hungUp    bool // the action ended the call
 }
 
 // exec runs one action on the call.
@@ -68,7 +71,7 @@ func (s *Session) exec(a Action) outcome {
 	case ActionHangup:
 		return s.hangup(a)
 	case ActionRecordAudio:
-		return outcome{err: &actionError{Type: ErrSystemException, Message: "RecordAudio is not supported by this server."}, invoke: true}
+		return s.record(a)
 	}
 	return outcome{err: invalidParam("Action type " + truncate(a.Type, 64) + " is not supported.")}
 }
@@ -283,4 +286,41 @@ func (s *Session) hangup(a Action) outcome {
 	}
 	s.call.Hangup(code)
 	return outcome{hungUp: true}
+}
+
+// record runs RecordAudio: the caller's audio until DurationInSeconds, a
+// RecordingTerminators digit or the end of the call, kept as an 8 kHz WAV
+// in the bucket (Runtime.Recordings).
+func (s *Session) record(a Action) outcome {
+	lp, spec, err := parseRecord(a.Parameters)
+	if err == nil {
+		err = s.mediaLeg(lp)
+	}
+	if err != nil {
+		return outcome{err: err, invoke: true}
+	}
+	if s.rt.Recordings == nil || !s.rt.Recordings.ok(spec.bucket) {
+		return outcome{err: &actionError{Type: ErrInvalidActionParameter, Message: "RecordingDestination parameter value is invalid."}, invoke: true}
+	}
+	if rerr := s.call.StartRecording(spec.duration); rerr != nil {
+		return outcome{err: errSystem, invoke: true}
+	}
+	timer := s.rt.Clock.After(spec.duration)
+	for stop := false; !stop; {
+		ev, d := s.wait(nil, timer, true)
+		switch ev {
+		case waitTimer, waitEnded:
+			stop = true
+		case waitDigit:
+			stop = strings.ContainsRune(spec.terminators, d)
+		}
+	}
+	pcm := s.call.StopRecording()
+	s.recordings++
+	key := fmt.Sprintf("%s%s-%d.wav", spec.keyPrefix, s.details.Participants[0].CallID, s.recordings)
+	if werr := s.rt.Recordings.Put(spec.bucket, key, EncodeWAV(pcm, 8000)); werr != nil {
+		s.log.Warn("sma: recording not stored", "bucket", spec.bucket, "key", key, "err", werr)
+		return outcome{err: errSystem, invoke: true}
+	}
+	return outcome{invoke: true, recording: &RecordingDestination{Type: "S3", BucketName: spec.bucket, Key: key}}
 }

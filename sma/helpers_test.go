@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -110,12 +111,13 @@ func prompts(t *testing.T, n int, markers map[string]int16) *AudioStore {
 // fakeCall plays prompts in real time (len/8 ms) and records them by
 // marker; Join accepts the token "good".
 type fakeCall struct {
-	mu      sync.Mutex
-	played  []int16
-	stopped int
-	hangup  chan int
-	stop    chan struct{}
-	bridged *fakeBridge
+	mu       sync.Mutex
+	played   []int16
+	stopped  int
+	hangup   chan int
+	stop     chan struct{}
+	bridged  *fakeBridge
+	recStart time.Time
 }
 
 func newFakeCall() *fakeCall { return &fakeCall{hangup: make(chan int, 1)} }
@@ -162,6 +164,26 @@ func (c *fakeCall) Join(token string) (Bridge, error) {
 }
 
 func (c *fakeCall) Hangup(code int) { c.hangup <- code }
+
+// StartRecording and StopRecording: the fake caller says a 500 Hz tone,
+// 8 samples per millisecond recorded.
+func (c *fakeCall) StartRecording(time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.recStart = time.Now()
+	return nil
+}
+
+func (c *fakeCall) StopRecording() []int16 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := int(time.Since(c.recStart) / time.Millisecond * 8)
+	pcm := make([]int16, n)
+	for i := range pcm {
+		pcm[i] = int16(8000 * math.Sin(2*math.Pi*500*float64(i)/8000))
+	}
+	return pcm
+}
 
 func (c *fakeCall) plays() []int16 {
 	c.mu.Lock()

@@ -23,8 +23,10 @@ type Runtime struct {
 	Config  Config
 	Invoker Invoker
 	Audio   *AudioStore
-	Clock   clock.Clock
-	Log     *slog.Logger
+	// Recordings keeps RecordAudio's recordings; nil refuses RecordAudio.
+	Recordings *RecordingStore
+	Clock      clock.Clock
+	Log        *slog.Logger
 	// AccountID and Region fill CallDetails (an application's own
 	// AwsRegion wins).
 	AccountID, Region string
@@ -93,6 +95,7 @@ type Session struct {
 	// Queued while an action ran: a ReceiveDigits match, a lost meeting.
 	matched    *string
 	bridgeLost bool
+	recordings int // RecordAudio's so far, numbering their keys
 }
 
 // digitQueue bounds the key presses buffered for the Session.
@@ -196,7 +199,7 @@ func (s *Session) Run(ctx context.Context, call Call) {
 		if s.isEnded() || out.hungUp {
 			return
 		}
-		data := &ActionData{Type: a.Type, Parameters: a.Parameters, ReceivedDigits: out.digits}
+		data := &ActionData{Type: a.Type, Parameters: a.Parameters, ReceivedDigits: out.digits, RecordingDestination: out.recording}
 		ev := EventActionSuccessful
 		if out.err != nil {
 			ev, data.ErrorType, data.ErrorMessage = EventActionFailed, out.err.Type, out.err.Message

@@ -1,7 +1,11 @@
 package sma
 
 import (
+	"context"
 	"encoding/json"
+	"strings"
+
+	"github.com/confab-media/confab/internal/clock"
 	"os"
 	"path/filepath"
 	"testing"
@@ -182,7 +186,8 @@ func TestActionErrors(t *testing.T) {
 		{"Modify with a bad operation", action("ModifyChimeMeetingAttendees", map[string]any{"Operation": "Shout", "MeetingId": "m", "AttendeeList": []string{"a"}}), ErrInvalidActionParameter},
 		{"Hangup with code 404", action("Hangup", map[string]any{"SipResponseCode": "404"}), ErrInvalidActionParameter},
 		{"an unknown action", action("Dance", map[string]any{}), ErrInvalidActionParameter},
-		{"RecordAudio", action("RecordAudio", map[string]any{"DurationInSeconds": "1", "RecordingDestination": map[string]any{"Type": "S3", "BucketName": "b"}}), ErrSystemException},
+		{"RecordAudio to a missing bucket", action("RecordAudio", map[string]any{"DurationInSeconds": "1", "RecordingDestination": map[string]any{"Type": "S3", "BucketName": "nope"}}), ErrInvalidActionParameter},
+		{"RecordAudio without a duration", action("RecordAudio", map[string]any{"RecordingDestination": map[string]any{"Type": "S3", "BucketName": "recs"}}), ErrInvalidActionParameter},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -285,5 +290,45 @@ func TestBeginRefusals(t *testing.T) {
 	broken.mu.Unlock()
 	if n != 2 {
 		t.Fatalf("a broken handler got %d tries, want 2", n)
+	}
+}
+
+// TestRecordAudio: RecordAudio keeps the caller's audio until a
+// terminator, stores it as a WAV in the bucket, and reports where.
+func TestRecordAudio(t *testing.T) {
+	ta := newTestApp(t, func(ev Event) any {
+		if ev.InvocationEventType == EventNewInboundCall {
+			return actions(action("RecordAudio", map[string]any{"DurationInSeconds": "10", "RecordingTerminators": []string{"#"},
+				"RecordingDestination": map[string]any{"Type": "S3", "BucketName": "recs", "Prefix": "voicemail/"}}))
+		}
+		return actions()
+	})
+	recs := t.TempDir()
+	if err := os.Mkdir(filepath.Join(recs, "recs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rt := &Runtime{Invoker: &HTTPInvoker{}, Audio: prompts(t, 80, markers), Recordings: &RecordingStore{Dir: recs}, Clock: clock.System{}}
+	s := rt.NewSession(CallInfo{Rule: &Rule{ID: "r"}, App: ta.app, To: "+1555", From: "+1666"})
+	if code := s.Begin(context.Background()); code != 0 {
+		t.Fatal(code)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); s.Run(context.Background(), newFakeCall()) }()
+	defer func() { s.End(); <-done }()
+	ta.next()
+	time.Sleep(300 * time.Millisecond)
+	s.Digit('#')
+	ev := ta.next()
+	d := ev.ActionData.RecordingDestination
+	if ev.InvocationEventType != EventActionSuccessful || d == nil || d.BucketName != "recs" || !strings.HasPrefix(d.Key, "voicemail/") {
+		t.Fatalf("%+v %+v", ev, ev.ActionData)
+	}
+	b, err := os.ReadFile(filepath.Join(recs, "recs", d.Key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcm, err := decodeWAV(b)
+	if err != nil || len(pcm) < 1600 {
+		t.Fatalf("recording: %d samples, %v", len(pcm), err)
 	}
 }

@@ -450,6 +450,10 @@ type SIPConfig struct {
 	// {BucketName, Key} is <prompts_dir>/<BucketName>/<Key>, a 16-bit PCM
 	// mono WAV at 8 or 16 kHz. Default <data_dir>/prompts.
 	PromptsDir string `yaml:"prompts_dir"`
+	// RecordingsDir keeps RecordAudio's recordings: RecordingDestination
+	// {BucketName} is the directory <recordings_dir>/<BucketName>, which
+	// must exist. Default <data_dir>/recordings.
+	RecordingsDir string `yaml:"recordings_dir"`
 }
 
 // NotificationsConfig configures the delivery of meeting events (package

@@ -111,7 +111,12 @@ func (c Config) SIPApplications(log *slog.Logger, panics guard.Counter, invokeLa
 	if dir == "" {
 		dir = filepath.Join(c.DataDir, "prompts")
 	}
+	recs := c.SIP.RecordingsDir
+	if recs == "" {
+		recs = filepath.Join(c.DataDir, "recordings")
+	}
 	return &sma.Runtime{
+		Recordings: &sma.RecordingStore{Dir: recs},
 		Config: sma.Config{Applications: c.SIP.Applications, Rules: c.SIP.Rules, AllowedSources: c.SIP.AllowedSources,
 			MaxCallsPerApplication: c.SIP.MaxCallsPerApplication, MaxCallsPerSource: c.SIP.MaxCallsPerSource},
 		Invoker: sma.Invokers{HTTP: &sma.HTTPInvoker{}, Lambda: &sma.LambdaInvoker{Invoke: invokeLambda}},
