@@ -38,6 +38,7 @@ type Apps interface {
 	// once the admitted call has ended.
 	Admit(rule *sma.Rule, src netip.Addr) (release func(), code int)
 	NewSession(info sma.CallInfo) *sma.Session
+	NewOutboundSession(info sma.OutboundInfo) *sma.Session
 }
 
 // PhoneLeg is a call's membership in its meeting's Room (Push the

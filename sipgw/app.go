@@ -70,9 +70,13 @@ func (g *Gateway) setupApp(req *sip.Request, tx sip.ServerTransaction, dlg *sipg
 		return nil, refuseAppBusy
 	}
 	admitted := false
+	var sess *sma.Session
 	defer func() {
 		if !admitted {
 			release()
+			if sess != nil {
+				sess.End() // never run: forget it
+			}
 		}
 	}()
 	neg, ref := g.negotiateInvite(req, log)
@@ -83,7 +87,7 @@ func (g *Gateway) setupApp(req *sip.Request, tx sip.ServerTransaction, dlg *sipg
 	if f := req.From(); f != nil {
 		from = f.Address.User
 	}
-	sess := g.p.Apps.NewSession(sma.CallInfo{Rule: rule, App: app, To: req.Recipient.User, From: from, BridgeFrom: g.cfg.DialInNumber})
+	sess = g.p.Apps.NewSession(sma.CallInfo{Rule: rule, App: app, To: req.Recipient.User, From: from, BridgeFrom: g.cfg.DialInNumber})
 	log = log.With("sma", app.ID, "rule", rule.ID, "transaction", sess.TransactionID())
 	// The handler may take seconds (5 s per try, two tries): 100 Trying
 	// stops the caller's INVITE retransmissions (RFC 3261 §8.2.6.1).

@@ -2,16 +2,26 @@ package sipgw
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
 
 	"github.com/confab-media/confab/internal/clock"
 	"github.com/confab-media/confab/sma"
@@ -354,4 +364,117 @@ func wavSamples(t *testing.T, b []byte) []int16 {
 		pcm[i] = int16(uint16(b[44+2*i]) | uint16(b[45+2*i])<<8)
 	}
 	return pcm
+}
+
+// TestAppDialOut: Gateway.Dial sends the INVITE through the trunk (a sipgo
+// UAS here that challenges with 401 digest and then answers with the
+// test phone's SDP); NEW_OUTBOUND_CALL, then CALL_ANSWERED reach the
+// handler, whose PlayAudio the callee hears; UpdateSipMediaApplicationCall
+// arguments arrive as CALL_UPDATE_REQUESTED; its Hangup sends BYE.
+func TestAppDialOut(t *testing.T) {
+	const user, pass, realm, nonce = "trunkuser", "trunkpass", "trunk", "4f1c9e"
+	ph := newRTPPhone(t)
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("trunk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ua.Close()
+	srv, _ := sipgo.NewServer(ua)
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	invites, byes := make(chan *sip.Request, 4), make(chan struct{}, 1)
+	srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
+		invites <- req
+		h := req.GetHeader("Authorization")
+		if h == nil {
+			res := sip.NewResponseFromRequest(req, 401, "Unauthorized", nil)
+			res.AppendHeader(sip.NewHeader("WWW-Authenticate", fmt.Sprintf(`Digest realm="%s", nonce="%s", algorithm=MD5`, realm, nonce)))
+			_ = tx.Respond(res)
+			return
+		}
+		md5hex := func(s string) string { sum := md5.Sum([]byte(s)); return hex.EncodeToString(sum[:]) }
+		uri := req.Recipient.String()
+		want := md5hex(md5hex(user+":"+realm+":"+pass) + ":" + nonce + ":" + md5hex("INVITE:"+uri))
+		if !strings.Contains(h.Value(), `response="`+want+`"`) {
+			t.Errorf("Authorization %q, want response %s for %s", h.Value(), want, uri)
+			_ = tx.Respond(sip.NewResponseFromRequest(req, 403, "Forbidden", nil))
+			return
+		}
+		res := sip.NewResponseFromRequest(req, 200, "OK", plainOffer(ph.port(), 1, "sendrecv", "0 PCMU/8000", "101 telephone-event/8000"))
+		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "callee", Host: "127.0.0.1", Port: conn.LocalAddr().(*net.UDPAddr).Port}})
+		_ = tx.Respond(res)
+	})
+	srv.OnAck(func(*sip.Request, sip.ServerTransaction) {})
+	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+		byes <- struct{}{}
+	})
+	served := make(chan struct{})
+	go func() { defer close(served); _ = srv.ServeUDP(conn) }()
+
+	h := newAppHandler(t, func(ev sma.Event) any {
+		switch ev.InvocationEventType {
+		case sma.EventCallAnswered:
+			return smaActions(smaAction("PlayAudio", map[string]any{"AudioSource": promptSrc("welcome.wav")}))
+		case sma.EventCallUpdateRequested:
+			return smaActions(smaAction("Hangup", map[string]any{}))
+		}
+		return smaActions()
+	})
+	rt := appRuntime(t, h.srv.URL, 2*time.Second)
+	gw := gatewayWith(t, Config{Outbound: Trunk{Host: conn.LocalAddr().String(), Username: user, Password: pass}},
+		Params{Auth: newTestAuth(), Conference: newConference(t), Apps: rt})
+	app := &rt.Config.Applications[0]
+	tx, err := gw.Dial(app, "+15550100", "+15550155", map[string]string{"k": "v"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := h.next(t, sma.EventNewOutboundCall)
+	if ev.CallDetails.TransactionID != tx || ev.CallDetails.ArgumentsMap["k"] != "v" || ev.CallDetails.Participants[0].Direction != "Outbound" ||
+		ev.CallDetails.Participants[0].To != "+15550155" {
+		t.Fatalf("NEW_OUTBOUND_CALL %+v", ev.CallDetails)
+	}
+	first := <-invites
+	if first.To().Address.User != "+15550155" || first.From().Address.User != "+15550100" {
+		t.Fatalf("INVITE to %s from %s", first.To().Address.User, first.From().Address.User)
+	}
+	<-invites // with Authorization
+	ph.codec, ph.pt, ph.tePT = codecPCMU, 0, 101
+	h.next(t, sma.EventCallAnswered)
+	// The callee learns our RTP address from the offer.
+	sdp := string(first.Body())
+	var rport int
+	for _, ln := range strings.Split(sdp, "\r\n") {
+		if strings.HasPrefix(ln, "m=audio ") {
+			rport, _ = strconv.Atoi(strings.Fields(ln)[1])
+		}
+	}
+	ph.remote = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(rport))
+	ph.start()
+	waitFor(t, 5*time.Second, "the prompt at the callee", func() bool { return ph.heard.len() >= 800*time.Millisecond })
+	checkHears(t, "callee", ph.heard.tail(500*time.Millisecond), 8000, welcomeTone, phoneTone)
+	if err := rt.Update("pin-app", tx, map[string]string{"step": "2"}); err != nil {
+		t.Fatal(err)
+	}
+	h.next(t, sma.EventActionSuccessful) // the prompt ends first; then the update
+	ev = h.next(t, sma.EventCallUpdateRequested)
+	if !strings.Contains(string(ev.ActionData.Parameters), `"step":"2"`) || ev.ActionData.Type != "CallUpdateRequest" {
+		t.Fatalf("CALL_UPDATE_REQUESTED %+v", ev.ActionData)
+	}
+	select {
+	case <-byes:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no BYE at the callee")
+	}
+	h.next(t, sma.EventHangup)
+	if err := rt.Update("pin-app", tx, nil); !errors.Is(err, sma.ErrNoCall) {
+		t.Fatalf("update after the end: %v", err)
+	}
+	_ = ua.Close() // the trunk
+	_ = conn.Close()
+	<-served
+	closeAndCheck(t, nil, gw)
 }

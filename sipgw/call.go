@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"log/slog"
+	"net"
 	"net/netip"
 	"sync"
 	"time"
@@ -240,17 +241,30 @@ func (g *Gateway) negotiateInvite(req *sip.Request, log *slog.Logger) (*negotiat
 // The reader pushes the caller's audio to push (Opus) or pushPCM (G.711).
 func (g *Gateway) newCall(req *sip.Request, dlg *sipgo.DialogServerSession, transport string, log *slog.Logger, n *negotiated,
 	push func([]byte, uint32, int8) error, pushPCM func([]int16, uint32, int8) error) (*call, func(), *refusal) {
-	ip := g.advertisedIP(req.Source())
 	rtpConn, rtcpConn, err := g.ports.alloc(g.bindIP)
 	if err != nil {
 		log.Warn("sipgw: no RTP ports", "err", err)
 		return nil, nil, refuseNoPorts
 	}
+	ip := g.advertisedIP(req.Source())
+	c, release, ref := g.callOn(rtpConn, rtcpConn, ip, log, n, push, pushPCM)
+	if ref != nil {
+		return nil, nil, ref
+	}
+	c.dlg, c.transport = dlg, transport
+	c.contact = g.contact(transport, g.listenAddr(transport), ip)
+	c.lastAnswer = c.ans.render(n.offer, n.plan, n.srtp, n.plan.dir.reverse())
+	return c, release, nil
+}
+
+// callOn makes a call's media session on the given RTP and RTCP sockets
+// (closed by release, and on failure); ip is the address the SDP gives.
+func (g *Gateway) callOn(rtpConn, rtcpConn *net.UDPConn, ip netip.Addr, log *slog.Logger, n *negotiated,
+	push func([]byte, uint32, int8) error, pushPCM func([]int16, uint32, int8) error) (*call, func(), *refusal) {
 	p, o := n.plan, n.offer
 	c := &call{
-		g: g, log: log, transport: transport, dlg: dlg, codec: p.codec,
-		contact: g.contact(transport, g.listenAddr(transport), ip),
-		plan:    p, srtp: n.srtp, timer: n.timer, requireSRTP: n.requireSRTP,
+		g: g, log: log, codec: p.codec,
+		plan: p, srtp: n.srtp, timer: n.timer, requireSRTP: n.requireSRTP,
 		ops:      make(chan callOp),
 		acks:     map[uint32]chan struct{}{},
 		ended:    make(chan struct{}),
@@ -280,7 +294,6 @@ func (g *Gateway) newCall(req *sip.Request, dlg *sipgo.DialogServerSession, tran
 	}
 	c.media = m
 	c.ans = answer{sessionID: binary.BigEndian.Uint64(rnd[:8]) >> 1, ip: ip, port: m.port}
-	c.lastAnswer = c.ans.render(o, p, n.srtp, p.dir.reverse())
 	return c, release, nil
 }
 

@@ -18,6 +18,9 @@ import (
 // Config holds the gateway's tunables. The zero value of each field selects
 // its default.
 type Config struct {
+	// Outbound is the trunk SIP media applications' calls go out through
+	// (Gateway.Dial); zero: none.
+	Outbound Trunk
 	// DialInNumber is the E.164 number callers dial; an INVITE whose
 	// Request-URI user differs gets 404 (default +17035550122).
 	DialInNumber string
@@ -114,6 +117,25 @@ type Params struct {
 	// FDs is the process's descriptor budget, shared by every guarded
 	// listener (the TCP and TLS listeners take from it); nil: unbounded.
 	FDs *netguard.Budget
+}
+
+// Trunk is where calls placed by SIP media applications go (a PBX or a
+// carrier's SBC).
+type Trunk struct {
+	// Host is host:port (port 5060 when absent); empty: no dial-out.
+	Host string
+	// Transport is udp (default), tcp or tls.
+	Transport string
+	// Username and Password answer a digest challenge (401/407).
+	Username, Password string
+}
+
+func (t Trunk) transport() string {
+	switch t.Transport {
+	case "tcp", "tls":
+		return t.Transport
+	}
+	return "udp"
 }
 
 // Defaults.

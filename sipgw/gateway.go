@@ -46,8 +46,9 @@ type Gateway struct {
 
 	seats *seats // one call per attendee, calls per meeting
 
-	mu       sync.Mutex       // guards calls and closed
-	calls    map[string]*call // by dialog ID
+	mu       sync.Mutex          // guards calls, outbound and closed
+	calls    map[string]*call    // by dialog ID
+	outbound map[string]*outCall // placed calls (dialout.go), by Call-ID
 	closed   bool
 	handlers sync.WaitGroup // SIP request handlers in flight (each call's lives as long as it)
 	closing  chan struct{}  // closed by Close: calls end with BYE
@@ -80,10 +81,11 @@ func New(cfg Config, p Params) (*Gateway, error) {
 	}
 	g := &Gateway{
 		cfg: cfg, p: p, log: p.Log, clock: p.Clock, metrics: met,
-		ports:   newPortAllocator(cfg.RTPPortMin, cfg.RTPPortMax),
-		calls:   make(map[string]*call),
-		seats:   newSeats(),
-		closing: make(chan struct{}),
+		ports:    newPortAllocator(cfg.RTPPortMin, cfg.RTPPortMax),
+		calls:    make(map[string]*call),
+		outbound: make(map[string]*outCall),
+		seats:    newSeats(),
+		closing:  make(chan struct{}),
 	}
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	host, _, _ := net.SplitHostPort(cfg.ListenUDP)
@@ -347,6 +349,12 @@ func (g *Gateway) onAck(req *sip.Request, tx sip.ServerTransaction) {
 func (g *Gateway) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	c := g.lookup(req)
 	if c == nil {
+		if oc := g.outboundFor(req); oc != nil { // a placed call's callee hangs up
+			if err := oc.dlg.ReadBye(req, tx); err != nil {
+				g.respond(req, tx, refuse(500, "Invalid CSeq"))
+			}
+			return
+		}
 		g.respond(req, tx, refuse(481, "Call/Transaction Does Not Exist"))
 		return
 	}

@@ -12,6 +12,11 @@ const (
 	EventActionFailed     = "ACTION_FAILED"
 	EventDigitsReceived   = "DIGITS_RECEIVED"
 	EventHangup           = "HANGUP"
+	// Calls the application places (CreateSipMediaApplicationCall).
+	EventNewOutboundCall = "NEW_OUTBOUND_CALL"
+	EventCallAnswered    = "CALL_ANSWERED"
+	// UpdateSipMediaApplicationCall's arguments, to a call in progress.
+	EventCallUpdateRequested = "CALL_UPDATE_REQUESTED"
 )
 
 // Participant tags and statuses.
@@ -51,6 +56,8 @@ type CallDetails struct {
 	SipRuleID        string        `json:"SipRuleId"`
 	SipApplicationID string        `json:"SipApplicationId"`
 	Participants     []Participant `json:"Participants"`
+	// ArgumentsMap is CreateSipMediaApplicationCall's, on an outbound call.
+	ArgumentsMap map[string]string `json:"ArgumentsMap,omitempty"`
 }
 
 // Participant is one leg of the call: LEG-A the caller, LEG-B the leg

@@ -33,8 +33,9 @@ type Runtime struct {
 	// Panics counts panics contained in a Session (each ends its call).
 	Panics guard.Counter
 
-	admit   admission
-	current atomic.Pointer[Config] // SetConfig's; nil: Config
+	admit    admission
+	current  atomic.Pointer[Config] // SetConfig's; nil: Config
+	sessions sessionSet             // calls in progress, for Update
 }
 
 // SetConfig replaces the applications and rules (validated by the
@@ -44,6 +45,11 @@ func (rt *Runtime) SetConfig(c Config) {
 	rt.admit.prefixes = nil // parsed per *Rule: the rules are new
 	rt.admit.mu.Unlock()
 	rt.current.Store(&c)
+}
+
+// Applications returns the applications in force.
+func (rt *Runtime) Applications() []Application {
+	return append([]Application(nil), rt.config().Applications...)
 }
 
 // config is the applications and rules in force.
@@ -81,6 +87,7 @@ type Session struct {
 	seq     int
 
 	digits  chan rune
+	updates chan map[string]string // UpdateSipMediaApplicationCall's arguments
 	ended   chan struct{}
 	endOnce chan struct{} // holds one token: the first End closes ended
 
@@ -95,7 +102,8 @@ type Session struct {
 	// Queued while an action ran: a ReceiveDigits match, a lost meeting.
 	matched    *string
 	bridgeLost bool
-	recordings int // RecordAudio's so far, numbering their keys
+	update     map[string]string // queued CALL_UPDATE_REQUESTED
+	recordings int               // RecordAudio's so far, numbering their keys
 }
 
 // digitQueue bounds the key presses buffered for the Session.
@@ -103,13 +111,18 @@ const digitQueue = 64
 
 // NewSession prepares the runtime of one inbound call.
 func (rt *Runtime) NewSession(info CallInfo) *Session {
-	region := info.App.AwsRegion
+	return rt.newSession(info.App, info.Rule.ID, "Inbound", info.To, info.From, info.BridgeFrom)
+}
+
+func (rt *Runtime) newSession(app *Application, ruleID, direction, to, from, bridgeFrom string) *Session {
+	region := app.AwsRegion
 	if region == "" {
 		region = rt.Region
 	}
 	s := &Session{
-		rt: rt, app: info.App,
+		rt: rt, app: app,
 		digits:  make(chan rune, digitQueue),
+		updates: make(chan map[string]string, updateQueue),
 		ended:   make(chan struct{}),
 		endOnce: make(chan struct{}, 1),
 		legB:    -1,
@@ -117,9 +130,9 @@ func (rt *Runtime) NewSession(info CallInfo) *Session {
 	s.endOnce <- struct{}{}
 	s.details = CallDetails{
 		TransactionID: newID(), AwsAccountID: rt.AccountID, AwsRegion: region,
-		SipRuleID: info.Rule.ID, SipApplicationID: info.App.ID,
+		SipRuleID: ruleID, SipApplicationID: app.ID,
 		Participants: []Participant{{
-			CallID: newID(), ParticipantTag: LegA, To: info.To, From: info.From, Direction: "Inbound",
+			CallID: newID(), ParticipantTag: LegA, To: to, From: from, Direction: direction,
 			StartTimeInMilliseconds: millisNow(rt.Clock), Status: StatusConnected,
 		}},
 	}
@@ -127,8 +140,9 @@ func (rt *Runtime) NewSession(info CallInfo) *Session {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s.log = log.With("sma", info.App.ID, "transaction", s.details.TransactionID)
-	s.bridgeFrom = info.BridgeFrom
+	s.log = log.With("sma", app.ID, "transaction", s.details.TransactionID)
+	s.bridgeFrom = bridgeFrom
+	rt.sessions.add(s)
 	return s
 }
 
@@ -175,6 +189,7 @@ func (s *Session) End() {
 	select {
 	case <-s.endOnce:
 		close(s.ended)
+		s.rt.sessions.remove(s)
 	default:
 	}
 }
@@ -246,6 +261,13 @@ func (s *Session) handleQueued(ctx context.Context) bool {
 			return false
 		}
 	}
+	if u := s.update; u != nil {
+		s.update = nil
+		params, _ := json.Marshal(map[string]any{"Arguments": u})
+		if !s.next(ctx, EventCallUpdateRequested, &ActionData{Type: "CallUpdateRequest", Parameters: params}) {
+			return false
+		}
+	}
 	if d := s.matched; d != nil && s.matcher != nil {
 		s.matched = nil
 		if !s.next(ctx, EventDigitsReceived, &ActionData{Type: ActionReceiveDigits, Parameters: s.matcher.params, ReceivedDigits: d}) {
@@ -258,7 +280,7 @@ func (s *Session) handleQueued(ctx context.Context) bool {
 // idle waits, with no action to run, for what may bring new actions: a
 // ReceiveDigits match, the meeting leg ending, or the end of the call.
 func (s *Session) idle() {
-	for !s.isEnded() && s.matched == nil && !s.bridgeLost {
+	for !s.isEnded() && s.matched == nil && !s.bridgeLost && s.update == nil {
 		s.wait(nil, nil, false)
 	}
 }
@@ -315,6 +337,9 @@ func (s *Session) wait(done <-chan struct{}, timer <-chan time.Time, wantDigits 
 		return waitOther, 0
 	case <-bridgeDone:
 		s.bridgeLost = true
+		return waitOther, 0
+	case u := <-s.updates:
+		s.update = u
 		return waitOther, 0
 	case <-s.ended:
 		return waitEnded, 0

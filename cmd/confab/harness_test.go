@@ -53,7 +53,7 @@ const (
 
 // server is a running `confab serve`.
 type server struct {
-	t        *testing.T
+	t        testing.TB
 	cmd      *exec.Cmd
 	Endpoint string // http://127.0.0.1:port
 	DataDir  string
@@ -63,7 +63,7 @@ type server struct {
 }
 
 // freePort asks the kernel for an unused loopback port.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -75,7 +75,7 @@ func freePort(t *testing.T) int {
 
 // startServer runs confab serve with a config file holding yaml (may be
 // empty), in dataDir (a fresh one when ""), with the test credentials in env.
-func startServer(t *testing.T, dataDir, yaml string, env ...string) *server {
+func startServer(t testing.TB, dataDir, yaml string, env ...string) *server {
 	t.Helper()
 	if dataDir == "" {
 		dataDir = t.TempDir()
@@ -231,7 +231,7 @@ func rawCall(t *testing.T, s *server, method, path, body string, opts ...string)
 
 // scrapeMetric sums the samples of a metric on /metrics whose labels contain
 // every one of labels ("k=\"v\"").
-func scrapeMetric(t *testing.T, s *server, name string, labels ...string) float64 {
+func scrapeMetric(t testing.TB, s *server, name string, labels ...string) float64 {
 	t.Helper()
 	resp, err := http.Get(s.Endpoint + "/metrics")
 	if err != nil {

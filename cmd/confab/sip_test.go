@@ -134,28 +134,61 @@ func startBaresip(t *testing.T, sipAddr, token string, toneHz float64) (string, 
 // being sent as DTMF (RFC 4733).
 func startBaresipDial(t *testing.T, uri string, toneHz float64, consPort int) (string, *syncBuffer) {
 	t.Helper()
+	return runBaresip(t, baresipOpts{dial: uri, toneHz: toneHz, consPort: consPort, listenPort: testkit.FreeSIPPort(t)})
+}
+
+// startBaresipCallee runs baresip as the phone of number user that
+// answers its calls at 127.0.0.1:listenPort at once (a stand-in for a
+// trunk's callee), sending a tone of toneHz and recording what it hears.
+func startBaresipCallee(t *testing.T, user string, listenPort int, toneHz float64) (string, *syncBuffer) {
+	t.Helper()
+	return runBaresip(t, baresipOpts{user: user, toneHz: toneHz, listenPort: listenPort, answer: true})
+}
+
+type baresipOpts struct {
+	user       string // the account's number; "": +12065550100
+	dial       string // "": no call of its own
+	toneHz     float64
+	consPort   int // > 0: a UDP console
+	listenPort int
+	answer     bool // answer incoming calls at once
+}
+
+func runBaresip(t *testing.T, o baresipOpts) (string, *syncBuffer) {
+	t.Helper()
 	bin, err := exec.LookPath("baresip")
 	if err != nil {
 		t.Fatal("baresip is missing: run `make test-deps` (apt-get install -y baresip sip-tester)")
 	}
 	dir := t.TempDir()
-	writeWAV(t, filepath.Join(dir, "in.wav"), 8000, toneHz, 30*time.Second)
+	writeWAV(t, filepath.Join(dir, "in.wav"), 8000, o.toneHz, 30*time.Second)
 	lines := []string{
-		"poll_method epoll", fmt.Sprintf("sip_listen 127.0.0.1:%d", testkit.FreeSIPPort(t)), "net_interface 127.0.0.1",
+		"poll_method epoll", fmt.Sprintf("sip_listen 127.0.0.1:%d", o.listenPort), "net_interface 127.0.0.1",
 		"audio_source aufile," + filepath.Join(dir, "in.wav"), "snd_path " + dir, "audio_buffer 20-160",
 		"rtp_timeout 0", "module_path /usr/lib/baresip/modules", "module g711.so", "module aufile.so",
 		"module sndfile.so", "module_tmp account.so", "module_app menu.so",
 	}
-	if consPort > 0 {
-		lines = append(lines, "module cons.so", fmt.Sprintf("cons_listen 127.0.0.1:%d", consPort))
+	if o.consPort > 0 {
+		lines = append(lines, "module cons.so", fmt.Sprintf("cons_listen 127.0.0.1:%d", o.consPort))
 	}
 	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte("<sip:+12065550100@127.0.0.1>;regint=0;audio_codecs=PCMU/8000/1\n"), 0o644); err != nil {
+	if o.user == "" {
+		o.user = "+12065550100"
+	}
+	account := "<sip:" + o.user + "@127.0.0.1>;regint=0;audio_codecs=PCMU/8000/1"
+	if o.answer {
+		account += ";answermode=auto"
+	}
+	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte(account+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-f", dir, "-e", "/dial "+uri, "-t", "25")
+	args := []string{"-f", dir, "-t", "25"}
+	if o.dial != "" {
+		args = append(args, "-e", "/dial "+o.dial)
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -192,7 +225,7 @@ func sendKeys(t *testing.T, consPort int, keys string, gap time.Duration) {
 }
 
 // sipListener returns the SIP UDP address a confab serve logged.
-func sipListener(t *testing.T, s *server) string {
+func sipListener(t testing.TB, s *server) string {
 	t.Helper()
 	m := regexp.MustCompile(`sipgw: listening" .*?udp=(127\.0\.0\.1:\d+)`).FindStringSubmatch(s.Log())
 	if m == nil {
@@ -230,7 +263,7 @@ func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-func freeUDP(t *testing.T) int {
+func freeUDP(t testing.TB) int {
 	t.Helper()
 	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -241,7 +274,7 @@ func freeUDP(t *testing.T) int {
 }
 
 // writeWAV writes a mono 16-bit PCM WAV of a sine.
-func writeWAV(t *testing.T, path string, rate int, freq float64, d time.Duration) {
+func writeWAV(t testing.TB, path string, rate int, freq float64, d time.Duration) {
 	t.Helper()
 	n := int(d * time.Duration(rate) / time.Second)
 	var b bytes.Buffer

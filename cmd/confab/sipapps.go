@@ -74,6 +74,7 @@ func startSIP(cfg config.Config, d sipDeps) (stop func(), _ *voice.Registry, _ e
 	if err != nil {
 		return nil, nil, fmt.Errorf("sip: %w", err)
 	}
+	registry.SetDialer(gw)
 	if d.node != nil {
 		udp, _, _ := gw.Addrs()
 		d.node.SetSIP(sipgw.HandoverAddr(udp, cfg.SIP.PublicIP, cfg.HTTP.PublicURL))

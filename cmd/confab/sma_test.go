@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go/service/chimesdkvoice"
 
 	"github.com/confab-media/confab/bench/attendee"
+	"github.com/confab-media/confab/internal/testkit"
 	"github.com/confab-media/confab/signaling/notify"
 	"github.com/confab-media/confab/sma"
 )
@@ -360,4 +361,124 @@ func TestVoiceAPIRulesRouteCallsAfterKill(t *testing.T) {
 		t.Fatal("the API-created application's handler was not called after the restart")
 	}
 	waitUntil(t, 10*time.Second, "baresip refused with 486", func() bool { return strings.Contains(out.String(), "486") })
+}
+
+// TestSIPMediaApplicationDialOut: CreateSipMediaApplicationCall (aws-sdk-go
+// chimesdkvoice) makes `confab serve` place a call through its outbound
+// trunk to an auto-answering baresip; the handler gets NEW_OUTBOUND_CALL
+// and CALL_ANSWERED, creates an attendee and answers JoinChimeMeeting; a
+// WebRTC attendee in the meeting hears the callee's tone and sees it;
+// UpdateSipMediaApplicationCall's arguments reach the handler as
+// CALL_UPDATE_REQUESTED, whose Hangup ends the call (baresip sees BYE).
+func TestSIPMediaApplicationDialOut(t *testing.T) {
+	const webTone, calleeTone = 700.0, 1000.0
+	trunk := testkit.FreeSIPPort(t)
+	_, out := startBaresipCallee(t, "+15550155", trunk, calleeTone)
+
+	var meetingID atomic.Pointer[string]
+	var client atomic.Pointer[chimesdkmeetings.ChimeSDKMeetings]
+	var calleeID atomic.Pointer[string]
+	events := make(chan sma.Event, 32)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var ev sma.Event
+		_ = json.Unmarshal(body, &ev)
+		events <- ev
+		switch ev.InvocationEventType {
+		case sma.EventCallAnswered:
+			a, err := client.Load().CreateAttendee(&chimesdkmeetings.CreateAttendeeInput{MeetingId: meetingID.Load(), ExternalUserId: aws.String("callee")})
+			if err != nil {
+				t.Errorf("CreateAttendee: %v", err)
+				return
+			}
+			calleeID.Store(a.Attendee.AttendeeId)
+			fmt.Fprintf(w, `{"SchemaVersion":"1.0","Actions":[{"Type":"JoinChimeMeeting","Parameters":{"JoinToken":%q}}]}`, *a.Attendee.JoinToken)
+		case sma.EventCallUpdateRequested:
+			_, _ = io.WriteString(w, `{"SchemaVersion":"1.0","Actions":[{"Type":"Hangup","Parameters":{}}]}`)
+		default:
+			_, _ = io.WriteString(w, `{"SchemaVersion":"1.0","Actions":[]}`)
+		}
+	}))
+	defer hs.Close()
+	yaml := noThrottle() + fmt.Sprintf(`sip:
+  applications:
+    - {id: out-app, endpoint: %q}
+  outbound:
+    host: "127.0.0.1:%d"
+`, hs.URL, trunk)
+	s := startServer(t, "", yaml)
+	c := s.client(testKeyID, testSecret)
+	client.Store(c)
+	cm, err := c.CreateMeeting(&chimesdkmeetings.CreateMeetingInput{ClientRequestToken: aws.String("out-1"), MediaRegion: aws.String("us-east-1"), ExternalMeetingId: aws.String("out-1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	meetingID.Store(cm.Meeting.MeetingId)
+	web, err := c.CreateAttendee(&chimesdkmeetings.CreateAttendeeInput{MeetingId: cm.Meeting.MeetingId, ExternalUserId: aws.String("web")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	browser, err := attendee.Dial(t.Context(), attendee.Config{SignalingURL: *cm.Meeting.MediaPlacement.SignalingUrl,
+		JoinToken: *web.Attendee.JoinToken, Name: "web", ToneHz: webTone, Loopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer browser.Close()
+
+	v := chimesdkvoice.New(session.Must(session.NewSession(&aws.Config{
+		Region: aws.String("us-east-1"), Endpoint: aws.String(s.Endpoint),
+		Credentials: credentials.NewStaticCredentials(testKeyID, testSecret, ""), MaxRetries: aws.Int(0),
+	})))
+	call, err := v.CreateSipMediaApplicationCall(&chimesdkvoice.CreateSipMediaApplicationCallInput{
+		SipMediaApplicationId: aws.String("out-app"), FromPhoneNumber: aws.String("+15550100"), ToPhoneNumber: aws.String("+15550155"),
+		ArgumentsMap: map[string]*string{"meeting": cm.Meeting.MeetingId},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := *call.SipMediaApplicationCall.TransactionId
+	next := func(want string) sma.Event {
+		t.Helper()
+		for {
+			select {
+			case ev := <-events:
+				if ev.InvocationEventType == want {
+					return ev
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatalf("no %s within 20 s", want)
+			}
+		}
+	}
+	ev := next(sma.EventNewOutboundCall)
+	if ev.CallDetails.TransactionID != tx || ev.CallDetails.ArgumentsMap["meeting"] != *cm.Meeting.MeetingId {
+		t.Fatalf("NEW_OUTBOUND_CALL %+v", ev.CallDetails)
+	}
+	next(sma.EventCallAnswered)
+	next(sma.EventActionSuccessful) // JoinChimeMeeting
+	waitUntil(t, 15*time.Second, "the callee in the WebRTC attendee's presence", func() bool {
+		for _, p := range browser.Presence() {
+			if id := calleeID.Load(); id != nil && p.AttendeeID == *id {
+				return true
+			}
+		}
+		return false
+	})
+	time.Sleep(3 * time.Second)
+	pw, n := browser.Power(2*time.Second, calleeTone, webTone)
+	t.Logf("the callee's tone at the WebRTC attendee: %.1f dB, its own %.1f dB", attendee.DB(pw[0]), attendee.DB(pw[1]))
+	if n == 0 || attendee.DB(pw[0])-attendee.DB(pw[1]) < 20 {
+		t.Errorf("the WebRTC attendee does not hear the callee ≥ 20 dB over its own tone")
+	}
+	if _, err := v.UpdateSipMediaApplicationCall(&chimesdkvoice.UpdateSipMediaApplicationCallInput{
+		SipMediaApplicationId: aws.String("out-app"), TransactionId: aws.String(tx), Arguments: map[string]*string{"action": aws.String("bye")},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	next(sma.EventCallUpdateRequested)
+	next(sma.EventHangup)
+	waitUntil(t, 10*time.Second, "baresip told the call ended (BYE)", func() bool {
+		o := strings.ToLower(out.String())
+		return strings.Contains(o, "terminated") || strings.Contains(o, "closed")
+	})
 }

@@ -5,7 +5,10 @@
 // CreateSipMediaApplication, GetSipMediaApplication,
 // ListSipMediaApplications, UpdateSipMediaApplication,
 // DeleteSipMediaApplication, CreateSipRule, GetSipRule, ListSipRules,
-// UpdateSipRule and DeleteSipRule. Requests are SigV4-signed (service
+// UpdateSipRule and DeleteSipRule; and the calls of an application:
+// CreateSipMediaApplicationCall (the SIP gateway places it through its
+// outbound trunk) and UpdateSipMediaApplicationCall (CALL_UPDATE_REQUESTED
+// to a call in progress). Requests are SigV4-signed (service
 // "chime", as the SDKs sign them); failures are the typed exceptions the
 // SDKs read (X-Amzn-ErrorType and {Code, Message}).
 //

@@ -95,6 +95,18 @@ func (r *Registry) serve(verifier *sigv4.Verifier, req *http.Request) (int, any,
 		case http.MethodDelete:
 			return http.StatusNoContent, nil, r.deleteApp(id)
 		}
+	case len(seg) == 3 && seg[0] == "sip-media-applications" && seg[2] == "calls" && req.Method == http.MethodPost:
+		var in createCallInput
+		if err := decode(body, &in); err != nil {
+			return 0, nil, err
+		}
+		return r.createCall(seg[1], in)
+	case len(seg) == 4 && seg[0] == "sip-media-applications" && seg[2] == "calls" && req.Method == http.MethodPost:
+		var in updateCallInput
+		if err := decode(body, &in); err != nil {
+			return 0, nil, err
+		}
+		return r.updateCall(seg[1], seg[3], in)
 	case len(seg) == 1 && seg[0] == "sip-rules":
 		switch req.Method {
 		case http.MethodPost:

@@ -55,6 +55,8 @@ type Registry struct {
 	mu    sync.Mutex // guards apps and rules, and orders writes
 	apps  map[string]*SipMediaApplication
 	rules map[string]*SipRule
+
+	dialer Dialer // SetDialer's; nil: CreateSipMediaApplicationCall fails
 }
 
 // New loads what the store holds and pushes the merged configuration to

@@ -432,6 +432,10 @@ type SIPConfig struct {
 	// (PIN dial-in: prompt, digits, JoinChimeMeeting). Default none.
 	Applications []sma.Application `yaml:"applications"`
 	Rules        []sma.Rule        `yaml:"rules"`
+	// Outbound is the trunk (a PBX, a carrier's SBC) through which SIP media
+	// applications place calls (CreateSipMediaApplicationCall). Empty host:
+	// no dial-out.
+	Outbound OutboundTrunk `yaml:"outbound"`
 	// ApplicationSecret signs the requests to the HTTP handlers of
 	// applications created through the Chime SDK Voice API (whose model
 	// has no secret); empty: unsigned. Applications of this file carry
@@ -454,6 +458,17 @@ type SIPConfig struct {
 	// {BucketName} is the directory <recordings_dir>/<BucketName>, which
 	// must exist. Default <data_dir>/recordings.
 	RecordingsDir string `yaml:"recordings_dir"`
+}
+
+// OutboundTrunk is sip.outbound.
+type OutboundTrunk struct {
+	// Host is host:port of the trunk (port 5060 when absent).
+	Host string `yaml:"host"`
+	// Transport is udp (default), tcp or tls.
+	Transport string `yaml:"transport"`
+	// Username and Password answer the trunk's digest challenge.
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
 }
 
 // NotificationsConfig configures the delivery of meeting events (package
@@ -704,6 +719,9 @@ func (c Config) Redacted() Config {
 	}
 	if c.TURN.Secret != "" {
 		out.TURN.Secret = maskSecret(c.TURN.Secret)
+	}
+	if c.SIP.Outbound.Password != "" {
+		out.SIP.Outbound.Password = maskSecret(c.SIP.Outbound.Password)
 	}
 	if c.SIP.ApplicationSecret != "" {
 		out.SIP.ApplicationSecret = maskSecret(c.SIP.ApplicationSecret)

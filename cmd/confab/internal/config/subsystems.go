@@ -90,6 +90,8 @@ func (c Config) MediaServer() sfu.Config {
 func (c Config) SIPGateway() sipgw.Config {
 	sc := c.SIP
 	return sipgw.Config{
+		Outbound: sipgw.Trunk{Host: sc.Outbound.Host, Transport: sc.Outbound.Transport,
+			Username: sc.Outbound.Username, Password: sc.Outbound.Password},
 		DialInNumber: sc.DialInNumber, ListenUDP: sc.ListenUDP, ListenTCP: sc.ListenTCP, ListenTLS: sc.ListenTLS,
 		CertFile: sc.CertFile, KeyFile: sc.KeyFile, RequireSRTP: sc.RequireSRTP, AllowPlainRTP: sc.AllowPlainRTP,
 		RTPPortMin: sc.RTPPortMin, RTPPortMax: sc.RTPPortMax, RTPTimeout: sc.RTPTimeout.Std(), PublicIP: sc.PublicIP,

@@ -245,6 +245,14 @@ func (c Config) Validate() error {
 				v.add("sip.public_ip", "must be an IP address (got %q)", sp.PublicIP)
 			}
 		}
+		if o := sp.Outbound; o.Host != "" || o.Transport != "" {
+			if !slices.Contains([]string{"", "udp", "tcp", "tls"}, o.Transport) {
+				v.add("sip.outbound.transport", "must be udp, tcp or tls (got %q)", o.Transport)
+			}
+			if o.Host == "" {
+				v.add("sip.outbound.host", "is required when sip.outbound is set")
+			}
+		}
 		if sp.MaxCallsPerApplication < 0 || sp.MaxCallsPerSource < 0 {
 			v.add("sip.max_calls_per_application", "call caps must be 0 (none) or more")
 		}
