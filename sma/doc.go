@@ -12,13 +12,16 @@
 // # Pieces
 //
 //   - Rules (rules.go) map a dialled E.164 number or a Request-URI host
-//     to an Application.
-//   - An Application's handler is an HTTP endpoint (invoker.go): the event
-//     is POSTed as JSON, signed like Confab's webhooks (X-Confab-Timestamp,
-//     X-Confab-Signature), and the body of a 2xx is the action list. Each
-//     invocation waits 5 s; a timeout, a transport error or a non-2xx
-//     status is retried once, and then the call ends with 480, as the
-//     guide says.
+//     to an Application; allowlists of source CIDRs (global or per rule:
+//     403) and caps on calls per application and per source (486) are
+//     applied first (admit.go).
+//   - An Application's handler is an HTTP endpoint or a Lambda function
+//     (invoker.go). HTTP: the event is POSTed as JSON, signed like
+//     Confab's webhooks (X-Confab-Timestamp, X-Confab-Signature), and the
+//     body of a 2xx is the action list. Lambda: invoked RequestResponse
+//     through the notifications endpoints that serve its ARN. Each
+//     invocation waits 5 s; a failure is retried once, and then the call
+//     ends with 480, as the guide says.
 //   - Audio sources (audio.go) are {"Type":"S3","BucketName","Key"}; they
 //     are read from a local directory (<dir>/<bucket>/<key>) and must be
 //     RIFF/WAVE 16-bit PCM mono at 8 or 16 kHz, at most 50 MB
@@ -29,7 +32,10 @@
 //   - A Session (session.go) is one call's runtime: one goroutine, owned
 //     by the call, that invokes the handler and runs its actions on the
 //     call through the Call interface (the SIP gateway implements it).
-//
+//   - Calls an application places (outbound.go): NEW_OUTBOUND_CALL,
+//     CALL_ANSWERED, and CALL_UPDATE_REQUESTED for the arguments of
+//     UpdateSipMediaApplicationCall (any call in progress).
+
 // # Semantics
 //
 // A new action list replaces the one running, after the current action
@@ -50,8 +56,6 @@
 //
 // # Not yet
 //
-// S3 proper (prompts and recordings are read and written in local
-// directories named like buckets) and dial-out
-// (CreateSipMediaApplicationCall, UpdateSipMediaApplicationCall) are not
-// implemented.
+// S3 proper: prompts and recordings are read and written in local
+// directories named like buckets, not through an S3 API.
 package sma
