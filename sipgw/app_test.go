@@ -162,7 +162,7 @@ func TestAppPINDialIn(t *testing.T) {
 	})
 	gw := gatewayWith(t, Config{}, Params{Auth: auth, Conference: conf, Apps: appRuntime(t, h.srv.URL, 2*time.Second)})
 	udp, _, _ := gw.Addrs()
-	u := newUAC(t)
+	u := newListeningUAC(t)
 	ph := newRTPPhone(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -248,7 +248,7 @@ func TestAppHandlerDown(t *testing.T) {
 	defer close(release)
 	gw := gatewayWith(t, Config{}, Params{Auth: newTestAuth(), Conference: newConference(t), Apps: appRuntime(t, srv.URL, 300*time.Millisecond)})
 	udp, _, _ := gw.Addrs()
-	u := newUAC(t)
+	u := newListeningUAC(t)
 	ph := newRTPPhone(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -281,7 +281,7 @@ func TestAppAllowlistAndCaps(t *testing.T) {
 	rt.Config.MaxCallsPerSource = 1
 	gw := gatewayWith(t, Config{}, Params{Auth: newTestAuth(), Conference: newConference(t), Apps: rt})
 	udp, _, _ := gw.Addrs()
-	u := newUAC(t)
+	u := newListeningUAC(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	offer := func() []byte { return plainOffer(newRTPPhone(t).port(), 1, "sendrecv", "0 PCMU/8000") }
@@ -324,7 +324,7 @@ func TestAppRecordAudio(t *testing.T) {
 	rt := appRuntime(t, h.srv.URL, 2*time.Second)
 	gw := gatewayWith(t, Config{}, Params{Auth: newTestAuth(), Conference: newConference(t), Apps: rt})
 	udp, _, _ := gw.Addrs()
-	u := newUAC(t)
+	u := newListeningUAC(t)
 	ph := newRTPPhone(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -440,6 +440,9 @@ func TestAppDialOut(t *testing.T) {
 	first := <-invites
 	if first.To().Address.User != "+15550155" || first.From().Address.User != "+15550100" {
 		t.Fatalf("INVITE to %s from %s", first.To().Address.User, first.From().Address.User)
+	}
+	if udp, _, _ := gw.Addrs(); first.Source() != udp.String() {
+		t.Errorf("INVITE came from %s, not the gateway's UDP listener %s", first.Source(), udp)
 	}
 	<-invites // with Authorization
 	ph.codec, ph.pt, ph.tePT = codecPCMU, 0, 101

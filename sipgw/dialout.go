@@ -32,6 +32,10 @@ var ErrNoTrunk = errors.New("sipgw: no outbound trunk is configured")
 // ErrClosed: the gateway is closing.
 var ErrClosed = errors.New("sipgw: closed")
 
+// dialOutUDP keys the DialogUA of placed calls over UDP, which sends from
+// the UDP listener.
+const dialOutUDP = "udp-out"
+
 // answerTimeout bounds how long a placed call may ring.
 const answerTimeout = 60 * time.Second
 
@@ -77,6 +81,9 @@ func (g *Gateway) dialOut(sess *sma.Session, app *sma.Application, from, to stri
 	port, _ := strconv.Atoi(portStr)
 	transport := trunk.transport()
 	dua := g.dialogUAs[transport]
+	if transport == "udp" {
+		dua = g.dialogUAs[dialOutUDP]
+	}
 	rtpConn, rtcpConn, err := g.ports.alloc(g.bindIP)
 	if err != nil {
 		log.Warn("sipgw: dial-out: no RTP ports", "err", err)

@@ -114,6 +114,13 @@ func New(cfg Config, p Params) (*Gateway, error) {
 	if err == nil {
 		g.cli, err = sipgo.NewClient(g.ua, sipgo.WithClientLogger(sipLog))
 	}
+	var outCli *sipgo.Client
+	if err == nil {
+		// Calls placed over UDP go out from the UDP listener (the trunk sees
+		// our signalling port, and no ephemeral socket is left to sipgo's
+		// reference counting).
+		outCli, err = sipgo.NewClient(g.ua, sipgo.WithClientLogger(sipLog), sipgo.WithClientConnectionAddr(g.udp.LocalAddr().String()))
+	}
 	if err != nil {
 		g.closeListeners()
 		return nil, fmt.Errorf("sipgw: sip stack: %w", err)
@@ -125,6 +132,7 @@ func New(cfg Config, p Params) (*Gateway, error) {
 	// A call another node handed over came from that node's address: its
 	// in-dialog requests go to the caller's Contact instead.
 	g.dialogUAs[handoverUA] = &sipgo.DialogUA{Client: g.cli, ContactHDR: g.contact("udp", g.udp.LocalAddr(), netip.Addr{})}
+	g.dialogUAs[dialOutUDP] = &sipgo.DialogUA{Client: outCli, ContactHDR: g.contact("udp", g.udp.LocalAddr(), netip.Addr{})}
 	g.srv.OnInvite(g.handle(g.onInvite))
 	g.srv.OnAck(g.handle(g.onAck))
 	g.srv.OnBye(g.handle(g.onBye))

@@ -389,6 +389,7 @@ func closeAndCheck(t *testing.T, u *uac, gws ...*Gateway) {
 	}
 	if u != nil {
 		_ = u.ua.Close()
+		u.stopListening()
 	}
 	checkNoLeaks(t)
 }

@@ -34,9 +34,55 @@ type uac struct {
 	srv   *sipgo.Server
 	cache *sipgo.DialogClientCache
 	byes  chan struct{}
+	// listener, if set (newListeningUAC): the UDP socket the UAC serves
+	// and sends from; served closes when its reader has stopped.
+	listener net.PacketConn
+	served   chan struct{}
+}
+
+// newListeningUAC is a UAC that, like a real phone, listens on a UDP port
+// and sends its requests from it. sipgo v1.7.2's client connections (the
+// ephemeral sockets newUAC's requests go out on) can lose their reference
+// count under load and then outlive the UA's Close, which the leak checks
+// report; a listener socket is the UA's own to close.
+func newListeningUAC(t *testing.T) *uac {
+	t.Helper()
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := newUACWith(t, sipgo.WithClientConnectionAddr(conn.LocalAddr().String()))
+	u.listener, u.served = conn, make(chan struct{})
+	go func() { defer close(u.served); _ = u.srv.ServeUDP(conn) }()
+	t.Cleanup(u.stopListening)
+	// Requests may go out only once the listener is in the pool (else the
+	// client binds a second socket to its address).
+	pool := u.ua.TransportLayer().Pool("udp")
+	deadline := time.Now().Add(5 * time.Second)
+	for pool.Get(conn.LocalAddr().String()) == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the UAC's listener did not start")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return u
+}
+
+// stopListening closes the listener (if any) and waits for its reader.
+func (u *uac) stopListening() {
+	if u.listener == nil {
+		return
+	}
+	_ = u.listener.Close()
+	<-u.served
 }
 
 func newUAC(t *testing.T) *uac {
+	t.Helper()
+	return newUACWith(t)
+}
+
+func newUACWith(t *testing.T, opts ...sipgo.ClientOption) *uac {
 	t.Helper()
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("testphone"),
 		sipgo.WithUserAgenTLSConfig(&tls.Config{InsecureSkipVerify: true}),
@@ -45,7 +91,7 @@ func newUAC(t *testing.T) *uac {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cli, err := sipgo.NewClient(ua, sipgo.WithClientLogger(testLog(t)))
+	cli, err := sipgo.NewClient(ua, append([]sipgo.ClientOption{sipgo.WithClientLogger(testLog(t))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
