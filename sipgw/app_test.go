@@ -371,22 +371,33 @@ func wavSamples(t *testing.T, b []byte) []int16 {
 // test phone's SDP); NEW_OUTBOUND_CALL, then CALL_ANSWERED reach the
 // handler, whose PlayAudio the callee hears; UpdateSipMediaApplicationCall
 // arguments arrive as CALL_UPDATE_REQUESTED; its Hangup sends BYE.
-func TestAppDialOut(t *testing.T) {
-	const user, pass, realm, nonce = "trunkuser", "trunkpass", "trunk", "4f1c9e"
-	ph := newRTPPhone(t)
+// testTrunk is a trunk's callee for dial-out tests: a sipgo UAS that
+// challenges an INVITE without credentials with 401 digest, then answers
+// with ph's PCMU SDP; it reports INVITEs and BYEs.
+type testTrunk struct {
+	conn    net.PacketConn
+	ua      *sipgo.UserAgent
+	invites chan *sip.Request
+	byes    chan struct{}
+	served  chan struct{}
+}
+
+const trunkUser, trunkPass = "trunkuser", "trunkpass"
+
+func newTestTrunk(t *testing.T, ph *rtpPhone) *testTrunk {
+	const realm, nonce = "trunk", "4f1c9e"
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("trunk"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ua.Close()
 	srv, _ := sipgo.NewServer(ua)
 	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	invites, byes := make(chan *sip.Request, 4), make(chan struct{}, 1)
+	tr := &testTrunk{conn: conn, ua: ua, invites: make(chan *sip.Request, 4), byes: make(chan struct{}, 1), served: make(chan struct{})}
 	srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
-		invites <- req
+		tr.invites <- req
 		h := req.GetHeader("Authorization")
 		if h == nil {
 			res := sip.NewResponseFromRequest(req, 401, "Unauthorized", nil)
@@ -396,7 +407,7 @@ func TestAppDialOut(t *testing.T) {
 		}
 		md5hex := func(s string) string { sum := md5.Sum([]byte(s)); return hex.EncodeToString(sum[:]) }
 		uri := req.Recipient.String()
-		want := md5hex(md5hex(user+":"+realm+":"+pass) + ":" + nonce + ":" + md5hex("INVITE:"+uri))
+		want := md5hex(md5hex(trunkUser+":"+realm+":"+trunkPass) + ":" + nonce + ":" + md5hex("INVITE:"+uri))
 		if !strings.Contains(h.Value(), `response="`+want+`"`) {
 			t.Errorf("Authorization %q, want response %s for %s", h.Value(), want, uri)
 			_ = tx.Respond(sip.NewResponseFromRequest(req, 403, "Forbidden", nil))
@@ -410,10 +421,24 @@ func TestAppDialOut(t *testing.T) {
 	srv.OnAck(func(*sip.Request, sip.ServerTransaction) {})
 	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
-		byes <- struct{}{}
+		tr.byes <- struct{}{}
 	})
-	served := make(chan struct{})
-	go func() { defer close(served); _ = srv.ServeUDP(conn) }()
+	go func() { defer close(tr.served); _ = srv.ServeUDP(conn) }()
+	t.Cleanup(tr.close)
+	return tr
+}
+
+func (tr *testTrunk) close() {
+	_ = tr.ua.Close()
+	_ = tr.conn.Close()
+	<-tr.served
+}
+
+func TestAppDialOut(t *testing.T) {
+	ph := newRTPPhone(t)
+	trunk := newTestTrunk(t, ph)
+	conn, invites, byes := trunk.conn, trunk.invites, trunk.byes
+	const user, pass = trunkUser, trunkPass
 
 	h := newAppHandler(t, func(ev sma.Event) any {
 		switch ev.InvocationEventType {
@@ -476,8 +501,36 @@ func TestAppDialOut(t *testing.T) {
 	if err := rt.Update("pin-app", tx, nil); !errors.Is(err, sma.ErrNoCall) {
 		t.Fatalf("update after the end: %v", err)
 	}
-	_ = ua.Close() // the trunk
-	_ = conn.Close()
-	<-served
+	trunk.close()
+	closeAndCheck(t, nil, gw)
+}
+
+// TestAppDialOutHandlerFails: a handler that fails on CALL_ANSWERED gets
+// the answered call hung up (BYE) and HANGUP, and nothing is left running.
+func TestAppDialOutHandlerFails(t *testing.T) {
+	ph := newRTPPhone(t)
+	trunk := newTestTrunk(t, ph)
+	h := newAppHandler(t, func(ev sma.Event) any {
+		if ev.InvocationEventType == sma.EventCallAnswered {
+			return "not a response"
+		}
+		return smaActions()
+	})
+	rt := appRuntime(t, h.srv.URL, time.Second)
+	gw := gatewayWith(t, Config{Outbound: Trunk{Host: trunk.conn.LocalAddr().String(), Username: trunkUser, Password: trunkPass}},
+		Params{Auth: newTestAuth(), Conference: newConference(t), Apps: rt})
+	if _, err := gw.Dial(&rt.Config.Applications[0], "+15550100", "+15550155", nil); err != nil {
+		t.Fatal(err)
+	}
+	h.next(t, sma.EventNewOutboundCall)
+	h.next(t, sma.EventCallAnswered)
+	h.next(t, sma.EventCallAnswered) // the one retry
+	select {
+	case <-trunk.byes:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no BYE after the handler failed")
+	}
+	h.next(t, sma.EventHangup)
+	trunk.close()
 	closeAndCheck(t, nil, gw)
 }

@@ -153,12 +153,11 @@ func (g *Gateway) dialOut(sess *sma.Session, app *sma.Application, from, to stri
 	c.media.start()
 	c.media.setTx(n.plan.pt, nil, true)
 	log.Info("sipgw: dial-out answered", "codec", c.codec)
-	reason, bye := "application hangup", true
-	if !sess.Answered(ctx) {
-		reason = "handler failed"
-	} else {
+	reason, bye, ran := "handler failed", true, false
+	if sess.Answered(ctx) {
 		a.start(ctx)
 		reason, bye = oc.loop()
+		ran = true
 	}
 	a.stop()
 	if bye {
@@ -166,6 +165,9 @@ func (g *Gateway) dialOut(sess *sma.Session, app *sma.Application, from, to stri
 	}
 	c.media.close()
 	a.wait()
+	if !ran {
+		sess.NotAnswered(ctx) // HANGUP: the Session never ran to send it
+	}
 	log.Info("sipgw: dial-out ended", "reason", reason)
 }
 

@@ -3,6 +3,7 @@ package sipgw
 import (
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/zaf/g711"
@@ -25,6 +26,7 @@ type prompter struct {
 	cmds chan *prompt // a prompt to play, or nil to stop
 	quit chan struct{}
 	done chan struct{}
+	once sync.Once // the goroutine runs, or (close first) never will
 
 	// Owned by the goroutine.
 	ts  uint32
@@ -56,10 +58,11 @@ func newPrompter(c clock.Clock, cd codec, mix func([]byte, uint32)) (*prompter, 
 // start runs the goroutine (a panic in it is contained, counted and ends
 // only the prompts); close stops it and waits.
 func (p *prompter) start(log *slog.Logger, panics guard.Counter) {
-	go p.run(log, panics)
+	p.once.Do(func() { go p.run(log, panics) })
 }
 
 func (p *prompter) close() {
+	p.once.Do(func() { close(p.done) }) // never started: nothing to wait for
 	select {
 	case <-p.quit:
 	default:
