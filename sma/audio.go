@@ -15,6 +15,9 @@ import (
 // and re-read when the file changes.
 type AudioStore struct {
 	Dir string
+	// S3, if set, holds the prompts instead of Dir (an object is
+	// re-read only when its ETag changed).
+	S3 *S3
 
 	mu    sync.Mutex
 	cache map[string]cachedPrompt
@@ -24,6 +27,7 @@ type AudioStore struct {
 type cachedPrompt struct {
 	mod  time.Time
 	size int64
+	etag string // S3's
 	pcm  []int16
 }
 
@@ -35,6 +39,9 @@ var errSource = errors.New("sma: invalid audio source")
 // Load returns the prompt's samples at 8 kHz. A bucket or key that would
 // leave Dir, a missing, oversized or unparseable file is errSource.
 func (s *AudioStore) Load(src AudioSource) ([]int16, error) {
+	if s.S3 != nil {
+		return s.loadS3(src)
+	}
 	if !src.valid() || s.Dir == "" || !safeName(src.BucketName) {
 		return nil, errSource
 	}
@@ -92,4 +99,31 @@ func (s *AudioStore) remember(path string, c cachedPrompt) {
 // safeName reports whether a bucket name is one path element.
 func safeName(s string) bool {
 	return s != "" && s != "." && s != ".." && !strings.ContainsAny(s, "/\\\x00")
+}
+
+// loadS3 reads a prompt from S3, using the cached decode while its ETag
+// holds.
+func (s *AudioStore) loadS3(src AudioSource) ([]int16, error) {
+	if !src.valid() {
+		return nil, errSource
+	}
+	id := "s3:" + src.BucketName + "/" + src.Key
+	s.mu.Lock()
+	c, cached := s.cache[id]
+	s.mu.Unlock()
+	b, etag, err := s.S3.get(src.BucketName, src.Key, c.etag, maxAudioBytes)
+	if errors.Is(err, errNotModified) && cached {
+		return c.pcm, nil
+	}
+	if err != nil {
+		return nil, errSource
+	}
+	pcm, err := decodeWAV(b)
+	if err != nil {
+		return nil, errSource
+	}
+	if etag != "" {
+		s.remember(id, cachedPrompt{etag: etag, pcm: pcm})
+	}
+	return pcm, nil
 }

@@ -23,12 +23,13 @@
 //     invocation waits 5 s; a failure is retried once, and then the call
 //     ends with 480, as the guide says.
 //   - Audio sources (audio.go) are {"Type":"S3","BucketName","Key"}; they
-//     are read from a local directory (<dir>/<bucket>/<key>) and must be
-//     RIFF/WAVE 16-bit PCM mono at 8 or 16 kHz, at most 50 MB
-//     (InvalidAudioSource otherwise).
-//   - RecordAudio keeps the caller's audio as an 8 kHz WAV in a bucket:
-//     <dir>/<bucket>/<Prefix><CallId>-<n>.wav (recordings.go); the bucket
-//     directory must exist.
+//     are read from an S3-compatible store (s3.go, aws-sdk-go-v2; re-read
+//     only when the ETag changed) or a local directory
+//     (<dir>/<bucket>/<key>), and must be RIFF/WAVE 16-bit PCM mono at 8
+//     or 16 kHz, at most 50 MB (InvalidAudioSource otherwise).
+//   - RecordAudio keeps the caller's audio as an 8 kHz WAV in a bucket,
+//     key <Prefix><CallId>-<n>.wav (recordings.go): in S3, or in the
+//     directory <dir>/<bucket>, which must exist.
 //   - A Session (session.go) is one call's runtime: one goroutine, owned
 //     by the call, that invokes the handler and runs its actions on the
 //     call through the Call interface (the SIP gateway implements it).
@@ -54,8 +55,7 @@
 // collected no valid input after all its attempts — the event carries
 // ErrorType "InvalidDigitsReceived".
 //
-// # Not yet
-//
-// S3 proper: prompts and recordings are read and written in local
-// directories named like buckets, not through an S3 API.
+// The handler is trusted with what the operator gave it (its URL or ARN);
+// what it answers is not: every parameter is checked (action.go), and
+// bounded (response size, actions, regexes, durations, prompt sizes).
 package sma

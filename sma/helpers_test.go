@@ -85,7 +85,7 @@ func action(typ string, params map[string]any) map[string]any {
 	return map[string]any{"Type": typ, "Parameters": params}
 }
 
-func s3(key string) map[string]any {
+func s3src(key string) map[string]any {
 	return map[string]any{"Type": "S3", "BucketName": "prompts", "Key": key}
 }
 

@@ -12,12 +12,17 @@ import (
 // must); keys may hold "/" (directories are made) but never "..".
 type RecordingStore struct {
 	Dir string
+	// S3, if set, takes the recordings instead of Dir.
+	S3 *S3
 }
 
 var errKey = errors.New("sma: invalid recording key")
 
 // ok reports whether the bucket exists.
 func (r *RecordingStore) ok(bucket string) bool {
+	if r.S3 != nil {
+		return bucket != "" && r.S3.bucketExists(bucket)
+	}
 	if r.Dir == "" || !safeName(bucket) {
 		return false
 	}
@@ -28,6 +33,12 @@ func (r *RecordingStore) ok(bucket string) bool {
 // Put writes data to bucket/key, durably (written to a temporary file,
 // synced, renamed).
 func (r *RecordingStore) Put(bucket, key string, data []byte) error {
+	if r.S3 != nil {
+		if key == "" || len(key) > 1024 {
+			return errKey
+		}
+		return r.S3.put(bucket, key, data)
+	}
 	if !r.ok(bucket) || key == "" || strings.Contains(key, "..") || strings.ContainsRune(key, 0) || strings.HasPrefix(key, "/") {
 		return errKey
 	}

@@ -19,9 +19,9 @@ func pinScript(after func(ev Event) any) handlerFunc {
 		switch {
 		case ev.InvocationEventType == EventNewInboundCall:
 			return actions(
-				action("PlayAudio", map[string]any{"AudioSource": s3("welcome.wav")}),
+				action("PlayAudio", map[string]any{"AudioSource": s3src("welcome.wav")}),
 				action("PlayAudioAndGetDigits", map[string]any{
-					"ParticipantTag": "LEG-A", "AudioSource": s3("pin.wav"), "FailureAudioSource": s3("bad.wav"),
+					"ParticipantTag": "LEG-A", "AudioSource": s3src("pin.wav"), "FailureAudioSource": s3src("bad.wav"),
 					"MinNumberOfDigits": 3, "MaxNumberOfDigits": 5, "TerminatorDigits": []string{"#"},
 					"InputDigitsRegex": "^1234$", "InBetweenDigitsDurationInMilliseconds": 2000,
 					"Repeat": 3, "RepeatDurationInMilliseconds": 3000,
@@ -146,7 +146,7 @@ func TestDigitsTimeoutFailsAfterRepeats(t *testing.T) {
 	ta := newTestApp(t, func(ev Event) any {
 		if ev.InvocationEventType == EventNewInboundCall {
 			return actions(action("PlayAudioAndGetDigits", map[string]any{
-				"AudioSource": s3("pin.wav"), "FailureAudioSource": s3("bad.wav"), "MinNumberOfDigits": 1,
+				"AudioSource": s3src("pin.wav"), "FailureAudioSource": s3src("bad.wav"), "MinNumberOfDigits": 1,
 				"Repeat": 2, "RepeatDurationInMilliseconds": 100}))
 		}
 		return actions()
@@ -172,15 +172,15 @@ func TestActionErrors(t *testing.T) {
 		errType string
 	}{
 		{"PlayAudio without AudioSource", action("PlayAudio", map[string]any{}), ErrInvalidAudioSource},
-		{"PlayAudio of a missing key", action("PlayAudio", map[string]any{"AudioSource": s3("nope.wav")}), ErrInvalidAudioSource},
-		{"PlayAudio of a text file", action("PlayAudio", map[string]any{"AudioSource": s3("text.wav")}), ErrInvalidAudioSource},
+		{"PlayAudio of a missing key", action("PlayAudio", map[string]any{"AudioSource": s3src("nope.wav")}), ErrInvalidAudioSource},
+		{"PlayAudio of a text file", action("PlayAudio", map[string]any{"AudioSource": s3src("text.wav")}), ErrInvalidAudioSource},
 		{"PlayAudio leaving the directory", action("PlayAudio", map[string]any{"AudioSource": map[string]any{"Type": "S3", "BucketName": "..", "Key": "x.wav"}}), ErrInvalidAudioSource},
-		{"PlayAudio on an unknown CallId", action("PlayAudio", map[string]any{"CallId": "nope", "AudioSource": s3("pin.wav")}), ErrInvalidActionParameter},
+		{"PlayAudio on an unknown CallId", action("PlayAudio", map[string]any{"CallId": "nope", "AudioSource": s3src("pin.wav")}), ErrInvalidActionParameter},
 		{"Pause on LEG-B unbridged", action("Pause", map[string]any{"ParticipantTag": "LEG-B", "DurationInMilliseconds": "10"}), ErrInvalidActionParameter},
 		{"Pause without a duration", action("Pause", map[string]any{}), ErrInvalidActionParameter},
 		{"Pause with a word for a duration", action("Pause", map[string]any{"DurationInMilliseconds": "soon"}), ErrInvalidActionParameter},
 		{"ReceiveDigits with a bad regex", action("ReceiveDigits", map[string]any{"InputDigitsRegex": "(", "InBetweenDigitsDurationInMilliseconds": 10, "FlushDigitsDurationInMilliseconds": 10}), ErrInvalidActionParameter},
-		{"PlayAudioAndGetDigits with a bad terminator", action("PlayAudioAndGetDigits", map[string]any{"AudioSource": s3("pin.wav"), "FailureAudioSource": s3("bad.wav"), "TerminatorDigits": []string{"x"}, "RepeatDurationInMilliseconds": 10}), ErrInvalidActionParameter},
+		{"PlayAudioAndGetDigits with a bad terminator", action("PlayAudioAndGetDigits", map[string]any{"AudioSource": s3src("pin.wav"), "FailureAudioSource": s3src("bad.wav"), "TerminatorDigits": []string{"x"}, "RepeatDurationInMilliseconds": 10}), ErrInvalidActionParameter},
 		{"JoinChimeMeeting with a bad token", action("JoinChimeMeeting", map[string]any{"JoinToken": "bad"}), ErrInvalidActionParameter},
 		{"Mute unbridged", action("ModifyChimeMeetingAttendees", map[string]any{"Operation": "Mute", "MeetingId": "m", "AttendeeList": []string{"a"}}), ErrInvalidActionParameter},
 		{"Modify with a bad operation", action("ModifyChimeMeetingAttendees", map[string]any{"Operation": "Shout", "MeetingId": "m", "AttendeeList": []string{"a"}}), ErrInvalidActionParameter},
@@ -234,7 +234,7 @@ func TestReceiveDigitsInBackground(t *testing.T) {
 
 func TestCallerHangsUpDuringPrompt(t *testing.T) {
 	ta := newTestApp(t, func(ev Event) any {
-		return actions(action("PlayAudio", map[string]any{"AudioSource": s3("welcome.wav")}))
+		return actions(action("PlayAudio", map[string]any{"AudioSource": s3src("welcome.wav")}))
 	})
 	s, _, done := startSession(t, ta, prompts(t, 80000, markers), newFakeCall()) // 10 s
 	ta.next()

@@ -454,11 +454,32 @@ type SIPConfig struct {
 	// {BucketName, Key} is <prompts_dir>/<BucketName>/<Key>, a 16-bit PCM
 	// mono WAV at 8 or 16 kHz. Default <data_dir>/prompts.
 	PromptsDir string `yaml:"prompts_dir"`
+	// S3, when its endpoint or region is set, holds the prompts and takes
+	// the recordings instead of prompts_dir and recordings_dir: an
+	// S3-compatible store (AWS, SeaweedFS, Garage, …).
+	S3 S3Config `yaml:"s3"`
 	// RecordingsDir keeps RecordAudio's recordings: RecordingDestination
 	// {BucketName} is the directory <recordings_dir>/<BucketName>, which
 	// must exist. Default <data_dir>/recordings.
 	RecordingsDir string `yaml:"recordings_dir"`
 }
+
+// S3Config is sip.s3.
+type S3Config struct {
+	// Endpoint is the store's URL (e.g. http://127.0.0.1:8333); empty with
+	// a region: AWS S3.
+	Endpoint string `yaml:"endpoint"`
+	Region   string `yaml:"region"`
+	// AccessKeyID and SecretAccessKey sign the requests (SigV4).
+	AccessKeyID     string `yaml:"access_key_id"`
+	SecretAccessKey string `yaml:"secret_access_key"`
+	// PathStyle addresses buckets as /<bucket>/<key>. Default true (what
+	// S3-compatible servers expect).
+	PathStyle bool `yaml:"path_style"`
+}
+
+// On reports whether S3 is configured.
+func (c S3Config) On() bool { return c.Endpoint != "" || c.Region != "" }
 
 // OutboundTrunk is sip.outbound.
 type OutboundTrunk struct {
@@ -564,6 +585,7 @@ func Defaults() Config {
 			AllowedSources:         []string{},
 			MaxCallsPerApplication: 1000,
 			MaxCallsPerSource:      200,
+			S3:                     S3Config{PathStyle: true},
 			ListenUDP:              "127.0.0.1:5060",
 			ListenTCP:              "127.0.0.1:5060",
 			ListenTLS:              "127.0.0.1:5061",
@@ -719,6 +741,9 @@ func (c Config) Redacted() Config {
 	}
 	if c.TURN.Secret != "" {
 		out.TURN.Secret = maskSecret(c.TURN.Secret)
+	}
+	if c.SIP.S3.SecretAccessKey != "" {
+		out.SIP.S3.SecretAccessKey = maskSecret(c.SIP.S3.SecretAccessKey)
 	}
 	if c.SIP.Outbound.Password != "" {
 		out.SIP.Outbound.Password = maskSecret(c.SIP.Outbound.Password)

@@ -117,7 +117,7 @@ func (c Config) SIPApplications(log *slog.Logger, panics guard.Counter, invokeLa
 	if recs == "" {
 		recs = filepath.Join(c.DataDir, "recordings")
 	}
-	return &sma.Runtime{
+	rt := &sma.Runtime{
 		Recordings: &sma.RecordingStore{Dir: recs},
 		Config: sma.Config{Applications: c.SIP.Applications, Rules: c.SIP.Rules, AllowedSources: c.SIP.AllowedSources,
 			MaxCallsPerApplication: c.SIP.MaxCallsPerApplication, MaxCallsPerSource: c.SIP.MaxCallsPerSource},
@@ -127,6 +127,12 @@ func (c Config) SIPApplications(log *slog.Logger, panics guard.Counter, invokeLa
 		Log:     log, Panics: panics,
 		AccountID: c.AccountID, Region: c.MediaRegions[0],
 	}
+	if s := c.SIP.S3; s.On() {
+		store := sma.NewS3(sma.S3Config{Endpoint: s.Endpoint, Region: s.Region, AccessKeyID: s.AccessKeyID,
+			SecretAccessKey: s.SecretAccessKey, PathStyle: s.PathStyle})
+		rt.Audio.S3, rt.Recordings.S3 = store, store
+	}
+	return rt
 }
 
 // Listeners are the node's own listen addresses (HTTP and SIP), which TURN

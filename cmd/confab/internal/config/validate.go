@@ -245,6 +245,14 @@ func (c Config) Validate() error {
 				v.add("sip.public_ip", "must be an IP address (got %q)", sp.PublicIP)
 			}
 		}
+		if e := sp.S3.Endpoint; e != "" {
+			if u, err := url.Parse(e); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				v.add("sip.s3.endpoint", "must be an http(s) URL (got %q)", e)
+			}
+		}
+		if (sp.S3.AccessKeyID == "") != (sp.S3.SecretAccessKey == "") {
+			v.add("sip.s3.access_key_id", "access_key_id and secret_access_key go together")
+		}
 		if o := sp.Outbound; o.Host != "" || o.Transport != "" {
 			if !slices.Contains([]string{"", "udp", "tcp", "tls"}, o.Transport) {
 				v.add("sip.outbound.transport", "must be udp, tcp or tls (got %q)", o.Transport)
