@@ -60,9 +60,8 @@ func TestCapabilitiesAudio(t *testing.T) {
 		return toneDB(bob.Attendee, 400) < heard-30
 	})
 	t.Logf("alice left bob's mix %v after UpdateAttendeeCapabilities (%.1f dB → %.1f dB)", d, heard, toneDB(bob.Attendee, 400))
-	if c := toneDB(carol.Attendee, 400); c > heard-30 {
-		t.Errorf("carol still hears alice at %.1f dB", c)
-	}
+	// Carol's measuring window may still hold audio from before the change.
+	within1s(t, "carol stops hearing alice (Audio Receive)", func() bool { return toneDB(carol.Attendee, 400) < heard-30 })
 	if a, b := toneDB(alice.Attendee, 700), toneDB(alice.Attendee, 400); a-b < 20 {
 		t.Errorf("alice (Receive) should still hear bob: 700 Hz %.1f dB, own 400 Hz %.1f dB", a, b)
 	}
