@@ -95,7 +95,7 @@ func BenchmarkPINDialIns(b *testing.B) {
 		}
 	}))
 	defer handler.Close()
-	yaml := noThrottle() + fmt.Sprintf(`sip:
+	yaml := noThrottle() + "debug:\n  pprof: true\n" + fmt.Sprintf(`sip:
   applications:
     - {id: pin, endpoint: %q}
   rules:
@@ -202,7 +202,16 @@ func BenchmarkPINDialIns(b *testing.B) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	cpu0, at0 := processCPU(b, s.cmd.Process.Pid), time.Now()
-	time.Sleep(3 * time.Second)
+	if path := os.Getenv("CONFAB_BENCH_PROFILE"); path != "" { // a CPU profile of the steady state
+		resp, err := http.Get(s.Endpoint + "/debug/pprof/profile?seconds=3")
+		if err == nil {
+			prof, _ := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			_ = os.WriteFile(path, prof, 0o644)
+		}
+	} else {
+		time.Sleep(3 * time.Second)
+	}
 	cpu := processCPU(b, s.cmd.Process.Pid) - cpu0
 	wall := time.Since(at0)
 	if err := cmd.Wait(); err != nil {
