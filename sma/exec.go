@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/confab-media/confab/internal/ids"
 )
 
 // outcome is how an action ended.
@@ -222,7 +224,7 @@ func (s *Session) join(a Action) *actionError {
 	}
 	s.bridge = b
 	s.details.Participants = append(s.details.Participants, Participant{
-		CallID: newID(), ParticipantTag: LegB, To: "SMA", From: s.bridgeFrom, Direction: "Outbound",
+		CallID: ids.New(), ParticipantTag: LegB, To: "SMA", From: s.bridgeFrom, Direction: "Outbound",
 		StartTimeInMilliseconds: millisNow(s.rt.Clock), Status: StatusConnected,
 	})
 	s.legB = len(s.details.Participants) - 1

@@ -2,8 +2,6 @@ package sma
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/confab-media/confab/internal/clock"
 	"github.com/confab-media/confab/internal/guard"
+	"github.com/confab-media/confab/internal/ids"
 )
 
 // Runtime holds what every Session shares: the applications and rules,
@@ -129,10 +128,10 @@ func (rt *Runtime) newSession(app *Application, ruleID, direction, to, from, bri
 	}
 	s.endOnce <- struct{}{}
 	s.details = CallDetails{
-		TransactionID: newID(), AwsAccountID: rt.AccountID, AwsRegion: region,
+		TransactionID: ids.New(), AwsAccountID: rt.AccountID, AwsRegion: region,
 		SipRuleID: ruleID, SipApplicationID: app.ID,
 		Participants: []Participant{{
-			CallID: newID(), ParticipantTag: LegA, To: to, From: from, Direction: direction,
+			CallID: ids.New(), ParticipantTag: LegA, To: to, From: from, Direction: direction,
 			StartTimeInMilliseconds: millisNow(rt.Clock), Status: StatusConnected,
 		}},
 	}
@@ -424,15 +423,6 @@ func (s *Session) dropBridge() {
 		s.details.Participants[s.legB].Status = StatusGone
 		s.legB = -1
 	}
-}
-
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 func millisNow(c clock.Clock) string {

@@ -1,13 +1,21 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"net"
+	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go/aws"
+	"github.com/aws/aws-sdk-go/service/chimesdkmeetings"
+
 	"github.com/confab-media/confab/internal/redistest"
+	"github.com/confab-media/confab/sma"
 )
 
 // browserTestDir holds the real-browser harness, relative to the repository root.
@@ -128,4 +136,104 @@ func TestBrowserDemo(t *testing.T) {
 		"CONFAB_CHROMIUM=" + chromiumPath,
 		"CONFAB_DEMO_SCREENSHOT=" + os.Getenv("CONFAB_DEMO_SCREENSHOT"),
 	}, warnings, browserTestDir+"/demo.mjs")
+}
+
+// TestBrowserSIPMediaApplication: the SIP media application PIN flow with
+// the stock SDK in Chromium on the other end. baresip dials a PIN number
+// of `confab serve` with no token, keys "1234#" at the prompt, and the
+// signed HTTP handler answers JoinChimeMeeting; a Chromium page joined to
+// the meeting (cmd/confab/browsertest/driver.mjs, stage "phone") shows the
+// caller in its roster and hears its tone; "*" (ModifyChimeMeetingAttendees
+// Mute) drops the tone by more than 30 dB at the page; "#" hangs up and
+// the caller leaves the roster; HANGUP reaches the handler.
+func TestBrowserSIPMediaApplication(t *testing.T) {
+	const phoneTone = 1000.0
+	node := requireNode(t, browserTestDir)
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("%s is missing (%v): run `make test-deps`", chromiumPath, err)
+	}
+	prompts := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(prompts, "prompts"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeWAV(t, filepath.Join(prompts, "prompts", "pin.wav"), 8000, 1400, 15*time.Second)
+	writeWAV(t, filepath.Join(prompts, "prompts", "bad.wav"), 8000, 300, 500*time.Millisecond)
+	h := &pinHandler{t: t, pin: "1234", events: make(chan sma.Event, 64)}
+	hs := httptest.NewServer(h)
+	defer hs.Close()
+	s := startServer(t, "", noThrottle()+fmt.Sprintf(`sip:
+  applications:
+    - {id: pin-app, endpoint: %q, secret: %q}
+  rules:
+    - {id: pin-rule, trigger_type: ToPhoneNumber, trigger_value: "+15550100", application: pin-app}
+  prompts_dir: %q
+`, hs.URL, smaSecret, prompts))
+	c := s.client(testKeyID, testSecret)
+	h.client.Store(c)
+	cm, err := c.CreateMeeting(&chimesdkmeetings.CreateMeetingInput{ClientRequestToken: aws.String("sma-browser"),
+		MediaRegion: aws.String("us-east-1"), ExternalMeetingId: aws.String("sma-browser")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.meeting.Store(cm.Meeting.MeetingId)
+	web, err := c.CreateAttendee(&chimesdkmeetings.CreateAttendeeInput{MeetingId: cm.Meeting.MeetingId, ExternalUserId: aws.String("web")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	phone, err := c.CreateAttendee(&chimesdkmeetings.CreateAttendeeInput{MeetingId: cm.Meeting.MeetingId, ExternalUserId: aws.String("pstn-caller")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.token = *phone.Attendee.JoinToken
+	h.caller.Store(phone.Attendee.AttendeeId)
+
+	cons := freeUDP(t)
+	startBaresipDial(t, "sip:+15550100@"+sipListener(t, s), phoneTone, cons)
+	h.next(t, sma.EventNewInboundCall, "")
+	time.Sleep(2 * time.Second) // the prompt plays
+	sendKeys(t, cons, "1234#", 300*time.Millisecond)
+	h.next(t, sma.EventActionSuccessful, "JoinChimeMeeting")
+
+	// The page signals through files: heard → mute, muted → hang up.
+	signals := t.TempDir()
+	keysDone := make(chan struct{})
+	go func() {
+		defer close(keysDone)
+		for _, step := range []struct{ file, key string }{{"heard", "*"}, {"muted", "#"}} {
+			deadline := time.Now().Add(2 * time.Minute)
+			for {
+				if _, err := os.Stat(filepath.Join(signals, step.file)); err == nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					return
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if conn, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", cons)); err == nil {
+				_, _ = conn.Write([]byte(step.key))
+				_ = conn.Close()
+			}
+		}
+	}()
+	meetingJSON, _ := json.Marshal(map[string]any{
+		"MeetingId": *cm.Meeting.MeetingId, "ExternalMeetingId": *cm.Meeting.ExternalMeetingId, "MediaRegion": *cm.Meeting.MediaRegion,
+		"MediaPlacement": cm.Meeting.MediaPlacement,
+	})
+	attendeeJSON, _ := json.Marshal(map[string]string{"AttendeeId": *web.Attendee.AttendeeId, "ExternalUserId": "web", "JoinToken": *web.Attendee.JoinToken})
+	warnings := func() string { return "server warnings:\n" + serverWarnings(s.Log(), 60) }
+	runNode(t, node, 3*time.Minute, []string{
+		"CONFAB_ENDPOINT=" + s.Endpoint,
+		"CONFAB_ACCESS_KEY_ID=" + testKeyID,
+		"CONFAB_SECRET_ACCESS_KEY=" + testSecret,
+		"CONFAB_BROWSER_STAGE=phone",
+		"CONFAB_CHROMIUM=" + chromiumPath,
+		"CONFAB_MEETING=" + string(meetingJSON),
+		"CONFAB_ATTENDEE=" + string(attendeeJSON),
+		"CONFAB_PHONE_ATTENDEE_ID=" + *phone.Attendee.AttendeeId,
+		fmt.Sprintf("CONFAB_PHONE_FREQ=%g", phoneTone),
+		"CONFAB_SIGNAL_DIR=" + signals,
+	}, warnings, browserTestDir+"/driver.mjs")
+	<-keysDone
+	h.next(t, sma.EventHangup, "")
 }

@@ -42,6 +42,9 @@ type pinHandler struct {
 	client  atomic.Pointer[chimesdkmeetings.ChimeSDKMeetings]
 	caller  atomic.Pointer[string] // the caller's attendee id
 	events  chan sma.Event
+	// token, if set, is the join token (of attendee caller) to answer the
+	// PIN with, instead of creating an attendee.
+	token string
 }
 
 func (h *pinHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -77,6 +80,10 @@ func (h *pinHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case "PlayAudioAndGetDigits":
 			if *ev.ActionData.ReceivedDigits != h.pin {
 				reply(act("Hangup", map[string]any{"SipResponseCode": "0"}))
+				return
+			}
+			if h.token != "" {
+				reply(act("JoinChimeMeeting", map[string]any{"JoinToken": h.token}))
 				return
 			}
 			a, err := h.client.Load().CreateAttendee(&chimesdkmeetings.CreateAttendeeInput{MeetingId: h.meeting.Load(), ExternalUserId: aws.String("pstn-caller")})

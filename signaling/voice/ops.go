@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/confab-media/confab/internal/ids"
 	"github.com/confab-media/confab/signaling/store"
 )
 
@@ -52,7 +53,7 @@ func (r *Registry) createApp(in createAppInput) (*SipMediaApplication, error) {
 		return nil, errLimit
 	}
 	now := timestamp(r.p.Now())
-	id := newID()
+	id := ids.New()
 	a := &SipMediaApplication{SipMediaApplicationID: id, SipMediaApplicationArn: r.arn(in.AwsRegion, "sma", id), AwsRegion: in.AwsRegion,
 		Name: in.Name, Endpoints: in.Endpoints[:1], CreatedTimestamp: now, UpdatedTimestamp: now}
 	if err := r.putApp(a); err != nil {
@@ -173,7 +174,7 @@ func (r *Registry) createRule(in createRuleInput) (*SipRule, error) {
 		return nil, conflict(fmt.Sprintf("Another SIP rule has %s %s", in.TriggerType, in.TriggerValue))
 	}
 	now := timestamp(r.p.Now())
-	s := &SipRule{SipRuleID: newID(), Name: in.Name, Disabled: in.Disabled, TriggerType: in.TriggerType, TriggerValue: in.TriggerValue,
+	s := &SipRule{SipRuleID: ids.New(), Name: in.Name, Disabled: in.Disabled, TriggerType: in.TriggerType, TriggerValue: in.TriggerValue,
 		TargetApplications: r.withRegions(in.TargetApplications), CreatedTimestamp: now, UpdatedTimestamp: now}
 	if err := r.putRule(s); err != nil {
 		return nil, err

@@ -2,8 +2,6 @@ package voice
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -216,13 +214,4 @@ func sortedRules(m map[string]*SipRule) []*SipRule {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].SipRuleID < out[j].SipRuleID })
 	return out
-}
-
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }

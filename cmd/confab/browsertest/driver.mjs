@@ -9,6 +9,11 @@
 //                             CONFAB_BROWSER_REGIONS, each on the node placement picks) or
 //                             "signaling" (what works before the SFU lands)
 //   CONFAB_BROWSER_REGIONS    cluster stage: comma-separated MediaRegions, one meeting each
+//   phone stage ("phone"): one page joins CONFAB_MEETING as CONFAB_ATTENDEE (the JSON the API
+//                             returned) while a SIP caller, attendee CONFAB_PHONE_ATTENDEE_ID, talks at
+//                             CONFAB_PHONE_FREQ Hz; the page writes CONFAB_SIGNAL_DIR/heard once it hears
+//                             the caller (the test then mutes it) and /muted once the mute is heard (the
+//                             test then hangs up)
 //   CONFAB_CHROMIUM           default /usr/lib/chromium/chromium
 //   CONFAB_BROWSER_VERBOSE=1  print every page console line (default: signaling-relevant ones)
 //   CONFAB_BROWSER_TURN=0     the server has TURN off: expect direct host pairs (default: relay pairs)
@@ -53,7 +58,7 @@ const HEAR_MARGIN_DB = 20; // another attendee's tone must stand this far above 
 const OWN_ATTENUATION_DB = 20; // own tone must be at least this much weaker than the others
 
 const regions = (process.env.CONFAB_BROWSER_REGIONS || 'us-east-1').split(',').filter(Boolean);
-if (!['full', 'signaling', 'cluster'].includes(stage)) fail(`unknown CONFAB_BROWSER_STAGE ${stage}`);
+if (!['full', 'signaling', 'cluster', 'phone'].includes(stage)) fail(`unknown CONFAB_BROWSER_STAGE ${stage}`);
 if (!endpoint) fail('CONFAB_ENDPOINT is not set');
 if (!fs.existsSync(chromePath)) fail(`${chromePath} not found: run \`make test-deps\``);
 
@@ -146,6 +151,10 @@ async function main() {
 
   if (stage === 'cluster') {
     await clusterStage(pageOrigin);
+    return;
+  }
+  if (stage === 'phone') {
+    await phoneStage(pageOrigin);
     return;
   }
 
@@ -347,6 +356,43 @@ async function clusterStage(origin) {
   const stops = await Promise.all(all.flatMap((g) => g.peers).map((p) => p.page.evaluate(() => window.confab.stop()).catch((e) => ({ error: String(e) }))));
   all.flatMap((g) => g.peers).forEach((p, i) => check(`${p.name}: stop() ends with audioVideoDidStop Left`, stops[i] && stops[i].name === 'Left', stops[i]));
   for (const g of all) await chime.send(new DeleteMeetingCommand({ MeetingId: g.meeting.MeetingId }));
+}
+
+// phoneStage: a stock-SDK page in a meeting a SIP caller joined (through a
+// SIP media application's JoinChimeMeeting): the roster shows the caller,
+// the page hears its tone; then (the test mutes it) the tone drops by more
+// than 30 dB; then (the test hangs up) the caller leaves the roster.
+async function phoneStage(origin) {
+  const meeting = JSON.parse(process.env.CONFAB_MEETING);
+  const attendee = JSON.parse(process.env.CONFAB_ATTENDEE);
+  const phoneId = process.env.CONFAB_PHONE_ATTENDEE_ID;
+  const phoneFreq = Number(process.env.CONFAB_PHONE_FREQ);
+  const signal = (name) => fs.writeFileSync(path.join(process.env.CONFAB_SIGNAL_DIR, name), '');
+  const t = TONES[0];
+  const p = await launch({ ...t, wav: t.name, name: 'web', attendee }, meeting, origin);
+  const started = await until('web audioVideoDidStart', async () => (await snap(p)).starts > 0, 30000);
+  check('web: audioVideoDidStart', started);
+  const inRoster = await until('the caller in the roster', async () => (await snap(p)).presence[phoneId]?.present, 20000);
+  check('web: the roster shows the SIP caller', !!inRoster, phoneId);
+  const freqs = [phoneFreq, t.freq, OFF_FREQ];
+  let m;
+  const heard = await until('the caller heard', async () => {
+    m = await p.page.evaluate(([f]) => window.confab.measure(f, 1000), [freqs]);
+    return m.ok && m.db[phoneFreq] - m.db[OFF_FREQ] >= HEAR_MARGIN_DB;
+  }, 20000, 300);
+  check(`web: hears the caller's ${phoneFreq} Hz (>= ${HEAR_MARGIN_DB} dB over the floor)`, !!heard, m && m.db);
+  const before = m && m.ok ? m.db[phoneFreq] : 0;
+  signal('heard');
+  const muted = await until('the caller muted', async () => {
+    m = await p.page.evaluate(([f]) => window.confab.measure(f, 1000), [freqs]);
+    return m.ok && before - m.db[phoneFreq] > 30;
+  }, 20000, 300);
+  check(`web: the caller's tone drops by more than 30 dB once muted (ModifyChimeMeetingAttendees)`, !!muted, { before: +before.toFixed(1), after: m && m.ok ? +m.db[phoneFreq].toFixed(1) : null });
+  signal('muted');
+  const gone = await until('the caller gone from the roster', async () => !(await snap(p)).presence[phoneId]?.present, 20000);
+  check('web: the caller leaves the roster after Hangup', !!gone);
+  const stop = await p.page.evaluate(() => window.confab.stop()).catch((e) => ({ error: String(e) }));
+  check('web: stop() ends with audioVideoDidStop Left', stop && stop.name === 'Left', stop);
 }
 
 async function fullStage(peers) {
