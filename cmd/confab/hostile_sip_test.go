@@ -391,6 +391,12 @@ func TestHostileSIPCallFlood(t *testing.T) {
 		}
 		return n == 9
 	})
+	// A replaced call is counted out once its BYE transaction and teardown
+	// are done, just after the phone got the BYE.
+	deadline := time.Now().Add(5 * time.Second)
+	for scrapeMetric(t, s, "confab_sipgw_calls_active") != 1 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
 	if n := scrapeMetric(t, s, "confab_sipgw_calls_active"); n != 1 {
 		t.Errorf("%v calls active for one attendee, want 1", n)
 	}
