@@ -103,7 +103,13 @@ type Session struct {
 	bridgeLost bool
 	update     map[string]string // queued CALL_UPDATE_REQUESTED
 	recordings int               // RecordAudio's so far, numbering their keys
+	failures   int               // actions failed in a row
 }
+
+// maxFailures bounds the actions that may fail in a row: a handler that
+// keeps answering ACTION_FAILED with another failing action would
+// otherwise spin the call (and itself) without end.
+const maxFailures = 20
 
 // digitQueue bounds the key presses buffered for the Session.
 const digitQueue = 64
@@ -215,8 +221,15 @@ func (s *Session) Run(ctx context.Context, call Call) {
 		}
 		data := &ActionData{Type: a.Type, Parameters: a.Parameters, ReceivedDigits: out.digits, RecordingDestination: out.recording}
 		ev := EventActionSuccessful
-		if out.err != nil {
+		if out.err == nil {
+			s.failures = 0
+		} else {
 			ev, data.ErrorType, data.ErrorMessage = EventActionFailed, out.err.Type, out.err.Message
+			if s.failures++; s.failures > maxFailures {
+				s.log.Warn("sma: the handler keeps answering with failing actions: hanging up", "failures", s.failures)
+				s.call.Hangup(0)
+				return
+			}
 		}
 		if out.err != nil || out.invoke || len(s.pending) == 0 {
 			if !s.next(ctx, ev, data) {

@@ -332,3 +332,25 @@ func TestRecordAudio(t *testing.T) {
 		t.Fatalf("recording: %d samples, %v", len(pcm), err)
 	}
 }
+
+// TestFailingHandlerLoopEnds: a handler that answers every ACTION_FAILED
+// with another failing action does not spin the call forever: after
+// maxFailures in a row the call is hung up.
+func TestFailingHandlerLoopEnds(t *testing.T) {
+	ta := newTestApp(t, func(ev Event) any {
+		return actions(action("Pause", map[string]any{})) // no duration: always fails
+	})
+	call := newFakeCall()
+	startSession(t, ta, prompts(t, 80, markers), call)
+	select {
+	case <-call.hangup:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the call was not hung up")
+	}
+	ta.mu.Lock()
+	n := len(ta.events)
+	ta.mu.Unlock()
+	if n != maxFailures+1 { // NEW_INBOUND_CALL, maxFailures ACTION_FAILED; the next failure hangs up
+		t.Fatalf("%d events, want %d", n, maxFailures+1)
+	}
+}
