@@ -3,6 +3,7 @@ package sipgw
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -203,6 +204,14 @@ func (a *appCall) Join(token string) (sma.Bridge, error) {
 	id, err := g.p.Auth.Verify(token)
 	if err != nil || id.Content {
 		return nil, sma.ErrJoinToken
+	}
+	if g.p.Locator != nil { // in a cluster, the meeting must be on this node
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		addr, err := g.p.Locator.MeetingSIP(ctx, id.MeetingID)
+		cancel()
+		if err != nil || addr != "" {
+			return nil, fmt.Errorf("sipgw: meeting %s is hosted on another node (%s): an answered call cannot move", id.MeetingID, addr)
+		}
 	}
 	st, old := g.seats.take(id, g.cfg.MaxCallsPerMeeting)
 	if st == nil {
