@@ -47,8 +47,9 @@ type chimeMeeting struct {
 }
 
 type chimeAttendee struct {
-	AttendeeId string
-	JoinToken  string
+	AttendeeId     string
+	ExternalUserId string
+	JoinToken      string
 }
 
 // chimeError is an API error answer (X-Amzn-ErrorType and its message).
@@ -68,11 +69,44 @@ func (c *chimeClient) createMeeting(ctx context.Context, token, externalID strin
 	return out.Meeting, err
 }
 
-func (c *chimeClient) createAttendee(ctx context.Context, meetingID, externalUserID string) (chimeAttendee, error) {
-	var out struct{ Attendee chimeAttendee }
-	err := c.call(ctx, http.MethodPost, "/meetings/"+url.PathEscape(meetingID)+"/attendees",
-		map[string]string{"ExternalUserId": externalUserID}, &out)
-	return out.Attendee, err
+// batchSize is BatchCreateAttendee's limit of attendees per request.
+const batchSize = 100
+
+// createAttendees creates attendees with the given external user ids in
+// batches (BatchCreateAttendee: one request, one commit, per 100), and
+// returns them in the order of the ids. Any per-attendee error fails it.
+func (c *chimeClient) createAttendees(ctx context.Context, meetingID string, externalUserIDs []string) ([]chimeAttendee, error) {
+	byUser := make(map[string]chimeAttendee, len(externalUserIDs))
+	for start := 0; start < len(externalUserIDs); start += batchSize {
+		batch := externalUserIDs[start:min(start+batchSize, len(externalUserIDs))]
+		in := struct{ Attendees []map[string]string }{}
+		for _, u := range batch {
+			in.Attendees = append(in.Attendees, map[string]string{"ExternalUserId": u})
+		}
+		var out struct {
+			Attendees []chimeAttendee
+			Errors    []struct{ ExternalUserId, ErrorCode, ErrorMessage string }
+		}
+		if err := c.call(ctx, http.MethodPost, "/meetings/"+url.PathEscape(meetingID)+"/attendees?operation=batch-create", in, &out); err != nil {
+			return nil, err
+		}
+		if len(out.Errors) > 0 {
+			e := out.Errors[0]
+			return nil, fmt.Errorf("%d of %d attendees refused, e.g. %s: %s %s", len(out.Errors), len(batch), e.ExternalUserId, e.ErrorCode, e.ErrorMessage)
+		}
+		for _, a := range out.Attendees {
+			byUser[a.ExternalUserId] = a
+		}
+	}
+	list := make([]chimeAttendee, len(externalUserIDs))
+	for i, u := range externalUserIDs {
+		a, ok := byUser[u]
+		if !ok {
+			return nil, fmt.Errorf("BatchCreateAttendee returned no attendee for %s", u)
+		}
+		list[i] = a
+	}
+	return list, nil
 }
 
 func (c *chimeClient) deleteMeeting(ctx context.Context, meetingID string) error {

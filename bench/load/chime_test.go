@@ -2,7 +2,9 @@ package load
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -34,8 +36,20 @@ func TestChimeClientSignsAndRetries(t *testing.T) {
 			_, _ = io.WriteString(w, `{"Code":"ThrottlingException","Message":"slow down"}`)
 		case r.Method == http.MethodPost && r.URL.Path == "/meetings":
 			_, _ = io.WriteString(w, `{"Meeting":{"MeetingId":"m-1","MediaPlacement":{"SignalingUrl":"ws://x/control/m-1"}}}`)
-		case r.URL.Path == "/meetings/m-1/attendees":
-			_, _ = io.WriteString(w, `{"Attendee":{"AttendeeId":"a-1","JoinToken":"tok"}}`)
+		case r.URL.Path == "/meetings/m-1/attendees" && r.URL.Query().Get("operation") == "batch-create":
+			var in struct {
+				Attendees []struct{ ExternalUserId string }
+			}
+			_ = json.Unmarshal(body, &in)
+			out := `{"Attendees":[`
+			for i := len(in.Attendees) - 1; i >= 0; i-- { // answered in another order
+				u := in.Attendees[i].ExternalUserId
+				out += fmt.Sprintf(`{"AttendeeId":"a-%s","ExternalUserId":%q,"JoinToken":"tok-%s"}`, u, u, u)
+				if i > 0 {
+					out += ","
+				}
+			}
+			_, _ = io.WriteString(w, out+`],"Errors":[]}`)
 		default:
 			w.Header().Set("X-Amzn-ErrorType", "NotFoundException:http://internal")
 			w.WriteHeader(http.StatusNotFound)
@@ -50,9 +64,13 @@ func TestChimeClientSignsAndRetries(t *testing.T) {
 	if err != nil || m.MeetingId != "m-1" || m.MediaPlacement.SignalingUrl != "ws://x/control/m-1" || calls.Load() != 2 {
 		t.Fatalf("createMeeting = %+v, %v after %d calls", m, err, calls.Load())
 	}
-	a, err := c.createAttendee(ctx, "m-1", "user")
-	if err != nil || a.JoinToken != "tok" {
-		t.Fatalf("createAttendee = %+v, %v", a, err)
+	users := make([]string, 150) // two batches
+	for i := range users {
+		users[i] = fmt.Sprint("u", i)
+	}
+	as, err := c.createAttendees(ctx, "m-1", users)
+	if err != nil || len(as) != 150 || as[0].JoinToken != "tok-u0" || as[149].JoinToken != "tok-u149" {
+		t.Fatalf("createAttendees = %d attendees, %v", len(as), err)
 	}
 	before := calls.Load()
 	err = c.deleteMeeting(ctx, "gone")

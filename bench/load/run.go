@@ -64,11 +64,15 @@ func Run(ctx context.Context, t Target, s Scenario, progress io.Writer, log *slo
 		for i := range s.Talkers {
 			talkers = append(talkers, talkerHz(i))
 		}
-		for i := range s.AttendeesPerMeeting {
-			ca, err := chime.createAttendee(ctx, cm.MeetingId, fmt.Sprintf("bench-%d-%d", m, i))
-			if err != nil {
-				return nil, fmt.Errorf("load: CreateAttendee: %w", err)
-			}
+		users := make([]string, s.AttendeesPerMeeting)
+		for i := range users {
+			users[i] = fmt.Sprintf("bench-%d-%d", m, i)
+		}
+		created, err := chime.createAttendees(ctx, cm.MeetingId, users)
+		if err != nil {
+			return nil, fmt.Errorf("load: BatchCreateAttendee: %w", err)
+		}
+		for i, ca := range created {
 			mb := &member{meeting: m, index: i}
 			mb.cfg = attendee.Config{
 				SignalingURL: signalingURL, JoinToken: ca.JoinToken,
