@@ -14,7 +14,8 @@ import (
 // Main runs `confab bench` with its command-line arguments: the load
 // harness against a running Confab (or any Chime-SDK-compatible
 // deployment). It returns the exit code: 0 done, 1 the run or the report
-// failed, 2 bad arguments or a scenario that could not start.
+// failed, 2 bad arguments or a scenario that could not start, 3 the run's
+// --assert conditions did not all hold.
 func Main(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -24,6 +25,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		scenario = fs.String("scenario", "", "YAML scenario file (flags below override nothing when it is given)")
 		out      = fs.String("out", "bench-report", "directory for report.json and report.html")
 		quiet    = fs.Bool("quiet", false, "no progress line")
+		asserts  = fs.String("assert", "", "conditions the run must meet, e.g. 'mouth_to_ear.p99<150ms,loss.max<1%' (exit code 3 otherwise)")
+		junit    = fs.String("junit", "", "also write the run and its assertions as JUnit XML to `file`")
 	)
 	fs.StringVar(&t.URL, "target", "http://127.0.0.1:8080", "control-plane URL of the deployment")
 	fs.StringVar(&t.AccessKeyID, "access-key-id", os.Getenv("CONFAB_ACCESS_KEY_ID"), "API key id (default $CONFAB_ACCESS_KEY_ID)")
@@ -39,7 +42,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&s.VideoSubscribers, "video-subscribers", 0, "attendees per meeting subscribing to every publisher's top layer")
 	fs.IntVar(&s.Measuring, "measuring", 0, "attendees per meeting that decode the mix and measure mouth-to-ear (default all)")
 	fs.Float64Var(&s.JoinRate, "join-rate", 10, "attendees joined per second")
-	fs.DurationVar(&s.Duration, "duration", 0, "how long to stay after the last join (default 10s)")
+	fs.DurationVar(&s.Duration, "duration", 0, "how long to stay after the last join (default 10s; 0: until Ctrl-C, then report)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `usage: confab bench [flags]
 
@@ -70,6 +73,16 @@ Flags:
 			return 2
 		}
 	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "duration" && s.Duration == 0 {
+			s.UntilInterrupted = true // --duration 0
+		}
+	})
+	checks, err := ParseAssertions(*asserts)
+	if err != nil {
+		fmt.Fprintln(stderr, "confab bench:", err)
+		return 2
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var progress io.Writer = stderr
@@ -88,9 +101,20 @@ Flags:
 		return 1
 	}
 	fmt.Fprintf(stdout, "report: %s, %s\n", jp, hp)
+	results := r.Check(checks)
+	held := PrintAssertions(stdout, results)
+	if *junit != "" {
+		if jerr := WriteJUnit(*junit, r, err, results); jerr != nil {
+			fmt.Fprintln(stderr, "confab bench: writing JUnit XML:", jerr)
+			return 1
+		}
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "confab bench:", err)
 		return 1
+	}
+	if !held {
+		return 3
 	}
 	return 0
 }

@@ -151,7 +151,7 @@ func Run(ctx context.Context, t Target, s Scenario, progress io.Writer, log *slo
 	//    while everyone stays for the scenario's duration.
 	end := time.Now().Add(s.Duration)
 	tick := time.NewTicker(time.Second)
-	for time.Now().Before(end) && ctx.Err() == nil {
+	for (s.UntilInterrupted || time.Now().Before(end)) && ctx.Err() == nil {
 		select {
 		case <-ctx.Done():
 		case <-tick.C:
@@ -161,7 +161,11 @@ func Run(ctx context.Context, t Target, s Scenario, progress io.Writer, log *slo
 				_ = mb.a.SendData(ctx, dataTopic, []byte(strconv.FormatInt(time.Now().UnixNano(), 10)), 0)
 			}
 		}
-		prog.tick(time.Until(end), lastCPU(smp))
+		left := time.Until(end)
+		if s.UntilInterrupted {
+			left = 0 // until Ctrl-C
+		}
+		prog.tick(left, lastCPU(smp))
 	}
 	tick.Stop()
 	prog.done()
@@ -178,7 +182,7 @@ func Run(ctx context.Context, t Target, s Scenario, progress io.Writer, log *slo
 	}
 	r.WallSeconds = time.Since(r.Started).Seconds()
 	r.HarnessCPUPercentMean = 100 * (processCPU() - cpu0).Seconds() / r.WallSeconds
-	if ctx.Err() != nil {
+	if ctx.Err() != nil && !s.UntilInterrupted { // an interrupt is how such a run ends
 		return r, ctx.Err()
 	}
 	return r, nil

@@ -33,6 +33,9 @@ type Scenario struct {
 	JoinRate float64 `yaml:"join_rate" json:"joinRate"`
 	// Duration is how long everyone stays after the last join (default 10s).
 	Duration time.Duration `yaml:"duration" json:"duration"`
+	// UntilInterrupted: stay until the run's context ends (Ctrl-C), then
+	// measure and report as usual (`--duration 0`).
+	UntilInterrupted bool `yaml:"until_interrupted" json:"untilInterrupted,omitempty"`
 	// BurstPeriod and BurstLength shape the talkers' bursts (default 1s,
 	// 200ms).
 	BurstPeriod time.Duration `yaml:"burst_period" json:"burstPeriod"`

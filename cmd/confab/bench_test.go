@@ -2,11 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/confab-media/confab/bench/load"
 	"github.com/confab-media/confab/internal/redistest"
@@ -16,17 +18,33 @@ import (
 // 10 s) against a real `confab serve` and checks the report is there and
 // consistent: everyone joined and heard the mix, every listener measured
 // every other talker's mouth-to-ear latency, data messages arrived, loss is
-// near 0 on loopback, and the server was sampled. No assertion on speed.
+// near 0 on loopback, and the server was sampled. No assertion on speed:
+// the run's --assert has one condition that holds (everyone joined) and
+// one that cannot (mouth-to-ear under a microsecond), so it must exit 3,
+// print both verdicts and write them as JUnit XML.
 func TestBenchSmoke(t *testing.T) {
 	s := startServer(t, "", noThrottle())
 	out := t.TempDir()
+	junit := filepath.Join(out, "junit.xml")
 	cmd := exec.Command(confabBin, "bench", "--quiet", "--target", s.Endpoint,
 		"--access-key-id", testKeyID, "--secret-access-key", testSecret,
-		"--name", "smoke", "--meetings", "2", "--attendees", "4", "--talkers", "2", "--duration", "10s", "--out", out)
+		"--name", "smoke", "--meetings", "2", "--attendees", "4", "--talkers", "2", "--duration", "10s", "--out", out,
+		"--assert", "joined.value>=100%,mouth_to_ear.p50<0.001ms", "--junit", junit)
 	b, err := cmd.CombinedOutput()
 	t.Logf("confab bench:\n%s", b)
-	if err != nil {
-		t.Fatalf("confab bench: %v", err)
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 3 {
+		t.Fatalf("confab bench: %v, want exit code 3 (an assertion failed)", err)
+	}
+	for _, want := range []string{"assert PASS joined.value>=100%", "assert FAIL mouth_to_ear.p50<0.001ms"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	x, err := os.ReadFile(junit)
+	if err != nil || !strings.Contains(string(x), `<testsuite name="smoke" tests="3" failures="1"`) ||
+		!strings.Contains(string(x), `<testcase name="mouth_to_ear.p50&lt;0.001ms" classname="smoke.assert">`) {
+		t.Errorf("JUnit XML (%v):\n%s", err, x)
 	}
 	raw, err := os.ReadFile(filepath.Join(out, "report.json"))
 	if err != nil {
@@ -117,5 +135,44 @@ func TestBenchCluster(t *testing.T) {
 		if n.Meetings != 2 || n.Server.CPUPercentMean <= 0 || len(n.Server.Samples) < 3 {
 			t.Errorf("node %s: %d meetings, CPU %+v; want 2 meetings each and samples", n.URL, n.Meetings, n.Server.CPUPercentMean)
 		}
+	}
+}
+
+// TestBenchUntilInterrupted: `--duration 0` runs until SIGINT (Ctrl-C),
+// then measures and writes the report as usual, exiting 0.
+func TestBenchUntilInterrupted(t *testing.T) {
+	s := startServer(t, "", noThrottle())
+	out := t.TempDir()
+	cmd := exec.Command(confabBin, "bench", "--quiet", "--target", s.Endpoint,
+		"--access-key-id", testKeyID, "--secret-access-key", testSecret,
+		"--meetings", "1", "--attendees", "2", "--talkers", "1", "--duration", "0", "--out", out)
+	var buf syncBuffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(12 * time.Second) // past the 10 s a run without --duration stays
+	_ = cmd.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("confab bench after SIGINT: %v\n%s", err, buf.String())
+		}
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("confab bench did not end after SIGINT:\n%s", buf.String())
+	}
+	raw, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r load.Report
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Joined != 2 || r.WallSeconds < 11 || !r.Scenario.UntilInterrupted { // it outlived the 10 s default
+		t.Fatalf("report after SIGINT: joined %d, %.1f s, until interrupted %v", r.Joined, r.WallSeconds, r.Scenario.UntilInterrupted)
 	}
 }
