@@ -337,10 +337,7 @@ func TestVoiceAPIRulesRouteCallsAfterKill(t *testing.T) {
 	yaml := noThrottle() + fmt.Sprintf("sip:\n  application_secret: %q\n", secret)
 	dataDir := t.TempDir()
 	s := startServer(t, dataDir, yaml)
-	v := chimesdkvoice.New(session.Must(session.NewSession(&aws.Config{
-		Region: aws.String("us-east-1"), Endpoint: aws.String(s.Endpoint),
-		Credentials: credentials.NewStaticCredentials(testKeyID, testSecret, ""), MaxRetries: aws.Int(0),
-	})))
+	v := voiceClient(s)
 	app, err := v.CreateSipMediaApplication(&chimesdkvoice.CreateSipMediaApplicationInput{
 		AwsRegion: aws.String("us-east-1"), Name: aws.String("api-app"),
 		Endpoints: []*chimesdkvoice.SipMediaApplicationEndpoint{{LambdaArn: aws.String(hs.URL)}},
@@ -436,10 +433,7 @@ func TestSIPMediaApplicationDialOut(t *testing.T) {
 	}
 	defer browser.Close()
 
-	v := chimesdkvoice.New(session.Must(session.NewSession(&aws.Config{
-		Region: aws.String("us-east-1"), Endpoint: aws.String(s.Endpoint),
-		Credentials: credentials.NewStaticCredentials(testKeyID, testSecret, ""), MaxRetries: aws.Int(0),
-	})))
+	v := voiceClient(s)
 	call, err := v.CreateSipMediaApplicationCall(&chimesdkvoice.CreateSipMediaApplicationCallInput{
 		SipMediaApplicationId: aws.String("out-app"), FromPhoneNumber: aws.String("+15550100"), ToPhoneNumber: aws.String("+15550155"),
 		ArgumentsMap: map[string]*string{"meeting": cm.Meeting.MeetingId},
@@ -597,4 +591,12 @@ func TestSIPMediaApplicationS3(t *testing.T) {
 	if p, c := goertzel8k(first, promptTone), goertzel8k(first, callerTone); p-c < 20 {
 		t.Errorf("the phone's first second: prompt at %.1f dB, its own tone at %.1f dB", p, c)
 	}
+}
+
+// voiceClient is aws-sdk-go's Chime SDK Voice client for s, with the test key.
+func voiceClient(s *server) *chimesdkvoice.ChimeSDKVoice {
+	return chimesdkvoice.New(session.Must(session.NewSession(&aws.Config{
+		Region: aws.String("us-east-1"), Endpoint: aws.String(s.Endpoint),
+		Credentials: credentials.NewStaticCredentials(testKeyID, testSecret, ""), MaxRetries: aws.Int(0),
+	})))
 }
