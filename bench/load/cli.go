@@ -2,12 +2,14 @@ package load
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 )
 
@@ -22,15 +24,17 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	var (
 		t        Target
 		s        Scenario
-		scenario = fs.String("scenario", "", "YAML scenario file (flags below override nothing when it is given)")
-		out      = fs.String("out", "bench-report", "directory for report.json and report.html")
-		quiet    = fs.Bool("quiet", false, "no progress line")
-		asserts  = fs.String("assert", "", "conditions the run must meet, e.g. 'mouth_to_ear.p99<150ms,loss.max<1%' (exit code 3 otherwise)")
-		junit    = fs.String("junit", "", "also write the run and its assertions as JUnit XML to `file`")
+		scenario = fs.String("scenario", "", "YAML scenario file (flags given as well override its values)")
+		creds    = fs.String("credentials", filepath.Join("confab-data", "credentials.json"),
+			"the key pair `confab serve` generated in its data directory, used when no key comes from flags or the environment")
+		out     = fs.String("out", "bench-report", "directory for report.json and report.html")
+		quiet   = fs.Bool("quiet", false, "no progress line")
+		asserts = fs.String("assert", "", "conditions the run must meet, e.g. 'mouth_to_ear.p99<150ms,loss.max<1%' (exit code 3 otherwise)")
+		junit   = fs.String("junit", "", "also write the run and its assertions as JUnit XML to `file`")
 	)
 	fs.StringVar(&t.URL, "target", "http://127.0.0.1:8080", "control-plane URL of the deployment")
-	fs.StringVar(&t.AccessKeyID, "access-key-id", os.Getenv("CONFAB_ACCESS_KEY_ID"), "API key id (default $CONFAB_ACCESS_KEY_ID)")
-	fs.StringVar(&t.SecretAccessKey, "secret-access-key", os.Getenv("CONFAB_SECRET_ACCESS_KEY"), "API secret (default $CONFAB_SECRET_ACCESS_KEY)")
+	fs.StringVar(&t.AccessKeyID, "access-key-id", firstEnv("CONFAB_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"), "API key id (default $CONFAB_ACCESS_KEY_ID, else $AWS_ACCESS_KEY_ID, else --credentials)")
+	fs.StringVar(&t.SecretAccessKey, "secret-access-key", firstEnv("CONFAB_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"), "API secret (default $CONFAB_SECRET_ACCESS_KEY, else $AWS_SECRET_ACCESS_KEY, else --credentials)")
 	fs.StringVar(&t.Region, "region", "us-east-1", "MediaRegion of the meetings")
 	fs.StringVar(&t.MetricsURL, "metrics", "", `Prometheus endpoint for server CPU/memory (default <target>/metrics; "-" for none)`)
 	fs.BoolVar(&t.AllowRemote, "allow-remote", false, "allow a target outside loopback")
@@ -70,6 +74,13 @@ Flags:
 		var err error
 		if s, err = LoadScenario(*scenario); err != nil {
 			fmt.Fprintln(stderr, "confab bench:", err)
+			return 2
+		}
+		_ = fs.Parse(args) // again: the flags given override the file's values
+	}
+	if t.AccessKeyID == "" && t.SecretAccessKey == "" {
+		if err := readCredentials(*creds, &t); err != nil {
+			fmt.Fprintln(stderr, "confab bench: no API key: pass --access-key-id and --secret-access-key, set CONFAB_ or AWS_ACCESS_KEY_ID/SECRET_ACCESS_KEY, or point --credentials at the credentials.json in confab's data directory:", err)
 			return 2
 		}
 	}
@@ -117,4 +128,32 @@ Flags:
 		return 3
 	}
 	return 0
+}
+
+// firstEnv returns the first of the environment variables that is set.
+func firstEnv(names ...string) string {
+	for _, n := range names {
+		if v := os.Getenv(n); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// readCredentials reads the key pair `confab serve` stored in its data
+// directory ({"access_key_id", "secret_access_key"}).
+func readCredentials(path string, t *Target) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var f struct {
+		AccessKeyID     string `json:"access_key_id"`
+		SecretAccessKey string `json:"secret_access_key"`
+	}
+	if err := json.Unmarshal(b, &f); err != nil || f.AccessKeyID == "" || f.SecretAccessKey == "" {
+		return fmt.Errorf("%s holds no key pair", path)
+	}
+	t.AccessKeyID, t.SecretAccessKey = f.AccessKeyID, f.SecretAccessKey
+	return nil
 }

@@ -176,3 +176,54 @@ func TestBenchUntilInterrupted(t *testing.T) {
 		t.Fatalf("report after SIGINT: joined %d, %.1f s, until interrupted %v", r.Joined, r.WallSeconds, r.Scenario.UntilInterrupted)
 	}
 }
+
+// TestBenchCredentialsAndScenarioFlags: with no key in flags or the
+// environment, `confab bench` reads the key pair `confab serve` generated
+// in its data directory (--credentials), and flags given with --scenario
+// override the file's values (meetings 3 in the file, --meetings 1 wins).
+func TestBenchCredentialsAndScenarioFlags(t *testing.T) {
+	s := startServer(t, "", noThrottle(), "BENCH_TEST_NO_TEST_KEY=1") // no test key: the server generates one
+	creds := filepath.Join(s.DataDir, "credentials.json")
+	if _, err := os.Stat(creds); err != nil {
+		t.Fatalf("the server generated no key pair: %v", err)
+	}
+	dir := t.TempDir()
+	scenario := filepath.Join(dir, "scenario.yaml")
+	if err := os.WriteFile(scenario, []byte("name: from-file\nmeetings: 3\nattendees_per_meeting: 2\ntalkers: 1\nduration: 2s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CONFAB_") && !strings.HasPrefix(kv, "AWS_") {
+			env = append(env, kv)
+		}
+	}
+	out := filepath.Join(dir, "out")
+	cmd := exec.Command(confabBin, "bench", "--quiet", "--target", s.Endpoint, "--credentials", creds,
+		"--scenario", scenario, "--meetings", "1", "--out", out)
+	cmd.Env = env
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("confab bench: %v\n%s", err, b)
+	}
+	raw, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r load.Report
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Scenario.Name != "from-file" || r.Scenario.Meetings != 1 || r.Scenario.AttendeesPerMeeting != 2 || r.Joined != 2 {
+		t.Fatalf("scenario %+v, joined %d: want the file's values with --meetings 1", r.Scenario, r.Joined)
+	}
+
+	// Without any key: a clear message and exit code 2.
+	cmd = exec.Command(confabBin, "bench", "--quiet", "--target", s.Endpoint, "--credentials", filepath.Join(dir, "none.json"))
+	cmd.Env = env
+	b, err = cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(b), "no API key") {
+		t.Fatalf("without a key: %v\n%s", err, b)
+	}
+}
