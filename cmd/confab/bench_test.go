@@ -46,14 +46,7 @@ func TestBenchSmoke(t *testing.T) {
 		!strings.Contains(string(x), `<testcase name="mouth_to_ear.p50&lt;0.001ms" classname="smoke.assert">`) {
 		t.Errorf("JUnit XML (%v):\n%s", err, x)
 	}
-	raw, err := os.ReadFile(filepath.Join(out, "report.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r load.Report
-	if err := json.Unmarshal(raw, &r); err != nil {
-		t.Fatal(err)
-	}
+	r := readReport(t, out)
 	if r.Attendees != 8 || r.Joined != 8 || r.ListenersWithAudio != 8 || len(r.JoinErrors) != 0 {
 		t.Fatalf("joined %d/%d, with audio %d, errors %v", r.Joined, r.Attendees, r.ListenersWithAudio, r.JoinErrors)
 	}
@@ -114,14 +107,7 @@ func TestBenchCluster(t *testing.T) {
 	if err != nil {
 		t.Fatalf("confab bench: %v", err)
 	}
-	raw, err := os.ReadFile(filepath.Join(out, "report.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r load.Report
-	if err := json.Unmarshal(raw, &r); err != nil {
-		t.Fatal(err)
-	}
+	r := readReport(t, out)
 	if r.Joined != 12 || r.ListenersWithAudio != 12 {
 		t.Fatalf("joined %d/%d, with audio %d, errors %v", r.Joined, r.Attendees, r.ListenersWithAudio, r.JoinErrors)
 	}
@@ -164,14 +150,7 @@ func TestBenchUntilInterrupted(t *testing.T) {
 		_ = cmd.Process.Kill()
 		t.Fatalf("confab bench did not end after SIGINT:\n%s", buf.String())
 	}
-	raw, err := os.ReadFile(filepath.Join(out, "report.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r load.Report
-	if err := json.Unmarshal(raw, &r); err != nil {
-		t.Fatal(err)
-	}
+	r := readReport(t, out)
 	if r.Joined != 2 || r.WallSeconds < 11 || !r.Scenario.UntilInterrupted { // it outlived the 10 s default
 		t.Fatalf("report after SIGINT: joined %d, %.1f s, until interrupted %v", r.Joined, r.WallSeconds, r.Scenario.UntilInterrupted)
 	}
@@ -206,14 +185,7 @@ func TestBenchCredentialsAndScenarioFlags(t *testing.T) {
 	if err != nil {
 		t.Fatalf("confab bench: %v\n%s", err, b)
 	}
-	raw, err := os.ReadFile(filepath.Join(out, "report.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r load.Report
-	if err := json.Unmarshal(raw, &r); err != nil {
-		t.Fatal(err)
-	}
+	r := readReport(t, out)
 	if r.Scenario.Name != "from-file" || r.Scenario.Meetings != 1 || r.Scenario.AttendeesPerMeeting != 2 || r.Joined != 2 {
 		t.Fatalf("scenario %+v, joined %d: want the file's values with --meetings 1", r.Scenario, r.Joined)
 	}
@@ -226,4 +198,18 @@ func TestBenchCredentialsAndScenarioFlags(t *testing.T) {
 	if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(b), "no API key") {
 		t.Fatalf("without a key: %v\n%s", err, b)
 	}
+}
+
+// readReport reads the report.json a bench run wrote into dir.
+func readReport(t *testing.T, dir string) load.Report {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r load.Report
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
