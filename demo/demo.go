@@ -146,7 +146,7 @@ func (h *Handler) serveScript(w http.ResponseWriter, _ *http.Request) {
 // the server's API and WebSocket, plus media from the devices.
 func securityHeaders(h http.Header) {
 	h.Set("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws: wss:; media-src 'self' blob: mediastream:; "+
-		"img-src 'self' data: blob:; script-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
+		"img-src 'self' data: blob:; script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-cache")

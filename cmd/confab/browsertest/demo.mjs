@@ -13,7 +13,8 @@
 // A screenshot of a joined page is written to CONFAB_DEMO_SCREENSHOT if set.
 //
 // Environment: CONFAB_ENDPOINT (the server's http://127.0.0.1:port),
-// CONFAB_CHROMIUM (default /usr/lib/chromium/chromium). Exit status 0 when
+// CONFAB_CHROMIUM (default /usr/lib/chromium/chromium), CONFAB_DEMO_LOG
+// (the SDK's log level in the pages, e.g. info, every line printed). Exit status 0 when
 // every check passed, 1 otherwise, 2 on a setup error.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -27,6 +28,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const endpoint = process.env.CONFAB_ENDPOINT;
 const chromePath = process.env.CONFAB_CHROMIUM || '/usr/lib/chromium/chromium';
 const screenshot = process.env.CONFAB_DEMO_SCREENSHOT || '';
+const sdkLog = process.env.CONFAB_DEMO_LOG || '';
 const PEOPLE = [
   { name: 'Ada', freq: 440 },
   { name: 'Grace', freq: 660 },
@@ -177,9 +179,10 @@ async function open(person, tapScript) {
   const page = context.pages()[0] || (await context.newPage());
   const pg = { ...person, page, errors: [] };
   page.on('pageerror', (e) => { pg.errors.push(String(e)); log(`[${person.name}] pageerror ${e}`); });
-  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') log(`[${person.name}] ${m.type()} ${m.text().slice(0, 300)}`); });
+  page.on('response', (r) => { if (r.status() >= 400) log(`[${person.name}] HTTP ${r.status()} ${r.request().method()} ${r.url()}`); });
+  page.on('console', (m) => { if (sdkLog || m.type() === 'error' || m.type() === 'warning') log(`[${person.name}] ${m.type()} ${m.text().slice(0, 300)}`); });
   await page.addInitScript(`${tapScript}\nwindow.__tap = new confabTap.AudioTap(() => document.getElementById('audio'));`);
-  const res = await page.goto(`${endpoint}/`);
+  const res = await page.goto(`${endpoint}/${sdkLog ? `?log=${sdkLog}` : ''}`);
   if (!res || !res.ok()) fail(`GET ${endpoint}/: ${res && res.status()}`);
   const built = await page.evaluate(async () => (await fetch('demo/app.js', { method: 'HEAD' })).ok);
   if (!built) fail('the server was built without the meeting app (demo/dist/app.js): run `make demo` first');

@@ -7,6 +7,7 @@
 // Built by `make demo` (npm + esbuild) into ../dist/app.js, which the confab
 // binary embeds. window.confabDemo exposes the state for the browser test.
 import {
+  AllHighestVideoBandwidthPolicy,
   ConsoleLogger,
   DefaultDeviceController,
   DefaultMeetingSession,
@@ -30,6 +31,12 @@ const state = {
   chat: [], // {from, text, self}
   error: '',
 };
+// The SDK's log level: WARN, or ?log=debug|info|warn|error in the page's
+// address for troubleshooting (read once: joining rewrites the address).
+const LOG_LEVEL = (() => {
+  const asked = (new URLSearchParams(location.search).get('log') || '').toUpperCase();
+  return typeof LogLevel[asked] === 'number' ? LogLevel[asked] : LogLevel.WARN;
+})();
 let session = null;
 let av = null;
 let cameraOn = false;
@@ -112,10 +119,17 @@ async function join() {
 }
 
 async function start(meeting, attendee) {
-  const logger = new ConsoleLogger('confab-demo', LogLevel.WARN);
+  const logger = new ConsoleLogger('confab-demo', LOG_LEVEL);
   const devices = new DefaultDeviceController(logger);
   const config = new MeetingSessionConfiguration({ Meeting: meeting }, { Attendee: attendee });
   config.enableSimulcastForUnifiedPlanChromiumBasedBrowsers = true;
+  // Confab's SFU fits each forwarded video to the subscriber's bandwidth
+  // (REMB and loss, pausing with PAUSE/RESUME when even the lowest layer
+  // does not fit), so the page asks for every video's top layer. The SDK's
+  // default for simulcast (VideoPriorityBasedPolicy, client-side probing)
+  // waits on Chrome's receive-side estimate and held new videos and
+  // content shares back for 10–30 s.
+  config.videoDownlinkBandwidthPolicy = new AllHighestVideoBandwidthPolicy(attendee.AttendeeId);
   session = new DefaultMeetingSession(config, logger, devices);
   av = session.audioVideo;
   state.self = attendee.AttendeeId;
