@@ -47,6 +47,12 @@ type Config struct {
 	// Listen lists tone frequencies whose onsets in the received audio are
 	// recorded ([Attendee.Onsets]); decoding must be on (History ≥ 0).
 	Listen []float64
+	// Relay, if set, connects only through the TURN servers JOIN_ACK
+	// names, over "udp", "tcp" or "tls" (turns:), as a browser behind a
+	// firewall does ([Attendee.Path] tells which candidate ICE chose).
+	Relay string
+	// Impair degrades the attendee's network path (impair.go).
+	Impair Impairment
 	// Log receives debug logs; nil discards them.
 	Log *slog.Logger
 }
@@ -118,6 +124,7 @@ type Attendee struct {
 	tx     *webrtc.RTPSender
 	camTr  *webrtc.RTPTransceiver // m-line 1
 	filter *rtpFilter             // drops early media (early.go)
+	impair *impairer              // nil: an unimpaired path (impair.go)
 
 	connected chan struct{} // closed when ICE first connects
 	muted     atomic.Bool
@@ -198,8 +205,8 @@ func Dial(ctx context.Context, cfg Config) (*Attendee, error) {
 	if cfg.History > 0 {
 		a.pcm.buf = make([]int16, int(cfg.History.Seconds()*SampleRate))
 	}
-	if err := a.newPeerConnection(); err != nil {
-		return nil, err
+	if cfg.Impair.active() {
+		a.impair = newImpairer(cfg.Impair)
 	}
 	if err := a.dial(ctx); err != nil {
 		_ = a.Close()
@@ -217,7 +224,13 @@ func (a *Attendee) dial(ctx context.Context) error {
 	a.opened = time.Now()
 	a.rxMu.Unlock()
 	a.sig = sig
-	if _, err := sig.Join(ctx); err != nil {
+	ack, err := sig.Join(ctx)
+	if err != nil {
+		return err
+	}
+	// The PeerConnection comes after JOIN_ACK, which carries the TURN
+	// credentials a relayed attendee gathers with.
+	if err := a.newPeerConnection(ack.GetTurnCredentials()); err != nil {
 		return err
 	}
 	if _, err := a.Resubscribe(ctx); err != nil {
@@ -295,8 +308,10 @@ func (a *Attendee) Close() error {
 		if a.sig != nil {
 			_ = a.sig.Close()
 		}
-		if cerr := a.pc.Close(); cerr != nil && !errors.Is(cerr, webrtc.ErrConnectionClosed) {
-			err = fmt.Errorf("attendee: close peer connection: %w", cerr)
+		if a.pc != nil { // nil when Dial failed before JOIN_ACK
+			if cerr := a.pc.Close(); cerr != nil && !errors.Is(cerr, webrtc.ErrConnectionClosed) {
+				err = fmt.Errorf("attendee: close peer connection: %w", cerr)
+			}
 		}
 		a.wg.Wait()
 	})

@@ -78,6 +78,13 @@
 // NACK and its responder, transport-wide congestion control feedback), as
 // a browser sends and answers them.
 //
-// Not yet: TURN (ICE uses host candidates; Config.Loopback limits them to
-// 127.0.0.1), compressed SDP, H.264.
+// Network: ICE uses host candidates (Config.Loopback limits them to
+// 127.0.0.1); with Config.Relay only relay candidates, from the TURN
+// servers and credentials JOIN_ACK names, so the PeerConnection is built
+// after JOIN_ACK ([Attendee.Path] reports the chosen candidate type).
+// Config.Impair drops, delays and rate-limits datagrams on the sockets ICE
+// uses, seeded (impair.go). Relayed media arrives as TURN data, which the
+// early-media filter does not inspect.
+//
+// Not yet: compressed SDP, H.264.
 package attendee

@@ -69,10 +69,13 @@ func (f *rtpFilter) admit(b []byte) bool {
 }
 
 // filterNet is the network ICE runs on: the real one, with every UDP
-// socket's reads passed through the filter.
+// socket's reads passed through the filter, and through the impairment
+// when there is one (impair.go; then also the sockets TURN allocations
+// use, which pion opens with ListenPacket).
 type filterNet struct {
 	transport.Net
-	f *rtpFilter
+	f      *rtpFilter
+	impair *impairer // nil: none
 }
 
 func (n filterNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
@@ -80,7 +83,21 @@ func (n filterNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPC
 	if err != nil {
 		return nil, err
 	}
+	if n.impair != nil {
+		c = newImpairedConn(c, n.impair)
+	}
 	return filterConn{UDPConn: c, f: n.f}, nil
+}
+
+func (n filterNet) ListenPacket(network, address string) (net.PacketConn, error) {
+	c, err := n.Net.ListenPacket(network, address)
+	if err != nil || n.impair == nil {
+		return c, err
+	}
+	if uc, ok := c.(transport.UDPConn); ok {
+		return newImpairedConn(uc, n.impair), nil
+	}
+	return c, nil // not UDP (none on an ICE path): unimpaired
 }
 
 // filterConn drops the datagrams the filter refuses; ICE reads host

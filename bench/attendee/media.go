@@ -15,6 +15,8 @@ import (
 	"github.com/pion/transport/v4/stdnet"
 	"github.com/pion/webrtc/v4"
 	"gopkg.in/hraban/opus.v2"
+
+	"github.com/confab-media/confab/signaling/protocol"
 )
 
 // Payload types as Chrome offers them.
@@ -33,8 +35,19 @@ const toneAmplitude = 8000
 // newPeerConnection builds the browser side: m-line 0 audio sendrecv
 // (Opus with the RFC 6464 audio-level extension), m-line 1 the camera
 // (VP8 with the mid and rid extensions for RID simulcast), which offer
-// makes inactive until StartVideo.
-func (a *Attendee) newPeerConnection() error {
+// makes inactive until StartVideo. With Config.Relay, ICE uses only relay
+// candidates from the TURN servers JOIN_ACK named (turn, as the SDK does
+// with its iceTransportPolicy "relay").
+func (a *Attendee) newPeerConnection(turn *protocol.SdkTurnCredentials) error {
+	pcCfg := webrtc.Configuration{BundlePolicy: webrtc.BundlePolicyMaxBundle}
+	if a.cfg.Relay != "" {
+		servers, err := relayServers(turn, a.cfg.Relay)
+		if err != nil {
+			return err
+		}
+		pcCfg.ICEServers = servers
+		pcCfg.ICETransportPolicy = webrtc.ICETransportPolicyRelay
+	}
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: opusCodec, PayloadType: ptOpus}, webrtc.RTPCodecTypeAudio); err != nil {
 		return fmt.Errorf("attendee: register opus: %w", err)
@@ -53,7 +66,7 @@ func (a *Attendee) newPeerConnection() error {
 		return fmt.Errorf("attendee: network: %w", err)
 	}
 	var se webrtc.SettingEngine
-	se.SetNet(filterNet{Net: nw, f: a.filter}) // see early.go
+	se.SetNet(filterNet{Net: nw, f: a.filter, impair: a.impair}) // see early.go and impair.go
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	if a.cfg.Loopback {
@@ -62,7 +75,7 @@ func (a *Attendee) newPeerConnection() error {
 	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se))
 	a.api = api
-	pc, err := api.NewPeerConnection(webrtc.Configuration{BundlePolicy: webrtc.BundlePolicyMaxBundle})
+	pc, err := api.NewPeerConnection(pcCfg)
 	if err != nil {
 		return fmt.Errorf("attendee: new peer connection: %w", err)
 	}

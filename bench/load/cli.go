@@ -19,18 +19,22 @@ import (
 // failed, 2 bad arguments or a scenario that could not start, 3 the run's
 // --assert conditions did not all hold.
 func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "merge" {
+		return MergeMain(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
 		t        Target
 		s        Scenario
-		scenario = fs.String("scenario", "", "YAML scenario file (flags given as well override its values)")
+		scenario = fs.String("scenario", "", "YAML scenario file; its keys are these flags' names (flags given as well override its values)")
 		creds    = fs.String("credentials", filepath.Join("confab-data", "credentials.json"),
 			"the key pair `confab serve` generated in its data directory, used when no key comes from flags or the environment")
 		out     = fs.String("out", "bench-report", "directory for report.json and report.html")
 		quiet   = fs.Bool("quiet", false, "no progress line")
 		asserts = fs.String("assert", "", "conditions the run must meet, e.g. 'mouth_to_ear.p99<150ms,loss.max<1%' (exit code 3 otherwise)")
 		junit   = fs.String("junit", "", "also write the run and its assertions as JUnit XML to `file`")
+		shard   = fs.String("shard", "", "run part i of n of the meetings (`i/n`), one part per bench process or host; combine the reports with `confab bench merge`")
 	)
 	fs.StringVar(&t.URL, "target", "http://127.0.0.1:8080", "control-plane URL of the deployment")
 	fs.StringVar(&t.AccessKeyID, "access-key-id", firstEnv("CONFAB_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"), "API key id (default $CONFAB_ACCESS_KEY_ID, else $AWS_ACCESS_KEY_ID, else --credentials)")
@@ -47,6 +51,14 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&s.Measuring, "measuring", 0, "attendees per meeting that decode the mix and measure mouth-to-ear (default all)")
 	fs.Float64Var(&s.JoinRate, "join-rate", 10, "attendees joined per second")
 	fs.DurationVar(&s.Duration, "duration", 0, "how long to stay after the last join (default 10s; 0: until Ctrl-C, then report)")
+	fs.DurationVar(&s.BurstPeriod, "burst-period", 0, "time between a talker's tone bursts (default 1s)")
+	fs.DurationVar(&s.BurstLength, "burst-length", 0, "length of a tone burst (default 200ms)")
+	fs.StringVar(&s.Relay, "relay", "", "connect every attendee only through the TURN servers JOIN_ACK names: udp, tcp or tls")
+	fs.Float64Var(&s.LossPct, "loss", 0, "drop this `percent` of every attendee's datagrams, each direction (seeded)")
+	fs.DurationVar(&s.Delay, "delay", 0, "delay what every attendee sends by this much")
+	fs.DurationVar(&s.Jitter, "jitter", 0, "vary the delay uniformly by ± this much (at most --delay)")
+	fs.IntVar(&s.BandwidthKbps, "bandwidth-kbps", 0, "cap what every attendee sends (a queue of at most 500 ms)")
+	fs.Uint64Var(&s.Seed, "seed", 1, "seed of the impairments' random decisions (same seed, same run)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `usage: confab bench [flags]
 
@@ -59,6 +71,10 @@ summary, report.json and report.html.
 Example:
   confab bench --meetings 10 --attendees 10 --talkers 2 --duration 60s \
     --access-key-id AK... --secret-access-key ... --out bench-report
+  confab bench --relay udp --loss 5 --seed 7        # through TURN, 5 % loss
+  confab bench --shard 1/2 --meetings 40 ...        # on host 1, --shard 2/2 on host 2,
+  confab bench merge host1-report host2-report      # then one report
+
 
 Flags:
 `)
@@ -91,6 +107,10 @@ Flags:
 	})
 	checks, err := ParseAssertions(*asserts)
 	if err != nil {
+		fmt.Fprintln(stderr, "confab bench:", err)
+		return 2
+	}
+	if s.Shard, err = ParseShard(*shard); err != nil {
 		fmt.Fprintln(stderr, "confab bench:", err)
 		return 2
 	}

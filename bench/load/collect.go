@@ -34,6 +34,7 @@ func collect(r *Report, s Scenario, members []*member) {
 		}
 		r.Joined++
 		meetings[mb.meeting].Joined++
+		r.Network.add(mb.a)
 		opened, first := mb.a.JoinTimes()
 		st := mb.a.Stats()
 		if !first.IsZero() {
@@ -92,17 +93,25 @@ func collect(r *Report, s Scenario, members []*member) {
 			}
 		}
 	}
+	r.Meetings = nil
 	for m := range meetings {
+		if !s.Shard.Has(m) {
+			continue
+		}
 		meetings[m].MeetingID = fmt.Sprintf("meeting %d", m)
 		meetings[m].LossPctMean = mean(meetingLoss[m])
 		meetings[m].MouthToEarP50Ms = newDist(meetingM2E[m]).P50
+		r.Meetings = append(r.Meetings, meetings[m])
 	}
-	r.Meetings = meetings
 	r.JoinLatencyMs, r.MouthToEarMs, r.DataLatencyMs = newDist(join), newDist(m2e), newDist(data)
 	r.AudioLossPct, r.AudioJitterMs = newDist(loss), newDist(jitter)
-	r.Video.Publishers = s.Meetings * s.VideoPublishers
-	r.Video.Subscribers = s.Meetings * s.VideoSubscribers
+	mine := s.Shard.meetings(s.Meetings)
+	r.Video.Publishers = mine * s.VideoPublishers
+	r.Video.Subscribers = mine * s.VideoSubscribers
 	r.Video.FPS = newDist(fps)
+	if s.Shard.On() {
+		r.Raw = &RawSamples{JoinMs: join, MouthToEarMs: m2e, DataMs: data, LossPct: loss, JitterMs: jitter, VideoFPS: fps}
+	}
 }
 
 func summarizeServer(r *Report, s *sampler) { r.Server = s.summary() }
@@ -117,6 +126,14 @@ func (s *sampler) summary() ServerReport {
 		return out
 	}
 	out.Samples = s.samples
+	for series, end := range s.countersEnd {
+		if d := end - s.countersStart[series]; d != 0 {
+			if out.Counters == nil {
+				out.Counters = map[string]float64{}
+			}
+			out.Counters[series] = d
+		}
+	}
 	var sum float64
 	for _, x := range s.samples {
 		sum += x.CPUPercent

@@ -19,13 +19,20 @@
 //   - data-message latency (sender's clock in the payload; same host);
 //   - video: frames per second received per subscribed stream, SSRCs seen;
 //   - the server's CPU and resident memory over time, from its Prometheus
-//     /metrics (process collector), so remote targets work too.
+//     /metrics (process collector), so remote targets work too, and how
+//     much its media counters grew (watchedCounters: FEC/PLC decodes,
+//     NACKs, PLIs, layer switches, relayed packets);
+//   - the network path ICE chose per attendee (host or relay).
+//
+// Scenario.Relay connects every attendee through TURN only; LossPct,
+// Delay, Jitter and BandwidthKbps impair each attendee's path, seeded
+// (bench/attendee Impairment).
 //
 // The [Report] is written as JSON and HTML (latency CDFs, CPU over time,
 // loss per meeting as inline SVG) and summarised as a terminal table;
 // while running, a progress line is printed. Targets outside loopback are
 // refused unless Target.AllowRemote.
 //
-// Not yet: SIP callers, TURN-forced runs, injected loss/delay (netem),
-// video freeze detection.
+// Not yet: SIP callers, Linux netem, video freeze detection, sharding
+// across generators, a Janus target.
 package load

@@ -29,7 +29,7 @@ func TestScenarioDefaultsAndValidation(t *testing.T) {
 		t.Fatalf("defaults %+v, %v", s, err)
 	}
 	_, err = Scenario{Meetings: 1, AttendeesPerMeeting: 3, Talkers: 5, VideoPublishers: 9}.WithDefaults()
-	if err == nil || !strings.Contains(err.Error(), "talkers") || !strings.Contains(err.Error(), "video_publishers") {
+	if err == nil || !strings.Contains(err.Error(), "talkers") || !strings.Contains(err.Error(), "video-publishers") {
 		t.Fatalf("validation error %v", err)
 	}
 }

@@ -39,12 +39,19 @@ type Report struct {
 	// harness inflates every latency.
 	HarnessCPUPercentMean float64 `json:"harnessCpuPercentMean"`
 
+	Network  NetworkReport   `json:"network"`
 	Video    VideoReport     `json:"video"`
 	Server   ServerReport    `json:"server"`
 	Meetings []MeetingReport `json:"meetings"`
 	// Nodes, when placement spread the meetings over several nodes of a
 	// cluster: each node's share and its process, from its /metrics.
 	Nodes []NodeReport `json:"nodes,omitempty"`
+	// Shards is how many shard reports a merged report combines (0: not
+	// a merge).
+	Shards int `json:"shards,omitempty"`
+	// Raw holds the samples behind the distributions, in a shard's report
+	// (for `confab bench merge`) and in a merged one.
+	Raw *RawSamples `json:"raw,omitempty"`
 }
 
 // NodeReport is one cluster node: the meetings placed on it and its CPU.
@@ -70,7 +77,10 @@ type ServerReport struct {
 	CPUPercentMax  float64  `json:"cpuPercentMax"`
 	RSSMaxMB       float64  `json:"rssMaxMB"`
 	Samples        []Sample `json:"samples"`
-	Error          string   `json:"error,omitempty"`
+	// Counters is how much each watched counter series (watchedCounters)
+	// grew over the run; the series that did not change are left out.
+	Counters map[string]float64 `json:"counters,omitempty"`
+	Error    string             `json:"error,omitempty"`
 }
 
 // MeetingReport is one meeting's share.
@@ -109,6 +119,12 @@ func (r *Report) Summary(w io.Writer) {
 	s := r.Scenario
 	fmt.Fprintf(tw, "scenario\t%s: %d meeting(s) × %d attendees, %d talkers, %d video publishers / %d subscribers, %s\n",
 		s.Name, s.Meetings, s.AttendeesPerMeeting, s.Talkers, s.VideoPublishers, s.VideoSubscribers, s.Duration)
+	if s.Shard.On() {
+		fmt.Fprintf(tw, "shard\t%s: %d of the meetings\n", s.Shard, s.Shard.meetings(s.Meetings))
+	}
+	if r.Shards > 0 {
+		fmt.Fprintf(tw, "merged\t%d shard reports\n", r.Shards)
+	}
 	fmt.Fprintf(tw, "joined\t%d / %d (listeners with audio: %d)\n", r.Joined, r.Attendees, r.ListenersWithAudio)
 	fmt.Fprintf(tw, "\tn\tp50\tp90\tp99\tmax\n")
 	row := func(name string, d Dist) {
@@ -122,6 +138,16 @@ func (r *Report) Summary(w io.Writer) {
 	if r.Video.Streams > 0 {
 		row("video fps per stream", r.Video.FPS)
 		fmt.Fprintf(tw, "video streams\t%d subscribed, %d with frames, %d SSRC changes\n", r.Video.Streams, r.Video.StreamsWithFrames, r.Video.SSRCChanges)
+	}
+	if n := r.Network; len(n.Paths) > 0 && (r.Scenario.Relay != "" || n.Paths["relay"] > 0) {
+		fmt.Fprintf(tw, "network path\t%s\n", n.pathLine())
+	}
+	if n := r.Network; n.Impaired() {
+		fmt.Fprintf(tw, "impairment\tdropped %d sent / %d received datagrams, %d by the bandwidth cap; %d held\n",
+			n.DroppedOut, n.DroppedIn, n.QueueDrops, n.Held)
+	}
+	if len(r.Server.Counters) > 0 {
+		fmt.Fprintf(tw, "server did\t%s\n", counterLine(r.Server.Counters))
 	}
 	if r.Server.Error != "" {
 		fmt.Fprintf(tw, "server\tno metrics: %s\n", r.Server.Error)

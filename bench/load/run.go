@@ -52,6 +52,9 @@ func Run(ctx context.Context, t Target, s Scenario, progress io.Writer, log *slo
 	var members []*member
 	defer func() { deleteMeetings(chime, meetingIDs) }()
 	for m := range s.Meetings {
+		if !s.Shard.Has(m) {
+			continue // another bench process runs it
+		}
 		name := fmt.Sprintf("bench-%s-%d", runID, m)
 		cm, err := chime.createMeeting(ctx, name, name)
 		if err != nil {
@@ -77,7 +80,9 @@ func Run(ctx context.Context, t Target, s Scenario, progress io.Writer, log *slo
 			mb.cfg = attendee.Config{
 				SignalingURL: signalingURL, JoinToken: ca.JoinToken,
 				Name: fmt.Sprintf("m%d-a%d", m, i), Loopback: !t.AllowRemote, History: time.Second,
-				Log: log,
+				Log: log, Relay: s.Relay,
+				Impair: attendee.Impairment{LossPct: s.LossPct, Delay: s.Delay, Jitter: s.Jitter,
+					BandwidthKbps: s.BandwidthKbps, Seed: s.Seed + uint64(m)<<20 + uint64(i)},
 			}
 			if i < s.Talkers {
 				mb.hz = talkerHz(i)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -15,31 +16,47 @@ type Scenario struct {
 	Name string `yaml:"name" json:"name"`
 	// Meetings and AttendeesPerMeeting: default 1 × 4.
 	Meetings            int `yaml:"meetings" json:"meetings"`
-	AttendeesPerMeeting int `yaml:"attendees_per_meeting" json:"attendeesPerMeeting"`
+	AttendeesPerMeeting int `yaml:"attendees" json:"attendeesPerMeeting"`
 	// Talkers per meeting send tone bursts (default 2, at most 16); the
 	// others send silence.
 	Talkers int `yaml:"talkers" json:"talkers"`
 	// VideoPublishers per meeting publish 3-layer simulcast VP8;
 	// VideoSubscribers per meeting (counted from the last attendee back)
 	// subscribe to every publisher's top layer.
-	VideoPublishers  int `yaml:"video_publishers" json:"videoPublishers"`
-	VideoSubscribers int `yaml:"video_subscribers" json:"videoSubscribers"`
+	VideoPublishers  int `yaml:"video-publishers" json:"videoPublishers"`
+	VideoSubscribers int `yaml:"video-subscribers" json:"videoSubscribers"`
 	// Measuring is how many attendees per meeting decode the mix and
 	// measure mouth-to-ear latency (the talkers and the first non-talkers);
 	// the rest only count packets, which keeps a big harness light. 0
 	// means all.
 	Measuring int `yaml:"measuring" json:"measuring"`
 	// JoinRate is attendees joined per second (default 10).
-	JoinRate float64 `yaml:"join_rate" json:"joinRate"`
+	JoinRate float64 `yaml:"join-rate" json:"joinRate"`
 	// Duration is how long everyone stays after the last join (default 10s).
 	Duration time.Duration `yaml:"duration" json:"duration"`
 	// UntilInterrupted: stay until the run's context ends (Ctrl-C), then
 	// measure and report as usual (`--duration 0`).
-	UntilInterrupted bool `yaml:"until_interrupted" json:"untilInterrupted,omitempty"`
+	UntilInterrupted bool `yaml:"-" json:"untilInterrupted,omitempty"`
 	// BurstPeriod and BurstLength shape the talkers' bursts (default 1s,
 	// 200ms).
-	BurstPeriod time.Duration `yaml:"burst_period" json:"burstPeriod"`
-	BurstLength time.Duration `yaml:"burst_length" json:"burstLength"`
+	BurstPeriod time.Duration `yaml:"burst-period" json:"burstPeriod"`
+	BurstLength time.Duration `yaml:"burst-length" json:"burstLength"`
+
+	// Relay connects every synthetic attendee only through the TURN
+	// servers JOIN_ACK names, over udp, tcp or tls; "" connects directly.
+	Relay string `yaml:"relay" json:"relay,omitempty"`
+	// LossPct, Delay, Jitter and BandwidthKbps impair every attendee's
+	// path (attendee.Impairment: loss both ways; delay, jitter and the cap
+	// on what it sends), seeded from Seed and the attendee's place so that
+	// a run repeats.
+	LossPct       float64       `yaml:"loss" json:"lossPct,omitempty"`
+	Delay         time.Duration `yaml:"delay" json:"delay,omitempty"`
+	Jitter        time.Duration `yaml:"jitter" json:"jitter,omitempty"`
+	BandwidthKbps int           `yaml:"bandwidth-kbps" json:"bandwidthKbps,omitempty"`
+	Seed          uint64        `yaml:"seed" json:"seed,omitempty"`
+
+	// Shard runs only part of the meetings (`--shard i/n`).
+	Shard Shard `yaml:"-" json:"shard,omitzero"`
 }
 
 // WithDefaults fills zero fields and validates.
@@ -77,16 +94,24 @@ func (s Scenario) WithDefaults() (Scenario, error) {
 	case s.Meetings < 1 || s.Meetings > 1000:
 		bad("meetings must be 1 to 1000 (got %d)", s.Meetings)
 	case s.AttendeesPerMeeting < 1 || s.AttendeesPerMeeting > 250:
-		bad("attendees_per_meeting must be 1 to 250 (got %d)", s.AttendeesPerMeeting)
+		bad("attendees must be 1 to 250 per meeting (got %d)", s.AttendeesPerMeeting)
 	}
 	if s.Talkers < 0 || s.Talkers > min(16, s.AttendeesPerMeeting) {
-		bad("talkers must be 0 to min(16, attendees_per_meeting) (got %d)", s.Talkers)
+		bad("talkers must be 0 to min(16, attendees) (got %d)", s.Talkers)
 	}
 	if s.VideoPublishers < 0 || s.VideoPublishers > s.AttendeesPerMeeting || s.VideoSubscribers < 0 || s.VideoSubscribers > s.AttendeesPerMeeting {
-		bad("video_publishers and video_subscribers must be 0 to attendees_per_meeting")
+		bad("video-publishers and video-subscribers must be 0 to attendees")
 	}
 	if s.JoinRate < 0 || s.Duration < 0 || s.BurstLength >= s.BurstPeriod {
-		bad("join_rate and duration must be positive, burst_length < burst_period")
+		bad("join-rate and duration must be positive, burst-length < burst-period")
+	}
+	switch s.Relay {
+	case "", "udp", "tcp", "tls":
+	default:
+		bad("relay must be udp, tcp or tls (got %q)", s.Relay)
+	}
+	if s.LossPct < 0 || s.LossPct > 100 || s.Delay < 0 || s.Jitter < 0 || s.Jitter > s.Delay || s.BandwidthKbps < 0 {
+		bad("loss must be 0 to 100 (%%), delay and bandwidth-kbps at least 0, jitter at most delay")
 	}
 	return s, errors.Join(errs...)
 }
@@ -105,6 +130,11 @@ func LoadScenario(path string) (Scenario, error) {
 	dec := yaml.NewDecoder(bytesReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&s); err != nil {
+		if strings.Contains(err.Error(), " not found in type") {
+			return Scenario{}, fmt.Errorf("%s: %w (the keys are the flags' names: name, meetings, attendees, talkers, "+
+				"video-publishers, video-subscribers, measuring, join-rate, duration, burst-period, burst-length, relay, "+
+				"loss, delay, jitter, bandwidth-kbps, seed)", path, err)
+		}
 		return Scenario{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return s.WithDefaults()

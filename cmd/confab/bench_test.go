@@ -3,10 +3,12 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -168,7 +170,7 @@ func TestBenchCredentialsAndScenarioFlags(t *testing.T) {
 	}
 	dir := t.TempDir()
 	scenario := filepath.Join(dir, "scenario.yaml")
-	if err := os.WriteFile(scenario, []byte("name: from-file\nmeetings: 3\nattendees_per_meeting: 2\ntalkers: 1\nduration: 2s\n"), 0o644); err != nil {
+	if err := os.WriteFile(scenario, []byte("name: from-file\nmeetings: 3\nattendees: 2\ntalkers: 1\nduration: 2s\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var env []string
@@ -198,6 +200,15 @@ func TestBenchCredentialsAndScenarioFlags(t *testing.T) {
 	if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(b), "no API key") {
 		t.Fatalf("without a key: %v\n%s", err, b)
 	}
+
+	// A wrong secret: the API's own error in one line, exit code 2.
+	cmd = exec.Command(confabBin, "bench", "--quiet", "--target", s.Endpoint, "--access-key-id", testKeyID, "--secret-access-key", "wrong")
+	cmd.Env = env
+	b, err = cmd.CombinedOutput()
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(b), "CreateMeeting: ") ||
+		!strings.Contains(string(b), "(HTTP 40") || strings.Count(strings.TrimSpace(string(b)), "\n") != 0 {
+		t.Fatalf("with a wrong secret: %v\n%s", err, b)
+	}
 }
 
 // readReport reads the report.json a bench run wrote into dir.
@@ -212,4 +223,126 @@ func readReport(t *testing.T, dir string) load.Report {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// TestBenchRelayAndImpairment: `confab bench --relay udp --loss 5` against
+// a real `confab serve`. Every attendee connects through the server's TURN
+// relay with the credentials JOIN_ACK gave it (ICE picks a relay
+// candidate, the TURN server counts what it relayed), and 5 % of each
+// attendee's datagrams are dropped each way (seeded): the report shows the
+// loss the listeners saw and the server's concealment, and mouth-to-ear is
+// still measured for every pair. The same run over TURN/TCP joins too.
+func TestBenchRelayAndImpairment(t *testing.T) {
+	s := startServer(t, "", noThrottle())
+	out := t.TempDir()
+	cmd := exec.Command(confabBin, "bench", "--quiet", "--target", s.Endpoint,
+		"--access-key-id", testKeyID, "--secret-access-key", testSecret,
+		"--name", "relay-loss", "--meetings", "1", "--attendees", "3", "--talkers", "2", "--duration", "8s",
+		"--relay", "udp", "--loss", "5", "--seed", "7", "--out", out)
+	b, err := cmd.CombinedOutput()
+	t.Logf("confab bench:\n%s", b)
+	if err != nil {
+		t.Fatalf("confab bench: %v", err)
+	}
+	r := readReport(t, out)
+	if r.Joined != 3 || r.Network.Paths["relay"] != 3 {
+		t.Fatalf("joined %d, paths %v: want all 3 through the relay (errors %v)", r.Joined, r.Network.Paths, r.JoinErrors)
+	}
+	if r.Server.Counters["confab_turn_relayed_packets_total"] < 3*50*5 {
+		t.Errorf("the TURN server relayed %v", r.Server.Counters)
+	}
+	if r.Network.DroppedOut == 0 || r.Network.DroppedIn == 0 {
+		t.Errorf("the impairment dropped nothing: %+v", r.Network)
+	}
+	// 5 % each way: listeners lose about 5 % of the mix (at least 2 % here).
+	if r.AudioLossPct.N != 3 || r.AudioLossPct.P50 < 2 || r.AudioLossPct.Max > 15 {
+		t.Errorf("audio loss %+v, want about 5 %%", r.AudioLossPct)
+	}
+	// 2 talkers × 2 listeners each, measured despite the loss.
+	if r.MouthToEarPairs != 4 || r.MouthToEarMs.N < 4*3 {
+		t.Errorf("mouth-to-ear: %d/%d pairs, %+v", r.MouthToEarPairs, r.MouthToEarPairsExpected, r.MouthToEarMs)
+	}
+	// The mixer concealed the uplink's losses (FEC or PLC decodes).
+	if r.Server.Counters[`confab_mixer_decodes_total{kind="fec"}`]+r.Server.Counters[`confab_mixer_decodes_total{kind="plc"}`] == 0 {
+		t.Errorf("no FEC/PLC decodes counted: %v", r.Server.Counters)
+	}
+	if !strings.Contains(string(b), "network path") || !strings.Contains(string(b), "3 relay") || !strings.Contains(string(b), "server did") {
+		t.Errorf("the summary lacks the network path or the server's counters")
+	}
+
+	// TURN over TCP.
+	out = t.TempDir()
+	cmd = exec.Command(confabBin, "bench", "--quiet", "--target", s.Endpoint,
+		"--access-key-id", testKeyID, "--secret-access-key", testSecret,
+		"--meetings", "1", "--attendees", "2", "--talkers", "1", "--duration", "3s", "--relay", "tcp", "--out", out)
+	b, err = cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("confab bench --relay tcp: %v\n%s", err, b)
+	}
+	if r = readReport(t, out); r.Joined != 2 || r.Network.Paths["relay"] != 2 || r.ListenersWithAudio != 2 {
+		t.Fatalf("over TURN/TCP: joined %d, paths %v, with audio %d (errors %v)", r.Joined, r.Network.Paths, r.ListenersWithAudio, r.JoinErrors)
+	}
+}
+
+// TestBenchShardsMerged: one scenario (2 meetings × 3 attendees) run as
+// two `confab bench --shard i/2` processes at once against one `confab
+// serve`, each running one meeting, then `confab bench merge` of their
+// report directories: one report with both meetings, every attendee, the
+// percentiles over both shards' samples, and its --assert checked.
+func TestBenchShardsMerged(t *testing.T) {
+	s := startServer(t, "", noThrottle())
+	dirs := []string{t.TempDir(), t.TempDir()}
+	outs := make([][]byte, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range dirs {
+		wg.Go(func() {
+			cmd := exec.Command(confabBin, "bench", "--quiet", "--target", s.Endpoint,
+				"--access-key-id", testKeyID, "--secret-access-key", testSecret,
+				"--name", "sharded", "--meetings", "2", "--attendees", "3", "--talkers", "2", "--duration", "4s",
+				"--shard", fmt.Sprintf("%d/2", i+1), "--out", dirs[i])
+			outs[i], errs[i] = cmd.CombinedOutput()
+		})
+	}
+	wg.Wait()
+	var parts []load.Report
+	for i := range dirs {
+		if errs[i] != nil {
+			t.Fatalf("shard %d/2: %v\n%s", i+1, errs[i], outs[i])
+		}
+		r := readReport(t, dirs[i])
+		if r.Attendees != 3 || len(r.Meetings) != 1 || r.Meetings[0].MeetingID != fmt.Sprintf("meeting %d", i) || r.Raw == nil {
+			t.Fatalf("shard %d/2 ran %d attendees in %+v (raw samples: %v)", i+1, r.Attendees, r.Meetings, r.Raw != nil)
+		}
+		parts = append(parts, r)
+	}
+	merged := t.TempDir()
+	b, err := exec.Command(confabBin, "bench", "merge", "--out", merged, "--assert", "joined.value>=100%", dirs[0], dirs[1]).CombinedOutput()
+	t.Logf("confab bench merge:\n%s", b)
+	if err != nil {
+		t.Fatalf("confab bench merge: %v", err)
+	}
+	r := readReport(t, merged)
+	if r.Shards != 2 || r.Attendees != 6 || r.Joined != 6 || len(r.Meetings) != 2 ||
+		r.Meetings[0].MeetingID != "meeting 0" || r.Meetings[1].MeetingID != "meeting 1" {
+		t.Fatalf("merged: %d shards, joined %d/%d, meetings %+v", r.Shards, r.Joined, r.Attendees, r.Meetings)
+	}
+	if r.MouthToEarMs.N != parts[0].MouthToEarMs.N+parts[1].MouthToEarMs.N || r.MouthToEarPairs != 8 ||
+		r.JoinLatencyMs.N != 6 || r.MouthToEarMs.Max != max(parts[0].MouthToEarMs.Max, parts[1].MouthToEarMs.Max) {
+		t.Fatalf("merged mouth-to-ear %+v (%d pairs), join %+v", r.MouthToEarMs, r.MouthToEarPairs, r.JoinLatencyMs)
+	}
+	if !strings.Contains(string(b), "assert PASS joined.value>=100%") || !strings.Contains(string(b), "2 shard reports") {
+		t.Errorf("the merge's output lacks the assertion or the merged line")
+	}
+	// A whole-scenario report has no raw samples: merging it is refused.
+	whole := t.TempDir()
+	if b, err := exec.Command(confabBin, "bench", "--quiet", "--target", s.Endpoint, "--access-key-id", testKeyID,
+		"--secret-access-key", testSecret, "--name", "sharded", "--attendees", "2", "--duration", "1s", "--out", whole).CombinedOutput(); err != nil {
+		t.Fatalf("confab bench: %v\n%s", err, b)
+	}
+	b, err = exec.Command(confabBin, "bench", "merge", "--out", t.TempDir(), dirs[0], whole).CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(b), "no raw samples") {
+		t.Fatalf("merging an unsharded report: %v\n%s", err, b)
+	}
 }
