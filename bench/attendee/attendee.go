@@ -162,7 +162,7 @@ type Attendee struct {
 	vrx   map[string]*videoRx // received video by mid
 
 	bursts    events           // burst start times (Config.Bursts)
-	detectors []*onsetDetector // one per Config.Listen frequency; used by the audio reader only
+	detectors []*OnsetDetector // one per Config.Listen frequency; used by the audio reader only
 
 	rxMu       sync.Mutex // guards the receive state below
 	opened     time.Time  // the signaling WebSocket opened
@@ -200,7 +200,7 @@ func Dial(ctx context.Context, cfg Config) (*Attendee, error) {
 	}
 	a.muted.Store(cfg.Muted)
 	for _, hz := range cfg.Listen {
-		a.detectors = append(a.detectors, &onsetDetector{hz: hz})
+		a.detectors = append(a.detectors, NewOnsetDetector(hz, SampleRate))
 	}
 	if cfg.History > 0 {
 		a.pcm.buf = make([]int16, int(cfg.History.Seconds()*SampleRate))

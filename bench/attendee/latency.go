@@ -3,6 +3,8 @@ package attendee
 import (
 	"sync"
 	"time"
+
+	"github.com/confab-media/confab/internal/dsp"
 )
 
 // Bursts makes the attendee talk in bursts: its tone plays for Length at
@@ -50,16 +52,28 @@ func (e *events) snapshot() []time.Time {
 	return append([]time.Time(nil), e.buf...)
 }
 
-// onsetDetector finds tone onsets at one frequency in decoded audio.
-type onsetDetector struct {
-	hz    float64
-	quiet int // consecutive quiet frames so far
-	found events
+// OnsetDetector finds tone onsets at one frequency in decoded audio of
+// any sample rate, in 20 ms frames (the attendee's at 48 kHz; bench/phone
+// uses it at 8 kHz). Its thresholds are on Goertzel power, which does not
+// depend on the frame's length. Frame is called by one goroutine; Onsets
+// is safe for concurrent use.
+type OnsetDetector struct {
+	hz, rate float64
+	quiet    int // consecutive quiet frames so far
+	found    events
 }
 
-// frame looks at one decoded frame that arrived at now.
-func (d *onsetDetector) frame(pcm []int16, now time.Time) {
-	p := DB(Goertzel(pcm, d.hz))
+// NewOnsetDetector detects onsets of hz in audio sampled at rate.
+func NewOnsetDetector(hz, rate float64) *OnsetDetector {
+	return &OnsetDetector{hz: hz, rate: rate}
+}
+
+// Hz is the frequency the detector listens for.
+func (d *OnsetDetector) Hz() float64 { return d.hz }
+
+// Frame looks at one decoded frame that arrived at now.
+func (d *OnsetDetector) Frame(pcm []int16, now time.Time) {
+	p := DB(dsp.Goertzel(pcm, d.hz, d.rate))
 	switch {
 	case p >= onsetOnDB && d.quiet >= onsetQuiet:
 		d.found.add(now)
@@ -71,13 +85,21 @@ func (d *onsetDetector) frame(pcm []int16, now time.Time) {
 	}
 }
 
-// burstGain is the tone's gain for sample i of frame index k of the
-// sender: 0 outside bursts, a short ramp at a burst's start.
-func (b Bursts) gain(frame, i int) (g float64, burstStart bool) {
+// Onsets returns when the onsets were found (the last 4096).
+func (d *OnsetDetector) Onsets() []time.Time { return d.found.snapshot() }
+
+// gain is Gain at the attendee's 48 kHz.
+func (b Bursts) gain(frame, i int) (g float64, burstStart bool) { return b.Gain(frame, i, SampleRate) }
+
+// Gain is the tone's gain for sample i of 20 ms frame number frame of a
+// sender sampling at rate: 0 outside bursts, a short ramp at a burst's
+// start, 1 otherwise (always 1 without bursts); burstStart marks a
+// burst's first sample.
+func (b Bursts) Gain(frame, i int, rate float64) (g float64, burstStart bool) {
 	if !b.on() {
 		return 1, false
 	}
-	t := time.Duration(frame)*frameDur + time.Duration(i)*time.Second/SampleRate - b.Offset
+	t := time.Duration(frame)*frameDur + time.Duration(float64(i)*float64(time.Second)/rate) - b.Offset
 	if t < 0 {
 		return 0, false
 	}
@@ -102,7 +124,7 @@ func (a *Attendee) Bursts() []time.Time { return a.bursts.snapshot() }
 func (a *Attendee) Onsets(hz float64) []time.Time {
 	for _, d := range a.detectors {
 		if d.hz == hz {
-			return d.found.snapshot()
+			return d.Onsets()
 		}
 	}
 	return nil

@@ -29,7 +29,7 @@ func TestMouthToEarMatchesLatestBurst(t *testing.T) {
 }
 
 func TestOnsetDetector(t *testing.T) {
-	d := &onsetDetector{hz: 700}
+	d := NewOnsetDetector(700, SampleRate)
 	quiet := make([]int16, FrameSamples)
 	tone := make([]int16, FrameSamples)
 	other := make([]int16, FrameSamples)
@@ -41,9 +41,9 @@ func TestOnsetDetector(t *testing.T) {
 	t0 := time.Unix(0, 0)
 	frames := [][]int16{quiet, quiet, tone, tone, quiet, other, quiet, quiet, tone}
 	for i, f := range frames {
-		d.frame(f, t0.Add(time.Duration(i)*frameDur))
+		d.Frame(f, t0.Add(time.Duration(i)*frameDur))
 	}
-	got := d.found.snapshot()
+	got := d.Onsets()
 	if len(got) != 2 || !got[0].Equal(t0.Add(2*frameDur)) || !got[1].Equal(t0.Add(8*frameDur)) {
 		t.Fatalf("onsets = %v", got)
 	}

@@ -285,7 +285,7 @@ func (a *Attendee) onTrack(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 		a.rxMu.Unlock()
 		if derr == nil {
 			for _, d := range a.detectors {
-				d.frame(pcm[:samples], now)
+				d.Frame(pcm[:samples], now)
 			}
 		}
 		if derr != nil {

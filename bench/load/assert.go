@@ -100,6 +100,7 @@ func parseAssertion(s string) (Assertion, error) {
 // metricUnit is each metric's unit, for messages.
 var metricUnit = map[string]string{
 	"join": "ms", "mouth_to_ear": "ms", "data_latency": "ms", "loss": "%", "jitter": "ms", "server_cpu": "%", "joined": "%",
+	"sip_answer": "ms", "sip_audio": "ms", "phone_to_webrtc": "ms", "webrtc_to_phone": "ms", "sip_loss": "%",
 }
 
 func validStat(metric, stat string) bool {
@@ -157,7 +158,8 @@ func (r *Report) measure(metric, stat string) (float64, bool) {
 		return r.Server.CPUPercentMean, true
 	}
 	d := map[string]Dist{"join": r.JoinLatencyMs, "mouth_to_ear": r.MouthToEarMs, "data_latency": r.DataLatencyMs,
-		"loss": r.AudioLossPct, "jitter": r.AudioJitterMs}[metric]
+		"loss": r.AudioLossPct, "jitter": r.AudioJitterMs, "sip_answer": r.SIP.InviteToAnswerMs, "sip_audio": r.SIP.InviteToAudioMs,
+		"phone_to_webrtc": r.SIP.FromPhoneMs, "webrtc_to_phone": r.SIP.ToPhoneMs, "sip_loss": r.SIP.LossPct}[metric]
 	if stat == "n" {
 		return float64(d.N), true
 	}

@@ -42,6 +42,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&t.Region, "region", "us-east-1", "MediaRegion of the meetings")
 	fs.StringVar(&t.MetricsURL, "metrics", "", `Prometheus endpoint for server CPU/memory (default <target>/metrics; "-" for none)`)
 	fs.BoolVar(&t.AllowRemote, "allow-remote", false, "allow a target outside loopback")
+	fs.StringVar(&t.SIP, "sip", "", "the SIP gateway's UDP address the phone callers dial (default the target's host, port 5060)")
+	fs.StringVar(&t.SIPNumber, "sip-number", "+17035550122", "the dial-in number the phone callers dial")
 	fs.StringVar(&s.Name, "name", "", "scenario name")
 	fs.IntVar(&s.Meetings, "meetings", 1, "meetings")
 	fs.IntVar(&s.AttendeesPerMeeting, "attendees", 4, "attendees per meeting")
@@ -53,6 +55,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&s.Duration, "duration", 0, "how long to stay after the last join (default 10s; 0: until Ctrl-C, then report)")
 	fs.DurationVar(&s.BurstPeriod, "burst-period", 0, "time between a talker's tone bursts (default 1s)")
 	fs.DurationVar(&s.BurstLength, "burst-length", 0, "length of a tone burst (default 200ms)")
+	fs.IntVar(&s.SIPCallers, "sip-callers", 0, "phone callers per meeting: SIP with the join token, G.711 over RTP")
+	fs.IntVar(&s.SIPTalkers, "sip-talkers", 0, "phone callers per meeting that talk in tone bursts (default 1 with callers)")
+	fs.StringVar(&s.SIPCodec, "sip-codec", "", "the callers' codec: PCMU (default) or PCMA")
 	fs.StringVar(&s.Relay, "relay", "", "connect every attendee only through the TURN servers JOIN_ACK names: udp, tcp or tls")
 	fs.Float64Var(&s.LossPct, "loss", 0, "drop this `percent` of every attendee's datagrams, each direction (seeded)")
 	fs.DurationVar(&s.Delay, "delay", 0, "delay what every attendee sends by this much")
@@ -72,6 +77,7 @@ Example:
   confab bench --meetings 10 --attendees 10 --talkers 2 --duration 60s \
     --access-key-id AK... --secret-access-key ... --out bench-report
   confab bench --relay udp --loss 5 --seed 7        # through TURN, 5 % loss
+  confab bench --attendees 4 --sip-callers 4 --sip 127.0.0.1:5060   # phones too
   confab bench --shard 1/2 --meetings 40 ...        # on host 1, --shard 2/2 on host 2,
   confab bench merge host1-report host2-report      # then one report
 

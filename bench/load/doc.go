@@ -22,7 +22,10 @@
 //     /metrics (process collector), so remote targets work too, and how
 //     much its media counters grew (watchedCounters: FEC/PLC decodes,
 //     NACKs, PLIs, layer switches, relayed packets);
-//   - the network path ICE chose per attendee (host or relay).
+//   - the network path ICE chose per attendee (host or relay);
+//   - phone callers (Scenario.SIPCallers, bench/phone): INVITE → 200 OK,
+//     INVITE → first mixed audio, loss, jitter and mouth-to-ear between
+//     the phones and the WebRTC attendees in both directions.
 //
 // Scenario.Relay connects every attendee through TURN only; LossPct,
 // Delay, Jitter and BandwidthKbps impair each attendee's path, seeded
@@ -33,6 +36,7 @@
 // while running, a progress line is printed. Targets outside loopback are
 // refused unless Target.AllowRemote.
 //
-// Not yet: SIP callers, Linux netem, video freeze detection, sharding
-// across generators, a Janus target.
+// Scenario.Shard runs part of the meetings; [Merge] combines the parts.
+//
+// Not yet: SRTP, Opus or PIN-flow callers, Linux netem, a Janus target.
 package load

@@ -59,6 +59,20 @@ func Merge(reports []*Report) (*Report, error) {
 		raw.LossPct = append(raw.LossPct, r.Raw.LossPct...)
 		raw.JitterMs = append(raw.JitterMs, r.Raw.JitterMs...)
 		raw.VideoFPS = append(raw.VideoFPS, r.Raw.VideoFPS...)
+		raw.SIPAnswerMs = append(raw.SIPAnswerMs, r.Raw.SIPAnswerMs...)
+		raw.SIPAudioMs = append(raw.SIPAudioMs, r.Raw.SIPAudioMs...)
+		raw.SIPLossPct = append(raw.SIPLossPct, r.Raw.SIPLossPct...)
+		raw.SIPJitterMs = append(raw.SIPJitterMs, r.Raw.SIPJitterMs...)
+		raw.SIPFromPhone = append(raw.SIPFromPhone, r.Raw.SIPFromPhone...)
+		raw.SIPToPhone = append(raw.SIPToPhone, r.Raw.SIPToPhone...)
+		out.SIP.Callers += r.SIP.Callers
+		out.SIP.Answered += r.SIP.Answered
+		out.SIP.Codec = cmp.Or(out.SIP.Codec, r.SIP.Codec)
+		for _, e := range r.SIP.Errors {
+			if len(out.SIP.Errors) < 20 {
+				out.SIP.Errors = append(out.SIP.Errors, e)
+			}
+		}
 		for k, v := range r.Network.Paths {
 			if out.Network.Paths == nil {
 				out.Network.Paths = map[string]int{}
@@ -96,6 +110,10 @@ func Merge(reports []*Report) (*Report, error) {
 	raw := out.Raw
 	out.JoinLatencyMs, out.MouthToEarMs, out.DataLatencyMs = newDist(raw.JoinMs), newDist(raw.MouthToEarMs), newDist(raw.DataMs)
 	out.AudioLossPct, out.AudioJitterMs, out.Video.FPS = newDist(raw.LossPct), newDist(raw.JitterMs), newDist(raw.VideoFPS)
+	p := &out.SIP
+	p.InviteToAnswerMs, p.InviteToAudioMs = newDist(raw.SIPAnswerMs), newDist(raw.SIPAudioMs)
+	p.LossPct, p.JitterMs = newDist(raw.SIPLossPct), newDist(raw.SIPJitterMs)
+	p.FromPhoneMs, p.ToPhoneMs = newDist(raw.SIPFromPhone), newDist(raw.SIPToPhone)
 	return out, nil
 }
 

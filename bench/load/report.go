@@ -40,6 +40,7 @@ type Report struct {
 	HarnessCPUPercentMean float64 `json:"harnessCpuPercentMean"`
 
 	Network  NetworkReport   `json:"network"`
+	SIP      SIPReport       `json:"sip,omitzero"`
 	Video    VideoReport     `json:"video"`
 	Server   ServerReport    `json:"server"`
 	Meetings []MeetingReport `json:"meetings"`
@@ -138,6 +139,15 @@ func (r *Report) Summary(w io.Writer) {
 	if r.Video.Streams > 0 {
 		row("video fps per stream", r.Video.FPS)
 		fmt.Fprintf(tw, "video streams\t%d subscribed, %d with frames, %d SSRC changes\n", r.Video.Streams, r.Video.StreamsWithFrames, r.Video.SSRCChanges)
+	}
+	if p := r.SIP; p.Callers > 0 {
+		fmt.Fprintf(tw, "phone callers\t%d / %d answered (%s)\n", p.Answered, p.Callers, p.Codec)
+		row("INVITE → 200 OK (ms)", p.InviteToAnswerMs)
+		row("INVITE → mixed audio (ms)", p.InviteToAudioMs)
+		row("phone → WebRTC (ms)", p.FromPhoneMs)
+		row("WebRTC → phone (ms)", p.ToPhoneMs)
+		row("phone audio loss (%)", p.LossPct)
+		row("phone jitter (ms)", p.JitterMs)
 	}
 	if n := r.Network; len(n.Paths) > 0 && (r.Scenario.Relay != "" || n.Paths["relay"] > 0) {
 		fmt.Fprintf(tw, "network path\t%s\n", n.pathLine())

@@ -50,6 +50,7 @@ func Run(ctx context.Context, t Target, s Scenario, progress io.Writer, log *slo
 	meetingIDs := make([]string, s.Meetings)
 	placed := nodePlacements{}
 	var members []*member
+	var callers []*caller
 	defer func() { deleteMeetings(chime, meetingIDs) }()
 	for m := range s.Meetings {
 		if !s.Shard.Has(m) {
@@ -63,19 +64,22 @@ func Run(ctx context.Context, t Target, s Scenario, progress io.Writer, log *slo
 		meetingIDs[m] = cm.MeetingId
 		signalingURL := cm.MediaPlacement.SignalingUrl
 		placed.add(signalingURL)
-		var talkers []float64
-		for i := range s.Talkers {
-			talkers = append(talkers, talkerHz(i))
-		}
-		users := make([]string, s.AttendeesPerMeeting)
+		talkers := meetingTalkers(s)
+		users := make([]string, s.AttendeesPerMeeting, s.AttendeesPerMeeting+s.SIPCallers)
 		for i := range users {
 			users[i] = fmt.Sprintf("bench-%d-%d", m, i)
+		}
+		for j := range s.SIPCallers {
+			users = append(users, fmt.Sprintf("bench-%d-p%d", m, j))
 		}
 		created, err := chime.createAttendees(ctx, cm.MeetingId, users)
 		if err != nil {
 			return nil, fmt.Errorf("load: BatchCreateAttendee: %w", err)
 		}
-		for i, ca := range created {
+		for j, ca := range created[s.AttendeesPerMeeting:] {
+			callers = append(callers, newCaller(t, s, m, j, ca.JoinToken))
+		}
+		for i, ca := range created[:s.AttendeesPerMeeting] {
 			mb := &member{meeting: m, index: i}
 			mb.cfg = attendee.Config{
 				SignalingURL: signalingURL, JoinToken: ca.JoinToken,
@@ -91,11 +95,7 @@ func Run(ctx context.Context, t Target, s Scenario, progress io.Writer, log *slo
 					Offset: time.Duration(i) * s.BurstPeriod / time.Duration(s.Talkers)}
 			}
 			if i < s.Measuring {
-				for _, hz := range talkers {
-					if hz != mb.hz {
-						mb.cfg.Listen = append(mb.cfg.Listen, hz)
-					}
-				}
+				mb.cfg.Listen = others(talkers, mb.hz)
 			} else {
 				mb.cfg.History = -1 // count packets only: no decoding
 			}
@@ -126,7 +126,7 @@ func Run(ctx context.Context, t Target, s Scenario, progress io.Writer, log *slo
 	}
 
 	// 3. Join at the scenario's rate.
-	prog := newProgress(progress, len(members))
+	prog := newProgress(progress, len(members)+len(callers))
 	var joins sync.WaitGroup
 	interval := time.Duration(float64(time.Second) / s.JoinRate)
 	for i, mb := range members {
@@ -148,6 +148,11 @@ func Run(ctx context.Context, t Target, s Scenario, progress io.Writer, log *slo
 	}
 	joins.Wait()
 	defer closeAll(members)
+	dialer, err := dialCallers(ctx, t, s, callers, prog)
+	if err != nil {
+		return nil, err
+	}
+	defer hangupCallers(dialer, callers)
 
 	// 4. Video subscribers take every other publisher's top layer.
 	subscribeVideo(ctx, s, members)
@@ -177,6 +182,7 @@ func Run(ctx context.Context, t Target, s Scenario, progress io.Writer, log *slo
 
 	// 6. Measure, then leave.
 	collect(r, s, members)
+	collectSIP(r, s, members, callers)
 	stopSampling()
 	bg.Wait()
 	summarizeServer(r, smp)

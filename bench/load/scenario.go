@@ -55,6 +55,14 @@ type Scenario struct {
 	BandwidthKbps int           `yaml:"bandwidth-kbps" json:"bandwidthKbps,omitempty"`
 	Seed          uint64        `yaml:"seed" json:"seed,omitempty"`
 
+	// SIPCallers per meeting dial in from phones (bench/phone: G.711 over
+	// plain RTP, the join token in the Request-URI); the first SIPTalkers
+	// of them talk in bursts (default 1 when there are callers). SIPCodec
+	// is PCMU (default) or PCMA.
+	SIPCallers int    `yaml:"sip-callers" json:"sipCallers,omitempty"`
+	SIPTalkers int    `yaml:"sip-talkers" json:"sipTalkers,omitempty"`
+	SIPCodec   string `yaml:"sip-codec" json:"sipCodec,omitempty"`
+
 	// Shard runs only part of the meetings (`--shard i/n`).
 	Shard Shard `yaml:"-" json:"shard,omitzero"`
 }
@@ -72,6 +80,12 @@ func (s Scenario) WithDefaults() (Scenario, error) {
 	}
 	if s.Talkers == 0 {
 		s.Talkers = min(2, s.AttendeesPerMeeting)
+	}
+	if s.SIPCallers > 0 && s.SIPTalkers == 0 {
+		s.SIPTalkers = 1
+	}
+	if s.SIPCallers > 0 && s.SIPCodec == "" {
+		s.SIPCodec = "PCMU"
 	}
 	if s.Measuring == 0 || s.Measuring > s.AttendeesPerMeeting {
 		s.Measuring = s.AttendeesPerMeeting
@@ -105,6 +119,12 @@ func (s Scenario) WithDefaults() (Scenario, error) {
 	if s.JoinRate < 0 || s.Duration < 0 || s.BurstLength >= s.BurstPeriod {
 		bad("join-rate and duration must be positive, burst-length < burst-period")
 	}
+	if s.SIPCallers < 0 || s.SIPCallers > 250 || s.SIPTalkers < 0 || s.SIPTalkers > s.SIPCallers || s.Talkers+s.SIPTalkers > 16 {
+		bad("sip-callers must be 0 to 250, sip-talkers at most sip-callers, talkers + sip-talkers at most 16")
+	}
+	if s.SIPCodec != "" && s.SIPCodec != "PCMU" && s.SIPCodec != "PCMA" {
+		bad("sip-codec must be PCMU or PCMA (got %q)", s.SIPCodec)
+	}
 	switch s.Relay {
 	case "", "udp", "tcp", "tls":
 	default:
@@ -133,7 +153,7 @@ func LoadScenario(path string) (Scenario, error) {
 		if strings.Contains(err.Error(), " not found in type") {
 			return Scenario{}, fmt.Errorf("%s: %w (the keys are the flags' names: name, meetings, attendees, talkers, "+
 				"video-publishers, video-subscribers, measuring, join-rate, duration, burst-period, burst-length, relay, "+
-				"loss, delay, jitter, bandwidth-kbps, seed)", path, err)
+				"loss, delay, jitter, bandwidth-kbps, seed, sip-callers, sip-talkers, sip-codec)", path, err)
 		}
 		return Scenario{}, fmt.Errorf("%s: %w", path, err)
 	}

@@ -68,4 +68,11 @@ type RawSamples struct {
 	LossPct      []float64 `json:"lossPct"`
 	JitterMs     []float64 `json:"jitterMs"`
 	VideoFPS     []float64 `json:"videoFps"`
+	// The phone callers' (SIPReport).
+	SIPAnswerMs  []float64 `json:"sipAnswerMs,omitempty"`
+	SIPAudioMs   []float64 `json:"sipAudioMs,omitempty"`
+	SIPLossPct   []float64 `json:"sipLossPct,omitempty"`
+	SIPJitterMs  []float64 `json:"sipJitterMs,omitempty"`
+	SIPFromPhone []float64 `json:"sipFromPhoneMs,omitempty"`
+	SIPToPhone   []float64 `json:"sipToPhoneMs,omitempty"`
 }

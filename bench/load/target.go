@@ -20,6 +20,10 @@ type Target struct {
 	MetricsURL string
 	// AllowRemote permits a target outside loopback.
 	AllowRemote bool
+	// SIP is the SIP gateway's UDP address (host:port) the phone callers
+	// dial; default the URL's host, port 5060. SIPNumber is the number
+	// they dial (default +17035550122, Confab's default dial-in number).
+	SIP, SIPNumber string
 }
 
 // check validates the target and refuses non-loopback hosts unless allowed.
@@ -48,6 +52,12 @@ func (t *Target) check() error {
 	}
 	if t.MetricsURL == "" {
 		t.MetricsURL = t.URL + "/metrics"
+	}
+	if t.SIP == "" {
+		t.SIP = net.JoinHostPort(u.Hostname(), "5060")
+	}
+	if t.SIPNumber == "" {
+		t.SIPNumber = "+17035550122"
 	}
 	return nil
 }

@@ -1,0 +1,337 @@
+package phone
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
+	"github.com/zaf/g711"
+
+	"github.com/confab-media/confab/bench/attendee"
+)
+
+// Config describes one synthetic caller.
+type Config struct {
+	// Gateway is the SIP gateway's UDP address (host:port).
+	Gateway string
+	// Number is the number dialled (the Request-URI's user part), the
+	// gateway's dial-in number.
+	Number string
+	// JoinToken is the attendee's JoinToken, sent as the Request-URI
+	// parameter X-chime-join-token.
+	JoinToken string
+	// Name labels the caller in logs.
+	Name string
+	// From is the caller ID, an E.164 number (the gateway refuses others).
+	From string
+	// Codec is "PCMU" (default) or "PCMA".
+	Codec string
+	// ToneHz, Bursts and Listen are as attendee.Config's, at 8 kHz.
+	ToneHz float64
+	Bursts attendee.Bursts
+	Listen []float64
+}
+
+// Phone audio: G.711 at 8 kHz, 20 ms per packet.
+const (
+	rate          = 8000
+	frameSamples  = 160
+	frameDur      = 20 * time.Millisecond
+	toneAmplitude = 8000
+)
+
+// Stats describes a call's audio and timing.
+type Stats struct {
+	Invited, Answered, FirstAudio time.Time // zero until they happen
+	Sent, Packets, SeqGaps        uint64
+	JitterMs                      float64 // RFC 3550 interarrival jitter of what the gateway sent
+	LastArrival                   time.Time
+}
+
+// Call is one established call.
+type Call struct {
+	cfg    Config
+	sess   *sipgo.DialogClientSession
+	conn   *net.UDPConn
+	remote *net.UDPAddr
+	pt     uint8
+	alaw   bool
+
+	detectors []*attendee.OnsetDetector // used by the receiver only
+
+	mu     sync.Mutex // guards stats and bursts
+	stats  Stats
+	bursts []time.Time
+
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// maxBursts bounds the burst times kept (the last ones).
+const maxBursts = 4096
+
+// Dial calls cfg.Number at cfg.Gateway with the join token and, once
+// answered, starts speaking and listening. ctx bounds the call set-up.
+func (d *Dialer) Dial(ctx context.Context, cfg Config) (*Call, error) {
+	if cfg.Codec == "" {
+		cfg.Codec = "PCMU"
+	}
+	if cfg.Codec != "PCMU" && cfg.Codec != "PCMA" {
+		return nil, fmt.Errorf("phone: codec %q: want PCMU or PCMA", cfg.Codec)
+	}
+	host, portStr, err := net.SplitHostPort(cfg.Gateway)
+	if err != nil {
+		return nil, fmt.Errorf("phone: gateway %q: %w", cfg.Gateway, err)
+	}
+	port, _ := strconv.Atoi(portStr)
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(d.host)})
+	if err != nil {
+		return nil, fmt.Errorf("phone: RTP socket: %w", err)
+	}
+	c := &Call{cfg: cfg, conn: conn, stop: make(chan struct{})}
+	for _, hz := range cfg.Listen {
+		c.detectors = append(c.detectors, attendee.NewOnsetDetector(hz, rate))
+	}
+	uri := sip.Uri{Scheme: "sip", User: cfg.Number, Host: host, Port: port, UriParams: sip.NewParams()}
+	uri.UriParams.Add("X-chime-join-token", cfg.JoinToken)
+	c.stats.Invited = time.Now()
+	sess, err := d.invite(ctx, uri, cfg.From, c.offer())
+	if err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("phone: INVITE: %w", err)
+	}
+	c.sess = sess
+	c.stats.Answered = time.Now()
+	if err := c.useAnswer(sess.InviteResponse.Body()); err != nil {
+		_ = c.Hangup(ctx)
+		return nil, err
+	}
+	c.wg.Add(2)
+	go c.speak()
+	go c.listen()
+	return c, nil
+}
+
+// offer is the SDP offer: the configured G.711 first, the other second,
+// and RFC 4733 events, as a desk phone offers.
+func (c *Call) offer() []byte {
+	port := c.conn.LocalAddr().(*net.UDPAddr).Port
+	ip := c.conn.LocalAddr().(*net.UDPAddr).IP.String()
+	fmts := "0 8 101"
+	if c.cfg.Codec == "PCMA" {
+		fmts = "8 0 101"
+	}
+	id := rand.Uint32()
+	return fmt.Appendf(nil, "v=0\r\no=- %d %d IN IP4 %s\r\ns=confab-bench\r\nc=IN IP4 %s\r\nt=0 0\r\n"+
+		"m=audio %d RTP/AVP %s\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"+
+		"a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n",
+		id, id, ip, ip, port, fmts)
+}
+
+// useAnswer takes the gateway's media address and the codec it chose.
+func (c *Call) useAnswer(body []byte) error {
+	var sd sdp.SessionDescription
+	if err := sd.Unmarshal(body); err != nil {
+		return fmt.Errorf("phone: answer: %w", err)
+	}
+	for _, md := range sd.MediaDescriptions {
+		if md.MediaName.Media != "audio" || md.MediaName.Port.Value == 0 {
+			continue
+		}
+		addr := ""
+		if md.ConnectionInformation != nil && md.ConnectionInformation.Address != nil {
+			addr = md.ConnectionInformation.Address.Address
+		} else if sd.ConnectionInformation != nil && sd.ConnectionInformation.Address != nil {
+			addr = sd.ConnectionInformation.Address.Address
+		}
+		ip := net.ParseIP(addr)
+		if ip == nil {
+			return fmt.Errorf("phone: answer has no usable address %q", addr)
+		}
+		c.remote = &net.UDPAddr{IP: ip, Port: md.MediaName.Port.Value}
+		if len(md.MediaName.Formats) == 0 {
+			break
+		}
+		switch md.MediaName.Formats[0] {
+		case "0":
+			c.pt = 0
+		case "8":
+			c.pt, c.alaw = 8, true
+		default:
+			return fmt.Errorf("phone: the answer chose payload type %s, not G.711", md.MediaName.Formats[0])
+		}
+		return nil
+	}
+	return errors.New("phone: the answer accepts no audio stream")
+}
+
+// speak sends one 20 ms G.711 frame of the tone (in bursts) or silence
+// per tick, paced by the wall clock as a phone's audio clock is.
+func (c *Call) speak() {
+	defer c.wg.Done()
+	tick := time.NewTicker(frameDur)
+	defer tick.Stop()
+	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: c.pt, SSRC: rand.Uint32(),
+		SequenceNumber: uint16(rand.Uint32()), Timestamp: rand.Uint32()}}
+	payload := make([]byte, frameSamples)
+	buf := make([]byte, 12+frameSamples)
+	step := 2 * math.Pi * c.cfg.ToneHz / rate
+	var phase float64
+	for frame := 0; ; frame++ {
+		select {
+		case <-c.stop:
+			return
+		case <-tick.C:
+		}
+		start := false
+		for i := range payload {
+			var s int16
+			if c.cfg.ToneHz > 0 {
+				g, first := c.cfg.Bursts.Gain(frame, i, rate)
+				start = start || first
+				s = int16(g * toneAmplitude * math.Sin(phase))
+				phase += step
+			}
+			if c.alaw {
+				payload[i] = g711.EncodeAlawFrame(s)
+			} else {
+				payload[i] = g711.EncodeUlawFrame(s)
+			}
+		}
+		pkt.Payload = payload
+		n, err := pkt.MarshalTo(buf)
+		if err == nil {
+			_, err = c.conn.WriteToUDP(buf[:n], c.remote)
+		}
+		now := time.Now()
+		c.mu.Lock()
+		if err == nil {
+			c.stats.Sent++
+		}
+		if start && c.cfg.Bursts.Period > 0 {
+			if len(c.bursts) == maxBursts {
+				c.bursts = append(c.bursts[:0], c.bursts[1:]...)
+			}
+			c.bursts = append(c.bursts, now)
+		}
+		c.mu.Unlock()
+		pkt.SequenceNumber++
+		pkt.Timestamp += frameSamples
+	}
+}
+
+// listen receives the gateway's RTP: counts, RFC 3550 jitter, decoding and
+// onset detection.
+func (c *Call) listen() {
+	defer c.wg.Done()
+	buf := make([]byte, 1500)
+	pcm := make([]int16, frameSamples*4)
+	var pkt rtp.Packet
+	var lastSeq uint16
+	var lastTransit, jitter float64
+	first := true
+	for {
+		n, _, err := c.conn.ReadFromUDP(buf)
+		if err != nil {
+			return // closed
+		}
+		now := time.Now()
+		if pkt.Unmarshal(buf[:n]) != nil || (pkt.PayloadType != 0 && pkt.PayloadType != 8) {
+			continue // not G.711 audio (telephone-event, RTCP)
+		}
+		// Jitter, RFC 3550 §6.4.1, in timestamp units.
+		transit := float64(now.UnixNano())*rate/1e9 - float64(pkt.Timestamp)
+		c.mu.Lock()
+		if first {
+			c.stats.FirstAudio = now
+		} else {
+			if pkt.SequenceNumber != lastSeq+1 {
+				c.stats.SeqGaps++
+			}
+			jitter += (math.Abs(transit-lastTransit) - jitter) / 16
+		}
+		c.stats.Packets++
+		c.stats.LastArrival = now
+		c.stats.JitterMs = jitter / rate * 1000
+		c.mu.Unlock()
+		first, lastSeq, lastTransit = false, pkt.SequenceNumber, transit
+		if len(c.detectors) == 0 {
+			continue
+		}
+		k := min(len(pkt.Payload), len(pcm))
+		for i := range k {
+			if pkt.PayloadType == 8 {
+				pcm[i] = g711.DecodeAlawFrame(pkt.Payload[i])
+			} else {
+				pcm[i] = g711.DecodeUlawFrame(pkt.Payload[i])
+			}
+		}
+		for _, d := range c.detectors {
+			d.Frame(pcm[:k], now)
+		}
+	}
+}
+
+// Stats returns the call's timing and audio counts.
+func (c *Call) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stats
+}
+
+// Bursts returns when each tone burst's first frame was sent.
+func (c *Call) Bursts() []time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]time.Time(nil), c.bursts...)
+}
+
+// Onsets returns when the received audio started a tone at hz (one of
+// Config.Listen).
+func (c *Call) Onsets(hz float64) []time.Time {
+	for _, d := range c.detectors {
+		if d.Hz() == hz {
+			return d.Onsets()
+		}
+	}
+	return nil
+}
+
+// Hangup sends BYE (if the call is up) and closes the call.
+func (c *Call) Hangup(ctx context.Context) error {
+	var err error
+	if c.sess != nil {
+		err = c.sess.Bye(ctx)
+	}
+	return errors.Join(err, c.Close())
+}
+
+// Close stops the media goroutines and closes the RTP socket and the
+// dialog, without BYE. It is idempotent.
+func (c *Call) Close() error {
+	var err error
+	c.closeOnce.Do(func() {
+		close(c.stop)
+		err = c.conn.Close()
+		c.wg.Wait()
+		if c.sess != nil {
+			_ = c.sess.Close()
+		}
+	})
+	return err
+}
+
+// String names the call for logs.
+func (c *Call) String() string { return strings.TrimSpace(c.cfg.Name + " " + c.cfg.Number) }
