@@ -92,7 +92,7 @@ func Run(ctx context.Context, t Target, s Scenario, progress io.Writer, log *slo
 				mb.hz = talkerHz(i)
 				mb.cfg.ToneHz = mb.hz
 				mb.cfg.Bursts = attendee.Bursts{Period: s.BurstPeriod, Length: s.BurstLength,
-					Offset: time.Duration(i) * s.BurstPeriod / time.Duration(s.Talkers)}
+					Offset: time.Duration(i) * s.BurstPeriod / time.Duration(s.Talkers+s.SIPTalkers)} // phones take the last slots
 			}
 			if i < s.Measuring {
 				mb.cfg.Listen = others(talkers, mb.hz)
