@@ -69,8 +69,21 @@ type VideoStats struct {
 	// KeyframeLog holds the last 64 keyframes, oldest first.
 	KeyframeLog []Keyframe
 
+	// Freezes counts the times a frame came more than FreezeGap after the
+	// one before it; FrozenFor sums those gaps; MaxFrameGap is the longest
+	// time between two frames (the marker bit ends a frame). SizeChanges
+	// counts keyframes whose size differs from the previous keyframe's:
+	// the forwarded layer switched.
+	Freezes     uint64
+	FrozenFor   time.Duration
+	MaxFrameGap time.Duration
+	SizeChanges uint64
+
 	FirstArrival, LastArrival time.Time
 }
+
+// FreezeGap is the time without a frame that counts as a freeze.
+const FreezeGap = 500 * time.Millisecond
 
 // videoRx is the receive state of one video track, updated by its reader
 // goroutine. It allocates nothing per packet.
@@ -84,6 +97,7 @@ type videoRx struct {
 	keysN    int
 	highSeq  uint16
 	highTS   uint32
+	frameAt  time.Time // when the last frame ended
 }
 
 // record folds one packet into the stats and reports whether it starts
@@ -102,6 +116,15 @@ func (r *videoRx) record(p *rtp.Packet, now time.Time) bool {
 	st.LastArrival = now
 	if p.Marker {
 		st.Frames++
+		if !r.frameAt.IsZero() {
+			gap := now.Sub(r.frameAt)
+			st.MaxFrameGap = max(st.MaxFrameGap, gap)
+			if gap > FreezeGap {
+				st.Freezes++
+				st.FrozenFor += gap
+			}
+		}
+		r.frameAt = now
 	}
 	if !slices.Contains(r.ssrcs[:r.nSSRCs], p.SSRC) && r.nSSRCs < maxSSRCsKept {
 		r.ssrcs[r.nSSRCs] = p.SSRC
@@ -126,6 +149,9 @@ func (r *videoRx) record(p *rtp.Packet, now time.Time) bool {
 		r.highTS = p.Timestamp
 	}
 	if vp8.Key {
+		if st.Keyframes > 0 && (vp8.Width != st.LastKeyWidth || vp8.Height != st.LastKeyHeight) {
+			st.SizeChanges++
+		}
 		st.Keyframes++
 		st.LastKeyWidth, st.LastKeyHeight = vp8.Width, vp8.Height
 		r.keys[r.keysNext] = Keyframe{

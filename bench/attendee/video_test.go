@@ -303,3 +303,25 @@ func TestVideoLoopsDoNotAllocate(t *testing.T) {
 		t.Errorf("wantsKeyframe: %v allocations", n)
 	}
 }
+
+// TestVideoFreezes: a gap of more than FreezeGap between two frames counts
+// as a freeze; a keyframe of another size as a layer switch.
+func TestVideoFreezes(t *testing.T) {
+	var rx videoRx
+	t0 := time.Unix(100, 0)
+	at := t0
+	frame := func(seq uint16, gap time.Duration) {
+		at = at.Add(gap)
+		rx.record(&rtp.Packet{Header: rtp.Header{SequenceNumber: seq, Timestamp: uint32(seq) * 6000, Marker: true, SSRC: 1},
+			Payload: []byte{0x10, 0x01}}, at) // a VP8 interframe, start of partition
+	}
+	frame(1, 0)
+	frame(2, 66*time.Millisecond)
+	frame(3, 700*time.Millisecond) // frozen
+	frame(4, 66*time.Millisecond)
+	frame(5, 1200*time.Millisecond) // frozen
+	st := rx.snapshot()
+	if st.Frames != 5 || st.Freezes != 2 || st.FrozenFor != 1900*time.Millisecond || st.MaxFrameGap != 1200*time.Millisecond {
+		t.Fatalf("frames %d, freezes %d for %v, longest gap %v", st.Frames, st.Freezes, st.FrozenFor, st.MaxFrameGap)
+	}
+}

@@ -15,7 +15,7 @@ const m2eMaxLag = 400 * time.Millisecond
 // collect fills the report from every member's observations.
 func collect(r *Report, s Scenario, members []*member) {
 	now := time.Now()
-	var join, m2e, data, loss, jitter, fps []float64
+	var join, m2e, data, loss, jitter, fps, kbps, gaps []float64
 	meetings := make([]MeetingReport, s.Meetings)
 	meetingLoss := make([][]float64, s.Meetings)
 	meetingM2E := make([][]float64, s.Meetings)
@@ -67,6 +67,11 @@ func collect(r *Report, s Scenario, members []*member) {
 					r.Video.SSRCChanges++
 				}
 				fps = append(fps, float64(v.Frames)/now.Sub(mb.subAt).Seconds())
+				kbps = append(kbps, float64(v.Bytes)*8/1000/now.Sub(mb.subAt).Seconds())
+				gaps = append(gaps, ms(v.MaxFrameGap))
+				r.Video.Freezes += int(v.Freezes)
+				r.Video.FrozenSeconds += v.FrozenFor.Seconds()
+				r.Video.LayerSwitches += int(v.SizeChanges)
 			}
 		}
 	}
@@ -108,9 +113,10 @@ func collect(r *Report, s Scenario, members []*member) {
 	mine := s.Shard.meetings(s.Meetings)
 	r.Video.Publishers = mine * s.VideoPublishers
 	r.Video.Subscribers = mine * s.VideoSubscribers
-	r.Video.FPS = newDist(fps)
+	r.Video.FPS, r.Video.BitrateKbps, r.Video.MaxFrameGapMs = newDist(fps), newDist(kbps), newDist(gaps)
 	if s.Shard.On() {
-		r.Raw = &RawSamples{JoinMs: join, MouthToEarMs: m2e, DataMs: data, LossPct: loss, JitterMs: jitter, VideoFPS: fps}
+		r.Raw = &RawSamples{JoinMs: join, MouthToEarMs: m2e, DataMs: data, LossPct: loss, JitterMs: jitter, VideoFPS: fps,
+			VideoKbps: kbps, VideoMaxGapMs: gaps}
 	}
 }
 

@@ -59,6 +59,8 @@ func Merge(reports []*Report) (*Report, error) {
 		raw.LossPct = append(raw.LossPct, r.Raw.LossPct...)
 		raw.JitterMs = append(raw.JitterMs, r.Raw.JitterMs...)
 		raw.VideoFPS = append(raw.VideoFPS, r.Raw.VideoFPS...)
+		raw.VideoKbps = append(raw.VideoKbps, r.Raw.VideoKbps...)
+		raw.VideoMaxGapMs = append(raw.VideoMaxGapMs, r.Raw.VideoMaxGapMs...)
 		raw.SIPAnswerMs = append(raw.SIPAnswerMs, r.Raw.SIPAnswerMs...)
 		raw.SIPAudioMs = append(raw.SIPAudioMs, r.Raw.SIPAudioMs...)
 		raw.SIPLossPct = append(raw.SIPLossPct, r.Raw.SIPLossPct...)
@@ -89,6 +91,9 @@ func Merge(reports []*Report) (*Report, error) {
 		v.Streams += r.Video.Streams
 		v.StreamsWithFrames += r.Video.StreamsWithFrames
 		v.SSRCChanges += r.Video.SSRCChanges
+		v.Freezes += r.Video.Freezes
+		v.FrozenSeconds += r.Video.FrozenSeconds
+		v.LayerSwitches += r.Video.LayerSwitches
 		if len(r.Server.Samples) > len(out.Server.Samples) || i == 0 {
 			out.Server = r.Server
 		}
@@ -110,6 +115,7 @@ func Merge(reports []*Report) (*Report, error) {
 	raw := out.Raw
 	out.JoinLatencyMs, out.MouthToEarMs, out.DataLatencyMs = newDist(raw.JoinMs), newDist(raw.MouthToEarMs), newDist(raw.DataMs)
 	out.AudioLossPct, out.AudioJitterMs, out.Video.FPS = newDist(raw.LossPct), newDist(raw.JitterMs), newDist(raw.VideoFPS)
+	out.Video.BitrateKbps, out.Video.MaxFrameGapMs = newDist(raw.VideoKbps), newDist(raw.VideoMaxGapMs)
 	p := &out.SIP
 	p.InviteToAnswerMs, p.InviteToAudioMs = newDist(raw.SIPAnswerMs), newDist(raw.SIPAudioMs)
 	p.LossPct, p.JitterMs = newDist(raw.SIPLossPct), newDist(raw.SIPJitterMs)

@@ -70,6 +70,16 @@ type VideoReport struct {
 	StreamsWithFrames int  `json:"streamsWithFrames"` // of which received frames
 	SSRCChanges       int  `json:"ssrcChanges"`       // tracks that saw more than one SSRC
 	FPS               Dist `json:"fps"`
+	// BitrateKbps is each stream's received payload rate; Freezes the
+	// times a stream had no frame for more than 500 ms (FrozenSeconds in
+	// all); MaxFrameGapMs each stream's longest time between frames;
+	// LayerSwitches the keyframes whose size differed from the stream's
+	// previous one (the SFU forwarded another layer).
+	BitrateKbps   Dist    `json:"bitrateKbps"`
+	Freezes       int     `json:"freezes"`
+	FrozenSeconds float64 `json:"frozenSeconds"`
+	MaxFrameGapMs Dist    `json:"maxFrameGapMs"`
+	LayerSwitches int     `json:"layerSwitches"`
 }
 
 // ServerReport is the target's process, from its /metrics.
@@ -138,7 +148,10 @@ func (r *Report) Summary(w io.Writer) {
 	row("audio jitter (ms)", r.AudioJitterMs)
 	if r.Video.Streams > 0 {
 		row("video fps per stream", r.Video.FPS)
-		fmt.Fprintf(tw, "video streams\t%d subscribed, %d with frames, %d SSRC changes\n", r.Video.Streams, r.Video.StreamsWithFrames, r.Video.SSRCChanges)
+		row("video kbps per stream", r.Video.BitrateKbps)
+		row("longest frame gap (ms)", r.Video.MaxFrameGapMs)
+		fmt.Fprintf(tw, "video streams\t%d subscribed (%s layer), %d with frames, %d SSRC changes, %d layer switches, %d freezes > 500 ms (%.1f s)\n",
+			r.Video.Streams, r.Scenario.VideoLayer, r.Video.StreamsWithFrames, r.Video.SSRCChanges, r.Video.LayerSwitches, r.Video.Freezes, r.Video.FrozenSeconds)
 	}
 	if p := r.SIP; p.Callers > 0 {
 		fmt.Fprintf(tw, "phone callers\t%d / %d answered (%s)\n", p.Answered, p.Callers, p.Codec)

@@ -1,12 +1,14 @@
 package load
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -216,7 +218,8 @@ func lastCPU(s *sampler) float64 {
 }
 
 // subscribeVideo makes each meeting's video subscribers subscribe to the
-// top layer of every publisher but themselves, once INDEX lists them.
+// chosen layer (Scenario.VideoLayer) of every publisher but themselves,
+// once INDEX lists them.
 func subscribeVideo(ctx context.Context, s Scenario, members []*member) {
 	if s.VideoPublishers == 0 || s.VideoSubscribers == 0 {
 		return
@@ -234,7 +237,7 @@ func subscribeVideo(ctx context.Context, s Scenario, members []*member) {
 			deadline := time.Now().Add(20 * time.Second)
 			var ids []uint32
 			for time.Now().Before(deadline) && ctx.Err() == nil {
-				if ids = topLayers(mb.a); len(ids) >= want {
+				if ids = chooseLayers(mb.a, s.VideoLayer); len(ids) >= want {
 					break
 				}
 				time.Sleep(200 * time.Millisecond)
@@ -252,24 +255,34 @@ func subscribeVideo(ctx context.Context, s Scenario, members []*member) {
 	wg.Wait()
 }
 
-// topLayers returns the highest-bitrate stream of every group in the
-// attendee's last INDEX.
-func topLayers(a *attendee.Attendee) []uint32 {
+// chooseLayers returns, for every group (publisher) in the attendee's
+// last INDEX, the stream of the layer asked for: "low" the lowest
+// max_bitrate_kbps, "mid" the middle one (the lower of two), "high" or
+// "auto" the highest (the SFU lowers what it forwards to fit the
+// subscriber's bandwidth either way, as for the SDK's
+// AllHighestVideoBandwidthPolicy).
+func chooseLayers(a *attendee.Attendee, layer string) []uint32 {
 	idx := a.Index()
 	if idx == nil {
 		return nil
 	}
-	best := map[uint32]uint32{}
-	rate := map[uint32]uint32{}
+	type opt struct{ kbps, id uint32 }
+	groups := map[uint32][]opt{}
 	for _, src := range idx.GetSources() {
 		g := src.GetGroupId()
-		if src.GetMaxBitrateKbps() >= rate[g] {
-			rate[g], best[g] = src.GetMaxBitrateKbps(), src.GetStreamId()
-		}
+		groups[g] = append(groups[g], opt{src.GetMaxBitrateKbps(), src.GetStreamId()})
 	}
-	ids := make([]uint32, 0, len(best))
-	for _, id := range best {
-		ids = append(ids, id)
+	ids := make([]uint32, 0, len(groups))
+	for _, opts := range groups {
+		slices.SortFunc(opts, func(x, y opt) int { return cmp.Compare(x.kbps, y.kbps) })
+		switch layer {
+		case "low":
+			ids = append(ids, opts[0].id)
+		case "mid":
+			ids = append(ids, opts[(len(opts)-1)/2].id)
+		default:
+			ids = append(ids, opts[len(opts)-1].id)
+		}
 	}
 	return ids
 }

@@ -25,6 +25,10 @@ type Scenario struct {
 	// subscribe to every publisher's top layer.
 	VideoPublishers  int `yaml:"video-publishers" json:"videoPublishers"`
 	VideoSubscribers int `yaml:"video-subscribers" json:"videoSubscribers"`
+	// VideoLayer is the layer subscribers ask for: low, mid, high
+	// (default) or auto (high; the SFU fits what it forwards to each
+	// subscriber's bandwidth either way).
+	VideoLayer string `yaml:"video-layer" json:"videoLayer,omitempty"`
 	// Measuring is how many attendees per meeting decode the mix and
 	// measure mouth-to-ear latency (the talkers and the first non-talkers);
 	// the rest only count packets, which keeps a big harness light. 0
@@ -125,6 +129,13 @@ func (s Scenario) WithDefaults() (Scenario, error) {
 	if s.SIPCodec != "" && s.SIPCodec != "PCMU" && s.SIPCodec != "PCMA" {
 		bad("sip-codec must be PCMU or PCMA (got %q)", s.SIPCodec)
 	}
+	switch s.VideoLayer {
+	case "":
+		s.VideoLayer = "high"
+	case "low", "mid", "high", "auto":
+	default:
+		bad("video-layer must be low, mid, high or auto (got %q)", s.VideoLayer)
+	}
 	switch s.Relay {
 	case "", "udp", "tcp", "tls":
 	default:
@@ -152,7 +163,7 @@ func LoadScenario(path string) (Scenario, error) {
 	if err := dec.Decode(&s); err != nil {
 		if strings.Contains(err.Error(), " not found in type") {
 			return Scenario{}, fmt.Errorf("%s: %w (the keys are the flags' names: name, meetings, attendees, talkers, "+
-				"video-publishers, video-subscribers, measuring, join-rate, duration, burst-period, burst-length, relay, "+
+				"video-publishers, video-subscribers, video-layer, measuring, join-rate, duration, burst-period, burst-length, relay, "+
 				"loss, delay, jitter, bandwidth-kbps, seed, sip-callers, sip-talkers, sip-codec)", path, err)
 		}
 		return Scenario{}, fmt.Errorf("%s: %w", path, err)

@@ -62,12 +62,14 @@ func (sh Shard) String() string {
 // kept in a shard's report so that a merge computes its percentiles from
 // all of them rather than averaging percentiles.
 type RawSamples struct {
-	JoinMs       []float64 `json:"joinMs"`
-	MouthToEarMs []float64 `json:"mouthToEarMs"`
-	DataMs       []float64 `json:"dataMs"`
-	LossPct      []float64 `json:"lossPct"`
-	JitterMs     []float64 `json:"jitterMs"`
-	VideoFPS     []float64 `json:"videoFps"`
+	JoinMs        []float64 `json:"joinMs"`
+	MouthToEarMs  []float64 `json:"mouthToEarMs"`
+	DataMs        []float64 `json:"dataMs"`
+	LossPct       []float64 `json:"lossPct"`
+	JitterMs      []float64 `json:"jitterMs"`
+	VideoFPS      []float64 `json:"videoFps"`
+	VideoKbps     []float64 `json:"videoKbps,omitempty"`
+	VideoMaxGapMs []float64 `json:"videoMaxGapMs,omitempty"`
 	// The phone callers' (SIPReport).
 	SIPAnswerMs  []float64 `json:"sipAnswerMs,omitempty"`
 	SIPAudioMs   []float64 `json:"sipAudioMs,omitempty"`

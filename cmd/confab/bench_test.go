@@ -386,3 +386,33 @@ func TestBenchSIPCallers(t *testing.T) {
 		t.Errorf("the summary lacks the phone rows")
 	}
 }
+
+// TestBenchVideoLayers: 1 meeting × 3 attendees, 2 simulcast publishers
+// and 1 subscriber of both, once asking for the low layer and once for the
+// high one: the subscriber receives every stream, at the rate of the layer
+// it asked for (the synthetic publisher's 150 kbps low and 1,200 kbps high
+// layers), and the report has each stream's bitrate and longest frame gap.
+func TestBenchVideoLayers(t *testing.T) {
+	s := startServer(t, "", noThrottle())
+	kbps := map[string]float64{}
+	for _, layer := range []string{"low", "high"} {
+		out := t.TempDir()
+		cmd := exec.Command(confabBin, "bench", "--quiet", "--target", s.Endpoint,
+			"--access-key-id", testKeyID, "--secret-access-key", testSecret,
+			"--meetings", "1", "--attendees", "3", "--talkers", "1", "--video-publishers", "2", "--video-subscribers", "1",
+			"--video-layer", layer, "--duration", "6s", "--out", out)
+		b, err := cmd.CombinedOutput()
+		t.Logf("confab bench --video-layer %s:\n%s", layer, b)
+		if err != nil {
+			t.Fatalf("confab bench: %v", err)
+		}
+		v := readReport(t, out).Video
+		if v.Streams != 2 || v.StreamsWithFrames != 2 || v.BitrateKbps.N != 2 || v.MaxFrameGapMs.N != 2 || v.MaxFrameGapMs.P50 <= 0 {
+			t.Fatalf("--video-layer %s: %+v", layer, v)
+		}
+		kbps[layer] = v.BitrateKbps.P50
+	}
+	if kbps["low"] > 400 || kbps["high"] < 2*kbps["low"] {
+		t.Fatalf("received kbps per stream: low %.0f, high %.0f", kbps["low"], kbps["high"])
+	}
+}
