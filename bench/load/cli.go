@@ -22,6 +22,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "merge" {
 		return MergeMain(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "turn" {
+		return turnMain(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
@@ -81,6 +84,7 @@ Example:
   confab bench --attendees 4 --sip-callers 4 --sip 127.0.0.1:5060   # phones too
   confab bench --shard 1/2 --meetings 40 ...        # on host 1, --shard 2/2 on host 2,
   confab bench merge host1-report host2-report      # then one report
+  confab bench turn -h                              # load a TURN server alone
 
 
 Flags:
