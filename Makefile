@@ -64,7 +64,7 @@ deps:
 
 ## test-deps: Node.js, Debian's Chromium, coturn (turnutils_uclient as the reference
 ## TURN client and turnserver for the comparison), baresip and sipp (SIP peers), redis-server (the cluster
-## tests start their own), and the npm packages of the JavaScript
+## tests start their own), janus (the bench's other target), and the npm packages of the JavaScript
 ## client tests and the browser tests (stock amazon-chime-sdk-js, esbuild, playwright-core).
 test-deps: node
 	@test -x /usr/lib/chromium/chromium || { \
@@ -75,6 +75,8 @@ test-deps: node
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends baresip sip-tester; }
 	@test -x /usr/bin/redis-server || { \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server; }
+	@test -x /usr/bin/janus || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends janus; }
 	cd $(JSTEST) && npm ci --no-audit --no-fund --loglevel=error
 	cd $(BROWSER) && npm ci --no-audit --no-fund --loglevel=error
 

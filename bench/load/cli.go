@@ -22,6 +22,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "merge" {
 		return MergeMain(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "compare" {
+		return CompareMain(args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "turn" {
 		return turnMain(args[1:], stdout, stderr)
 	}
@@ -45,6 +48,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&t.Region, "region", "us-east-1", "MediaRegion of the meetings")
 	fs.StringVar(&t.MetricsURL, "metrics", "", `Prometheus endpoint for server CPU/memory (default <target>/metrics; "-" for none)`)
 	fs.BoolVar(&t.AllowRemote, "allow-remote", false, "allow a target outside loopback")
+	fs.StringVar(&t.Janus, "janus", "", "run the audio scenario against this Janus server's AudioBridge instead (its HTTP API root, e.g. http://127.0.0.1:8088/janus)")
+	fs.IntVar(&t.ServerPID, "server-pid", 0, "with --janus: the server's process id, for its CPU and memory from /proc")
+	fs.StringVar(&t.LocalIP, "local-ip", "", "with --janus: the only local address the peers' ICE uses")
 	fs.StringVar(&t.SIP, "sip", "", "the SIP gateway's UDP address the phone callers dial (default the target's host, port 5060)")
 	fs.StringVar(&t.SIPNumber, "sip-number", "+17035550122", "the dial-in number the phone callers dial")
 	fs.StringVar(&s.Name, "name", "", "scenario name")
@@ -85,6 +91,8 @@ Example:
   confab bench --shard 1/2 --meetings 40 ...        # on host 1, --shard 2/2 on host 2,
   confab bench merge host1-report host2-report      # then one report
   confab bench turn -h                              # load a TURN server alone
+  confab bench --janus http://127.0.0.1:8088/janus --server-pid $(pidof janus) --out janus-run
+  confab bench compare bench-report janus-run       # Confab and Janus side by side
 
 
 Flags:
@@ -105,7 +113,7 @@ Flags:
 		}
 		_ = fs.Parse(args) // again: the flags given override the file's values
 	}
-	if t.AccessKeyID == "" && t.SecretAccessKey == "" {
+	if t.Janus == "" && t.AccessKeyID == "" && t.SecretAccessKey == "" {
 		if err := readCredentials(*creds, &t); err != nil {
 			fmt.Fprintln(stderr, "confab bench: no API key: pass --access-key-id and --secret-access-key, set CONFAB_ or AWS_ACCESS_KEY_ID/SECRET_ACCESS_KEY, or point --credentials at the credentials.json in confab's data directory:", err)
 			return 2

@@ -43,6 +43,9 @@ func Run(ctx context.Context, t Target, s Scenario, progress io.Writer, log *slo
 	if err := t.check(); err != nil {
 		return nil, err
 	}
+	if t.Janus != "" {
+		return runJanus(ctx, t, s, progress)
+	}
 	chime := newChimeClient(&t)
 	r := &Report{Scenario: s, Target: t.URL, Started: time.Now()}
 	cpu0 := processCPU()

@@ -24,6 +24,15 @@ type Target struct {
 	// dial; default the URL's host, port 5060. SIPNumber is the number
 	// they dial (default +17035550122, Confab's default dial-in number).
 	SIP, SIPNumber string
+	// Janus, if set, is a Janus server's HTTP API root (e.g.
+	// http://127.0.0.1:8088/janus): the audio scenario runs against its
+	// AudioBridge instead of Confab (runJanus). ServerPID is a local
+	// server process whose CPU and memory are read from /proc (Janus has
+	// no /metrics). LocalIP, if set, restricts the peers' ICE to that
+	// address.
+	Janus     string
+	ServerPID int
+	LocalIP   string
 }
 
 // check validates the target and refuses non-loopback hosts unless allowed.
@@ -31,6 +40,11 @@ func (t *Target) check() error {
 	u, err := url.Parse(t.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("load: target %q is not an http(s) URL", t.URL)
+	}
+	if t.Janus != "" {
+		if u, err = url.Parse(t.Janus); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("load: --janus %q is not an http(s) URL", t.Janus)
+		}
 	}
 	if !t.AllowRemote {
 		host := u.Hostname()
@@ -44,7 +58,7 @@ func (t *Target) check() error {
 			}
 		}
 	}
-	if t.AccessKeyID == "" || t.SecretAccessKey == "" {
+	if t.Janus == "" && (t.AccessKeyID == "" || t.SecretAccessKey == "") {
 		return fmt.Errorf("load: target credentials are required")
 	}
 	if t.Region == "" {

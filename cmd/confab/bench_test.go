@@ -7,11 +7,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/confab-media/confab/bench/janus/janustest"
 	"github.com/confab-media/confab/bench/load"
 	"github.com/confab-media/confab/internal/redistest"
 )
@@ -414,5 +416,43 @@ func TestBenchVideoLayers(t *testing.T) {
 	}
 	if kbps["low"] > 400 || kbps["high"] < 2*kbps["low"] {
 		t.Fatalf("received kbps per stream: low %.0f, high %.0f", kbps["low"], kbps["high"])
+	}
+}
+
+// TestBenchJanusAudioBridge: the same audio scenario (1 × 4, 2 talkers)
+// against a real Janus's AudioBridge (Debian's janus, in a network
+// namespace of its own: janus gathers no loopback candidates) and against
+// `confab serve`, then `confab bench compare` puts both in one table.
+// Against Janus every peer joins and hears the mix, mouth-to-ear is
+// measured for every pair, and Janus's CPU comes from /proc.
+func TestBenchJanusAudioBridge(t *testing.T) {
+	jn := janustest.StartForTest(t)
+	janusOut := t.TempDir()
+	b, err := exec.Command(confabBin, "bench", "--quiet", "--name", "audio-4", "--janus", jn.URL, "--allow-remote",
+		"--local-ip", jn.PeerIP, "--server-pid", strconv.Itoa(jn.PID),
+		"--meetings", "1", "--attendees", "4", "--talkers", "2", "--duration", "5s", "--out", janusOut).CombinedOutput()
+	t.Logf("confab bench --janus:\n%s", b)
+	if err != nil {
+		t.Fatalf("confab bench --janus: %v", err)
+	}
+	r := readReport(t, janusOut)
+	if r.Joined != 4 || r.ListenersWithAudio != 4 || r.MouthToEarPairs != 6 || r.MouthToEarMs.N < 6*3 ||
+		len(r.Server.Samples) < 3 || r.Server.RSSMaxMB <= 0 {
+		t.Fatalf("against Janus: joined %d, with audio %d, pairs %d/%d, m2e %+v, server %+v",
+			r.Joined, r.ListenersWithAudio, r.MouthToEarPairs, r.MouthToEarPairsExpected, r.MouthToEarMs, r.Server)
+	}
+
+	s := startServer(t, "", noThrottle())
+	confabOut := t.TempDir()
+	if b, err := exec.Command(confabBin, "bench", "--quiet", "--name", "audio-4", "--target", s.Endpoint,
+		"--access-key-id", testKeyID, "--secret-access-key", testSecret,
+		"--meetings", "1", "--attendees", "4", "--talkers", "2", "--duration", "5s", "--out", confabOut).CombinedOutput(); err != nil {
+		t.Fatalf("confab bench: %v\n%s", err, b)
+	}
+	b, err = exec.Command(confabBin, "bench", "compare", confabOut, janusOut).CombinedOutput()
+	t.Logf("confab bench compare:\n%s", b)
+	if err != nil || !strings.Contains(string(b), "janus "+jn.URL) || !strings.Contains(string(b), s.Endpoint) ||
+		!strings.Contains(string(b), "mouth-to-ear p99 (ms)") {
+		t.Fatalf("confab bench compare: %v", err)
 	}
 }
