@@ -158,3 +158,50 @@ func MouthToEar(bursts, onsets []time.Time, maxLag time.Duration) []time.Duratio
 	}
 	return out
 }
+
+// ToneLog is what a synthetic talker-listener keeps for mouth-to-ear
+// measurement: when each of its tone bursts started, and the onsets of
+// the tones it listens for in what it receives. The phone caller
+// (bench/phone) and the Janus peer (bench/janus) share it; it is safe for
+// concurrent use, Frame by one receiving goroutine.
+type ToneLog struct {
+	bursts    events
+	detectors []*OnsetDetector
+}
+
+// NewToneLog listens for the tones listen in audio sampled at rate.
+func NewToneLog(listen []float64, rate float64) *ToneLog {
+	l := &ToneLog{}
+	for _, hz := range listen {
+		l.detectors = append(l.detectors, NewOnsetDetector(hz, rate))
+	}
+	return l
+}
+
+// BurstStarted records that a burst's first frame was sent at t.
+func (l *ToneLog) BurstStarted(t time.Time) { l.bursts.add(t) }
+
+// Bursts returns when each burst's first frame was sent (the last 4096).
+func (l *ToneLog) Bursts() []time.Time { return l.bursts.snapshot() }
+
+// Listening reports whether any tone is listened for (else received audio
+// need not be decoded).
+func (l *ToneLog) Listening() bool { return len(l.detectors) > 0 }
+
+// Frame passes one decoded frame that arrived at now to every detector.
+func (l *ToneLog) Frame(pcm []int16, now time.Time) {
+	for _, d := range l.detectors {
+		d.Frame(pcm, now)
+	}
+}
+
+// Onsets returns when the received audio started the tone hz (one of
+// those listened for).
+func (l *ToneLog) Onsets(hz float64) []time.Time {
+	for _, d := range l.detectors {
+		if d.Hz() == hz {
+			return d.Onsets()
+		}
+	}
+	return nil
+}

@@ -57,11 +57,10 @@ type Peer struct {
 	pc   *webrtc.PeerConnection
 	mic  *webrtc.TrackLocalStaticRTP
 
-	detectors []*attendee.OnsetDetector
+	tones *attendee.ToneLog
 
-	mu     sync.Mutex // guards stats, bursts and closed
+	mu     sync.Mutex // guards stats and closed
 	stats  Stats
-	bursts []time.Time
 	closed bool
 
 	stop      chan struct{}
@@ -92,17 +91,11 @@ func CreateRoom(ctx context.Context, url string, id uint64) (destroy func(), err
 	}, nil
 }
 
-// maxBursts bounds the burst times kept.
-const maxBursts = 4096
-
 // Join joins cfg.Room: a session, a PeerConnection offering Opus sendrecv,
 // "join" with the offer, the answer applied, ICE connected; then the peer
 // speaks and listens. ctx bounds the set-up.
 func Join(ctx context.Context, cfg Config) (*Peer, error) {
-	p := &Peer{cfg: cfg, stop: make(chan struct{})}
-	for _, hz := range cfg.Listen {
-		p.detectors = append(p.detectors, attendee.NewOnsetDetector(hz, sampleRate))
-	}
+	p := &Peer{cfg: cfg, stop: make(chan struct{}), tones: attendee.NewToneLog(cfg.Listen, sampleRate)}
 	p.stats.Opened = time.Now()
 	var err error
 	if p.sess, err = Open(ctx, cfg.URL, "janus.plugin.audiobridge"); err != nil {
@@ -221,15 +214,11 @@ func (p *Peer) speak() {
 			}
 			pkt.Payload = buf[:n]
 			_ = p.mic.WriteRTP(pkt)
-			now := time.Now()
+			if burstStart && p.cfg.ToneHz > 0 && p.cfg.Bursts.Period > 0 {
+				p.tones.BurstStarted(time.Now())
+			}
 			p.mu.Lock()
 			p.stats.Sent++
-			if burstStart && p.cfg.ToneHz > 0 && p.cfg.Bursts.Period > 0 {
-				if len(p.bursts) == maxBursts {
-					p.bursts = append(p.bursts[:0], p.bursts[1:]...)
-				}
-				p.bursts = append(p.bursts, now)
-			}
 			p.mu.Unlock()
 			pkt.SequenceNumber++
 			pkt.Timestamp += frameSamples
@@ -267,7 +256,10 @@ func (p *Peer) onTrack(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			continue
 		}
 		now := time.Now()
-		samples, derr := dec.Decode(pkt.Payload, pcm)
+		samples, derr := 0, error(nil)
+		if p.tones.Listening() { // the others only count packets
+			samples, derr = dec.Decode(pkt.Payload, pcm)
+		}
 		p.mu.Lock()
 		st := &p.stats
 		if st.Packets > 0 {
@@ -284,10 +276,8 @@ func (p *Peer) onTrack(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		st.Packets++
 		st.LastArrival = now
 		p.mu.Unlock()
-		if derr == nil {
-			for _, d := range p.detectors {
-				d.Frame(pcm[:samples], now)
-			}
+		if derr == nil && samples > 0 {
+			p.tones.Frame(pcm[:samples], now)
 		}
 	}
 }
@@ -300,21 +290,10 @@ func (p *Peer) Stats() Stats {
 }
 
 // Bursts returns when each tone burst's first frame was sent.
-func (p *Peer) Bursts() []time.Time {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]time.Time(nil), p.bursts...)
-}
+func (p *Peer) Bursts() []time.Time { return p.tones.Bursts() }
 
 // Onsets returns when the mix started a tone at hz (one of Listen).
-func (p *Peer) Onsets(hz float64) []time.Time {
-	for _, d := range p.detectors {
-		if d.Hz() == hz {
-			return d.Onsets()
-		}
-	}
-	return nil
-}
+func (p *Peer) Onsets(hz float64) []time.Time { return p.tones.Onsets(hz) }
 
 // Close leaves: it closes the PeerConnection and the session and waits
 // for the peer's goroutines. It is idempotent.

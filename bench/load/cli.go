@@ -144,23 +144,31 @@ Flags:
 		fmt.Fprintln(stderr, "confab bench:", err)
 		return 2
 	}
+	return finish("confab bench", r, err, *out, checks, *junit, stdout, stderr)
+}
+
+// finish prints a run's (or a merge's) summary, writes its report files
+// and JUnit XML, checks its assertions and returns the exit code: 1 when
+// the run failed (runErr) or a file could not be written, 3 when an
+// assertion does not hold, else 0.
+func finish(cmd string, r *Report, runErr error, out string, checks []Assertion, junit string, stdout, stderr io.Writer) int {
 	r.Summary(stdout)
-	jp, hp, werr := r.WriteFiles(*out)
-	if werr != nil {
-		fmt.Fprintln(stderr, "confab bench: writing the report:", werr)
+	jp, hp, err := r.WriteFiles(out)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: writing the report: %v\n", cmd, err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "report: %s, %s\n", jp, hp)
 	results := r.Check(checks)
 	held := PrintAssertions(stdout, results)
-	if *junit != "" {
-		if jerr := WriteJUnit(*junit, r, err, results); jerr != nil {
-			fmt.Fprintln(stderr, "confab bench: writing JUnit XML:", jerr)
+	if junit != "" {
+		if err := WriteJUnit(junit, r, runErr, results); err != nil {
+			fmt.Fprintf(stderr, "%s: writing JUnit XML: %v\n", cmd, err)
 			return 1
 		}
 	}
-	if err != nil {
-		fmt.Fprintln(stderr, "confab bench:", err)
+	if runErr != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, runErr)
 		return 1
 	}
 	if !held {

@@ -126,12 +126,7 @@ func summarizeServer(r *Report, s *sampler) { r.Server = s.summary() }
 func (s *sampler) summary() ServerReport {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out ServerReport
-	if s.err != nil && len(s.samples) == 0 {
-		out.Error = s.err.Error()
-		return out
-	}
-	out.Samples = s.samples
+	out := summarizeSamples(s.samples, s.err)
 	for series, end := range s.countersEnd {
 		if d := end - s.countersStart[series]; d != 0 {
 			if out.Counters == nil {
@@ -140,13 +135,25 @@ func (s *sampler) summary() ServerReport {
 			out.Counters[series] = d
 		}
 	}
+	return out
+}
+
+// summarizeSamples is a server's CPU and memory over a run from its
+// samples; err (when there are none) says why there are none.
+func summarizeSamples(samples []Sample, err error) ServerReport {
+	var out ServerReport
+	if err != nil && len(samples) == 0 {
+		out.Error = err.Error()
+		return out
+	}
+	out.Samples = samples
 	var sum float64
-	for _, x := range s.samples {
+	for _, x := range samples {
 		sum += x.CPUPercent
 		out.CPUPercentMax = max(out.CPUPercentMax, x.CPUPercent)
 		out.RSSMaxMB = max(out.RSSMaxMB, x.RSSMB)
 	}
-	if n := len(s.samples); n > 0 {
+	if n := len(samples); n > 0 {
 		out.CPUPercentMean = sum / float64(n)
 	}
 	return out

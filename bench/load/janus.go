@@ -71,26 +71,11 @@ func runJanus(ctx context.Context, t Target, s Scenario, progress io.Writer) (*R
 	defer func() { stopSampling(); bg.Wait() }()
 
 	prog := newProgress(progress, len(peers))
-	var joins sync.WaitGroup
-	interval := time.Duration(float64(time.Second) / s.JoinRate)
-	for i, jp := range peers {
-		if i > 0 {
-			select {
-			case <-ctx.Done():
-			case <-time.After(interval):
-			}
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		joins.Go(func() {
-			dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			defer cancel()
-			jp.p, jp.err = janus.Join(dctx, jp.cfg)
-			prog.joined(jp.err == nil)
-		})
-	}
-	joins.Wait()
+	atJoinRate(ctx, len(peers), s.JoinRate, func(dctx context.Context, i int) {
+		jp := peers[i]
+		jp.p, jp.err = janus.Join(dctx, jp.cfg)
+		prog.joined(jp.err == nil)
+	})
 	defer func() {
 		var wg sync.WaitGroup
 		for _, jp := range peers {
@@ -250,22 +235,7 @@ func (p *pidSampler) last() float64 {
 func (p *pidSampler) summary() ServerReport {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var out ServerReport
-	if p.err != nil && len(p.samples) == 0 {
-		out.Error = p.err.Error()
-		return out
-	}
-	out.Samples = p.samples
-	var sum float64
-	for _, x := range p.samples {
-		sum += x.CPUPercent
-		out.CPUPercentMax = max(out.CPUPercentMax, x.CPUPercent)
-		out.RSSMaxMB = max(out.RSSMaxMB, x.RSSMB)
-	}
-	if n := len(p.samples); n > 0 {
-		out.CPUPercentMean = sum / float64(n)
-	}
-	return out
+	return summarizeSamples(p.samples, p.err)
 }
 
 // processRSS is process pid's resident memory in MB (/proc/<pid>/status

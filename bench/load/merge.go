@@ -184,25 +184,7 @@ Flags:
 		fmt.Fprintln(stderr, "confab bench merge:", err)
 		return 2
 	}
-	r.Summary(stdout)
-	jp, hp, err := r.WriteFiles(*out)
-	if err != nil {
-		fmt.Fprintln(stderr, "confab bench merge: writing the report:", err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "report: %s, %s\n", jp, hp)
-	results := r.Check(checks)
-	held := PrintAssertions(stdout, results)
-	if *junit != "" {
-		if err := WriteJUnit(*junit, r, nil, results); err != nil {
-			fmt.Fprintln(stderr, "confab bench merge: writing JUnit XML:", err)
-			return 1
-		}
-	}
-	if !held {
-		return 3
-	}
-	return 0
+	return finish("confab bench merge", r, nil, *out, checks, *junit, stdout, stderr)
 }
 
 // readReportFile reads a report.json, or the report.json in a directory.

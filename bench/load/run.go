@@ -132,26 +132,11 @@ func Run(ctx context.Context, t Target, s Scenario, progress io.Writer, log *slo
 
 	// 3. Join at the scenario's rate.
 	prog := newProgress(progress, len(members)+len(callers))
-	var joins sync.WaitGroup
-	interval := time.Duration(float64(time.Second) / s.JoinRate)
-	for i, mb := range members {
-		if i > 0 {
-			select {
-			case <-ctx.Done():
-			case <-time.After(interval):
-			}
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		joins.Go(func() {
-			dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			defer cancel()
-			mb.a, mb.err = attendee.Dial(dctx, mb.cfg)
-			prog.joined(mb.err == nil)
-		})
-	}
-	joins.Wait()
+	atJoinRate(ctx, len(members), s.JoinRate, func(dctx context.Context, i int) {
+		mb := members[i]
+		mb.a, mb.err = attendee.Dial(dctx, mb.cfg)
+		prog.joined(mb.err == nil)
+	})
 	defer closeAll(members)
 	dialer, err := dialCallers(ctx, t, s, callers, prog)
 	if err != nil {
@@ -315,4 +300,29 @@ func deleteMeetings(chime *chimeClient, ids []string) {
 			_ = chime.deleteMeeting(ctx, id)
 		}
 	}
+}
+
+// atJoinRate runs join(ctx, i) for i in [0, n), one started every
+// 1/rate seconds, each in its own goroutine with 30 s to complete, and
+// waits for all of them. It stops starting new ones when ctx ends.
+func atJoinRate(ctx context.Context, n int, rate float64, join func(ctx context.Context, i int)) {
+	var wg sync.WaitGroup
+	interval := time.Duration(float64(time.Second) / rate)
+	for i := range n {
+		if i > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(interval):
+			}
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Go(func() {
+			dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			join(dctx, i)
+		})
+	}
+	wg.Wait()
 }

@@ -108,26 +108,11 @@ func dialCallers(ctx context.Context, t Target, s Scenario, callers []*caller, p
 	if err != nil {
 		return nil, err
 	}
-	var wg sync.WaitGroup
-	interval := time.Duration(float64(time.Second) / s.JoinRate)
-	for i, cl := range callers {
-		if i > 0 {
-			select {
-			case <-ctx.Done():
-			case <-time.After(interval):
-			}
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Go(func() {
-			dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			defer cancel()
-			cl.c, cl.err = d.Dial(dctx, cl.cfg)
-			prog.joined(cl.err == nil)
-		})
-	}
-	wg.Wait()
+	atJoinRate(ctx, len(callers), s.JoinRate, func(dctx context.Context, i int) {
+		cl := callers[i]
+		cl.c, cl.err = d.Dial(dctx, cl.cfg)
+		prog.joined(cl.err == nil)
+	})
 	return d, nil
 }
 

@@ -68,19 +68,15 @@ type Call struct {
 	pt     uint8
 	alaw   bool
 
-	detectors []*attendee.OnsetDetector // used by the receiver only
+	tones *attendee.ToneLog
 
-	mu     sync.Mutex // guards stats and bursts
-	stats  Stats
-	bursts []time.Time
+	mu    sync.Mutex // guards stats
+	stats Stats
 
 	stop      chan struct{}
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 }
-
-// maxBursts bounds the burst times kept (the last ones).
-const maxBursts = 4096
 
 // Dial calls cfg.Number at cfg.Gateway with the join token and, once
 // answered, starts speaking and listening. ctx bounds the call set-up.
@@ -100,10 +96,7 @@ func (d *Dialer) Dial(ctx context.Context, cfg Config) (*Call, error) {
 	if err != nil {
 		return nil, fmt.Errorf("phone: RTP socket: %w", err)
 	}
-	c := &Call{cfg: cfg, conn: conn, stop: make(chan struct{})}
-	for _, hz := range cfg.Listen {
-		c.detectors = append(c.detectors, attendee.NewOnsetDetector(hz, rate))
-	}
+	c := &Call{cfg: cfg, conn: conn, stop: make(chan struct{}), tones: attendee.NewToneLog(cfg.Listen, rate)}
 	uri := sip.Uri{Scheme: "sip", User: cfg.Number, Host: host, Port: port, UriParams: sip.NewParams()}
 	uri.UriParams.Add("X-chime-join-token", cfg.JoinToken)
 	c.stats.Invited = time.Now()
@@ -215,18 +208,14 @@ func (c *Call) speak() {
 		if err == nil {
 			_, err = c.conn.WriteToUDP(buf[:n], c.remote)
 		}
-		now := time.Now()
-		c.mu.Lock()
-		if err == nil {
-			c.stats.Sent++
-		}
 		if start && c.cfg.Bursts.Period > 0 {
-			if len(c.bursts) == maxBursts {
-				c.bursts = append(c.bursts[:0], c.bursts[1:]...)
-			}
-			c.bursts = append(c.bursts, now)
+			c.tones.BurstStarted(time.Now())
 		}
-		c.mu.Unlock()
+		if err == nil {
+			c.mu.Lock()
+			c.stats.Sent++
+			c.mu.Unlock()
+		}
 		pkt.SequenceNumber++
 		pkt.Timestamp += frameSamples
 	}
@@ -267,7 +256,7 @@ func (c *Call) listen() {
 		c.stats.JitterMs = jitter / rate * 1000
 		c.mu.Unlock()
 		first, lastSeq, lastTransit = false, pkt.SequenceNumber, transit
-		if len(c.detectors) == 0 {
+		if !c.tones.Listening() {
 			continue
 		}
 		k := min(len(pkt.Payload), len(pcm))
@@ -278,9 +267,7 @@ func (c *Call) listen() {
 				pcm[i] = g711.DecodeUlawFrame(pkt.Payload[i])
 			}
 		}
-		for _, d := range c.detectors {
-			d.Frame(pcm[:k], now)
-		}
+		c.tones.Frame(pcm[:k], now)
 	}
 }
 
@@ -292,22 +279,11 @@ func (c *Call) Stats() Stats {
 }
 
 // Bursts returns when each tone burst's first frame was sent.
-func (c *Call) Bursts() []time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Time(nil), c.bursts...)
-}
+func (c *Call) Bursts() []time.Time { return c.tones.Bursts() }
 
 // Onsets returns when the received audio started a tone at hz (one of
 // Config.Listen).
-func (c *Call) Onsets(hz float64) []time.Time {
-	for _, d := range c.detectors {
-		if d.Hz() == hz {
-			return d.Onsets()
-		}
-	}
-	return nil
-}
+func (c *Call) Onsets(hz float64) []time.Time { return c.tones.Onsets(hz) }
 
 // Hangup sends BYE (if the call is up) and closes the call.
 func (c *Call) Hangup(ctx context.Context) error {
