@@ -45,6 +45,8 @@ func collect(r *Report, s Scenario, members []*member) {
 			loss = append(loss, l)
 			meetingLoss[mb.meeting] = append(meetingLoss[mb.meeting], l)
 			jitter = append(jitter, st.JitterMs)
+			r.PerAttendee = append(r.PerAttendee, AttendeeRow{Name: mb.cfg.Name, Meeting: mb.meeting, Path: mb.a.Path(),
+				JoinMs: ms(first.Sub(opened)), Packets: st.Packets, LossPct: l, JitterMs: st.JitterMs})
 		}
 		for _, d := range mb.a.DataMessages() {
 			if d.Topic != dataTopic {

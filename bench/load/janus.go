@@ -153,6 +153,8 @@ func collectJanus(r *Report, s Scenario, peers []*janusPeer) {
 		loss = append(loss, l)
 		meetingLoss[jp.meeting] = append(meetingLoss[jp.meeting], l)
 		jitter = append(jitter, st.JitterMs)
+		r.PerAttendee = append(r.PerAttendee, AttendeeRow{Name: jp.cfg.Display, Meeting: jp.meeting,
+			JoinMs: ms(st.FirstAudio.Sub(st.Opened)), Packets: st.Packets, LossPct: l, JitterMs: st.JitterMs})
 	}
 	for _, talker := range peers {
 		if talker.p == nil || talker.hz == 0 {

@@ -98,6 +98,7 @@ func Merge(reports []*Report) (*Report, error) {
 			out.Server = r.Server
 		}
 		out.Meetings = append(out.Meetings, r.Meetings...)
+		out.PerAttendee = append(out.PerAttendee, r.PerAttendee...)
 		for _, n := range r.Nodes {
 			if m, ok := nodes[n.URL]; ok {
 				m.Meetings += n.Meetings

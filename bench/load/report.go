@@ -47,12 +47,26 @@ type Report struct {
 	// Nodes, when placement spread the meetings over several nodes of a
 	// cluster: each node's share and its process, from its /metrics.
 	Nodes []NodeReport `json:"nodes,omitempty"`
+	// PerAttendee has one row per joined attendee that heard the mix.
+	PerAttendee []AttendeeRow `json:"perAttendee,omitempty"`
 	// Shards is how many shard reports a merged report combines (0: not
 	// a merge).
 	Shards int `json:"shards,omitempty"`
 	// Raw holds the samples behind the distributions, in a shard's report
 	// (for `confab bench merge`) and in a merged one.
 	Raw *RawSamples `json:"raw,omitempty"`
+}
+
+// AttendeeRow is one attendee's share of a run.
+type AttendeeRow struct {
+	Name    string  `json:"name"`
+	Meeting int     `json:"meeting"`
+	Path    string  `json:"path,omitempty"` // the ICE candidate type it used
+	JoinMs  float64 `json:"joinMs"`
+	Packets uint64  `json:"packets"`
+	LossPct float64 `json:"lossPct"`
+	// JitterMs is the RFC 3550 jitter of what it received.
+	JitterMs float64 `json:"jitterMs"`
 }
 
 // NodeReport is one cluster node: the meetings placed on it and its CPU.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -70,9 +71,13 @@ func TestBenchSmoke(t *testing.T) {
 	if len(r.Server.Samples) < 5 || r.Server.CPUPercentMean <= 0 || r.Server.RSSMaxMB <= 0 {
 		t.Fatalf("server samples %d, %+v", len(r.Server.Samples), r.Server)
 	}
+	// report.html: the summary table, four gonum plots (latency CDFs, CPU,
+	// memory, loss per meeting) and a row per attendee.
 	html, err := os.ReadFile(filepath.Join(out, "report.html"))
-	if err != nil || strings.Count(string(html), "<svg") != 3 {
-		t.Fatalf("report.html: %v, %d plots", err, strings.Count(string(html), "<svg"))
+	if err != nil || strings.Count(string(html), "<svg") != 4 || !strings.Contains(string(html), "<td>mouth-to-ear (ms)</td>") ||
+		len(attendeeRow.FindAllString(string(html), -1)) != 8 || len(r.PerAttendee) != 8 {
+		t.Fatalf("report.html: %v, %d plots, %d attendee rows (%d in the JSON)", err, strings.Count(string(html), "<svg"),
+			len(attendeeRow.FindAllString(string(html), -1)), len(r.PerAttendee))
 	}
 	// The media metrics saw it: 2 meetings × 2 talkers for 10 s in, the
 	// mixes out to 8 listeners, the mixers ticking.
@@ -212,6 +217,9 @@ func TestBenchCredentialsAndScenarioFlags(t *testing.T) {
 		t.Fatalf("with a wrong secret: %v\n%s", err, b)
 	}
 }
+
+// attendeeRow is a row of report.html's attendee table.
+var attendeeRow = regexp.MustCompile(`<tr><td>m\d+-a\d+</td>`)
 
 // readReport reads the report.json a bench run wrote into dir.
 func readReport(t *testing.T, dir string) load.Report {
