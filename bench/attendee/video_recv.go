@@ -188,10 +188,8 @@ func (a *Attendee) midOf(r *webrtc.RTPReceiver) string {
 }
 
 // readVideo is the reader goroutine of one remote video track (run by
-// onTrack): every packet is recorded under the track's mid. Until the
-// track's first keyframe it asks for one by RTCP PLI every pliInterval,
-// as a browser does when it cannot start decoding. It reuses its buffer
-// and packet: only a PLI allocates.
+// onTrack): every packet is recorded under the track's mid (see
+// receiveVideo).
 func (a *Attendee) readVideo(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 	mid := a.midOf(r)
 	a.log.Debug("attendee: remote video", "mid", mid, "stream", t.StreamID(), "track", t.ID())
@@ -202,6 +200,14 @@ func (a *Attendee) readVideo(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 		a.vrx[mid] = rx
 	}
 	a.vrxMu.Unlock()
+	rx.receive(t, mid, a.pc.WriteRTCP)
+}
+
+// receive reads t until it ends, recording every packet. Until the
+// track's first keyframe it asks for one by RTCP PLI (through writeRTCP)
+// every pliInterval, as a browser does when it cannot start decoding.
+// It reuses its buffer and packet: only a PLI allocates.
+func (rx *videoRx) receive(t *webrtc.TrackRemote, mid string, writeRTCP func([]rtcp.Packet) error) {
 	rx.mu.Lock()
 	rx.st.Mid, rx.st.Label, rx.st.TrackID = mid, t.StreamID(), t.ID()
 	rx.mu.Unlock()
@@ -222,7 +228,7 @@ func (a *Attendee) readVideo(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 			keyed = true
 		} else if !keyed && now.Sub(pliAt) >= pliInterval {
 			pliAt = now
-			if a.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: pkt.SSRC}}) == nil {
+			if writeRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: pkt.SSRC}}) == nil {
 				rx.mu.Lock()
 				rx.st.PLIsSent++
 				rx.mu.Unlock()

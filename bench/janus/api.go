@@ -50,10 +50,13 @@ type event struct {
 	JSEP        *JSEP           `json:"jsep"`
 }
 
-// JSEP is an SDP offer or answer as Janus carries it.
+// JSEP is an SDP offer or answer as Janus carries it. RIDOrder tells Janus
+// the order of an offer's simulcast rids: "lmh" for low to high (Janus
+// assumes "hml", highest first, without it).
 type JSEP struct {
-	Type string `json:"type"`
-	SDP  string `json:"sdp"`
+	Type     string `json:"type"`
+	SDP      string `json:"sdp"`
+	RIDOrder string `json:"rid_order,omitempty"`
 }
 
 // apiError is an error answer of the Janus API.
@@ -63,6 +66,16 @@ type apiError struct {
 }
 
 func (e *apiError) Error() string { return fmt.Sprintf("janus: error %d: %s", e.Code, e.Reason) }
+
+// pluginError is an error a plugin answered (its error_code and error).
+type pluginError struct {
+	Code   int
+	Reason string
+}
+
+func (e *pluginError) Error() string {
+	return fmt.Sprintf("janus: plugin error %d: %s", e.Code, e.Reason)
+}
 
 // Open creates a session at base (Janus's HTTP API root, e.g.
 // http://127.0.0.1:8088/janus) and attaches plugin.
@@ -148,7 +161,7 @@ func pluginResult(data json.RawMessage, out any) error {
 		Error     string `json:"error"`
 	}
 	if json.Unmarshal(data, &e) == nil && e.ErrorCode != 0 {
-		return fmt.Errorf("janus: plugin error %d: %s", e.ErrorCode, e.Error)
+		return &pluginError{Code: e.ErrorCode, Reason: e.Error}
 	}
 	if out == nil {
 		return nil
@@ -159,35 +172,56 @@ func pluginResult(data json.RawMessage, out any) error {
 // Negotiate sends an asynchronous plugin request with a JSEP offer (e.g.
 // AudioBridge "join") and waits for the event that carries the answer.
 func (s *Session) Negotiate(ctx context.Context, body map[string]any, offer JSEP) (JSEP, error) {
-	if err := s.post(ctx, fmt.Sprintf("%s/%d", s.sessionURL(), s.handle),
-		map[string]any{"janus": "message", "body": body, "jsep": offer}, nil); err != nil {
+	if err := s.Message(ctx, body, &offer); err != nil {
 		return JSEP{}, err
 	}
+	_, answer, err := s.Await(ctx, func(_ json.RawMessage, jsep *JSEP) bool { return jsep != nil && jsep.Type == "answer" })
+	if err != nil {
+		return JSEP{}, err
+	}
+	return *answer, nil
+}
+
+// Message sends an asynchronous plugin request, with jsep unless nil;
+// what the plugin makes of it arrives as an event (see Await).
+func (s *Session) Message(ctx context.Context, body map[string]any, jsep *JSEP) error {
+	msg := map[string]any{"janus": "message", "body": body}
+	if jsep != nil {
+		msg["jsep"] = jsep
+	}
+	return s.post(ctx, fmt.Sprintf("%s/%d", s.sessionURL(), s.handle), msg, nil)
+}
+
+// Await waits for the first event of the handle that match accepts (given
+// the plugin's data and the event's JSEP, if any) and takes it; an event
+// carrying a plugin error ends the wait with that error.
+func (s *Session) Await(ctx context.Context, match func(data json.RawMessage, jsep *JSEP) bool) (json.RawMessage, *JSEP, error) {
 	for {
 		s.mu.Lock()
 		for i, ev := range s.events {
-			if ev.JSEP != nil && ev.JSEP.Type == "answer" {
-				s.events = append(s.events[:i], s.events[i+1:]...)
-				s.mu.Unlock()
-				return *ev.JSEP, nil
-			}
 			var d struct {
 				Data json.RawMessage `json:"data"`
 			}
-			if json.Unmarshal(ev.PluginData, &d) == nil && len(d.Data) > 0 {
+			_ = json.Unmarshal(ev.PluginData, &d)
+			if match(d.Data, ev.JSEP) {
+				s.events = append(s.events[:i], s.events[i+1:]...)
+				s.mu.Unlock()
+				return d.Data, ev.JSEP, nil
+			}
+			if len(d.Data) > 0 {
 				if err := pluginResult(d.Data, nil); err != nil {
 					s.events = append(s.events[:i], s.events[i+1:]...)
 					s.mu.Unlock()
-					return JSEP{}, err
+					return nil, nil, err
 				}
 			}
 		}
 		s.mu.Unlock()
 		select {
 		case <-ctx.Done():
-			return JSEP{}, fmt.Errorf("janus: no answer: %w", ctx.Err())
+			return nil, nil, fmt.Errorf("janus: no answer: %w", ctx.Err())
 		case <-s.done:
-			return JSEP{}, errors.New("janus: session closed")
+			return nil, nil, errors.New("janus: session closed")
 		case <-s.wake:
 		}
 	}

@@ -53,3 +53,55 @@ func TestAudioBridge(t *testing.T) {
 		}
 	}
 }
+
+// TestVideoRoom: two simulcast publishers in a VideoRoom of a real Janus;
+// one subscriber asks for the high layer of both and another for the low
+// one: each gets both videos at the camera's frame rate, with keyframes of
+// the layer's size.
+func TestVideoRoom(t *testing.T) {
+	jn := janustest.StartForTest(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	destroy, err := janus.CreateVideoRoom(ctx, jn.URL, 4343, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer destroy()
+	feeds := []uint64{11, 12}
+	for _, f := range feeds {
+		p, err := janus.Publish(ctx, janus.PublisherConfig{URL: jn.URL, Room: 4343, Feed: f, Display: fmt.Sprint("pub", f),
+			Layers: 3, LocalIP: jn.PeerIP})
+		if err != nil {
+			t.Fatalf("publish %d: %v", f, err)
+		}
+		defer p.Close()
+	}
+	widths := map[int]int{2: 1280, 0: 320}
+	subs := map[int]*janus.Subscriber{}
+	for layer := range widths {
+		s, err := janus.Subscribe(ctx, janus.SubscriberConfig{URL: jn.URL, Room: 4343, Feeds: feeds, Substream: layer, LocalIP: jn.PeerIP})
+		if err != nil {
+			t.Fatalf("subscribe (substream %d): %v", layer, err)
+		}
+		defer s.Close()
+		subs[layer] = s
+	}
+	time.Sleep(4 * time.Second)
+	for layer, s := range subs {
+		tracks := s.Tracks()
+		if len(tracks) != len(feeds) {
+			t.Fatalf("substream %d: %d tracks, want %d", layer, len(tracks), len(feeds))
+		}
+		for _, v := range tracks {
+			fps := float64(v.Frames) / time.Since(s.Started).Seconds()
+			t.Logf("substream %d, mid %s: %d frames (%.1f fps), %d bytes, keyframes %d of %dx%d, max gap %v",
+				layer, v.Mid, v.Frames, fps, v.Bytes, v.Keyframes, v.LastKeyWidth, v.LastKeyHeight, v.MaxFrameGap)
+			if fps < 10 {
+				t.Errorf("substream %d, mid %s: %.1f fps", layer, v.Mid, fps)
+			}
+			if v.LastKeyWidth != widths[layer] {
+				t.Errorf("substream %d, mid %s: keyframes %d wide, want %d", layer, v.Mid, v.LastKeyWidth, widths[layer])
+			}
+		}
+	}
+}

@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"net"
 	"sync"
 	"time"
 
-	"github.com/pion/ice/v4"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"gopkg.in/hraban/opus.v2"
@@ -110,21 +108,10 @@ func Join(ctx context.Context, cfg Config) (*Peer, error) {
 }
 
 func (p *Peer) connect(ctx context.Context) error {
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
-		MimeType: webrtc.MimeTypeOpus, ClockRate: sampleRate, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"},
-		PayloadType: 111}, webrtc.RTPCodecTypeAudio); err != nil {
+	api, err := newAPI(p.cfg.LocalIP)
+	if err != nil {
 		return err
 	}
-	var se webrtc.SettingEngine
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	if p.cfg.LocalIP != "" {
-		only := net.ParseIP(p.cfg.LocalIP)
-		se.SetIncludeLoopbackCandidate(only.IsLoopback())
-		se.SetIPFilter(func(ip net.IP) bool { return ip.Equal(only) })
-	}
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return err
@@ -137,26 +124,14 @@ func (p *Peer) connect(ctx context.Context) error {
 	if _, err := pc.AddTransceiverFromTrack(p.mic, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv}); err != nil {
 		return err
 	}
-	connected := make(chan struct{})
-	var once sync.Once
-	pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
-		if s == webrtc.ICEConnectionStateConnected {
-			once.Do(func() { close(connected) })
-		}
-	})
+	connected := onConnected(pc)
 	pc.OnTrack(p.onTrack)
 	offer, err := pc.CreateOffer(nil)
 	if err != nil {
 		return err
 	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
+	if err := setLocal(ctx, pc, offer); err != nil {
 		return err
-	}
-	select {
-	case <-gathered:
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 	answer, err := p.sess.Negotiate(ctx, map[string]any{"request": "join", "room": p.cfg.Room, "display": p.cfg.Display, "muted": false},
 		JSEP{Type: "offer", SDP: pc.LocalDescription().SDP})
@@ -166,12 +141,7 @@ func (p *Peer) connect(ctx context.Context) error {
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer.SDP}); err != nil {
 		return fmt.Errorf("janus: answer: %w", err)
 	}
-	select {
-	case <-connected:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("janus: ICE did not connect: %w", ctx.Err())
-	}
+	return waitConnected(ctx, connected)
 }
 
 // speak sends 20 ms Opus frames of the tone (in bursts) or silence.

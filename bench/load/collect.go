@@ -15,7 +15,8 @@ const m2eMaxLag = 400 * time.Millisecond
 // collect fills the report from every member's observations.
 func collect(r *Report, s Scenario, members []*member) {
 	now := time.Now()
-	var join, m2e, data, loss, jitter, fps, kbps, gaps []float64
+	var join, m2e, data, loss, jitter []float64
+	var vs videoSamples
 	meetings := make([]MeetingReport, s.Meetings)
 	meetingLoss := make([][]float64, s.Meetings)
 	meetingM2E := make([][]float64, s.Meetings)
@@ -58,22 +59,9 @@ func collect(r *Report, s Scenario, members []*member) {
 		}
 		if !mb.subAt.IsZero() {
 			for _, v := range mb.a.VideoTracks() {
-				if v.StreamID == 0 {
-					continue
+				if v.StreamID != 0 {
+					vs.add(&r.Video, v, now.Sub(mb.subAt))
 				}
-				r.Video.Streams++
-				if v.Frames > 0 {
-					r.Video.StreamsWithFrames++
-				}
-				if len(v.SSRCs) > 1 {
-					r.Video.SSRCChanges++
-				}
-				fps = append(fps, float64(v.Frames)/now.Sub(mb.subAt).Seconds())
-				kbps = append(kbps, float64(v.Bytes)*8/1000/now.Sub(mb.subAt).Seconds())
-				gaps = append(gaps, ms(v.MaxFrameGap))
-				r.Video.Freezes += int(v.Freezes)
-				r.Video.FrozenSeconds += v.FrozenFor.Seconds()
-				r.Video.LayerSwitches += int(v.SizeChanges)
 			}
 		}
 	}
@@ -115,11 +103,37 @@ func collect(r *Report, s Scenario, members []*member) {
 	mine := s.Shard.meetings(s.Meetings)
 	r.Video.Publishers = mine * s.VideoPublishers
 	r.Video.Subscribers = mine * s.VideoSubscribers
-	r.Video.FPS, r.Video.BitrateKbps, r.Video.MaxFrameGapMs = newDist(fps), newDist(kbps), newDist(gaps)
+	vs.summarize(&r.Video)
 	if s.Shard.On() {
-		r.Raw = &RawSamples{JoinMs: join, MouthToEarMs: m2e, DataMs: data, LossPct: loss, JitterMs: jitter, VideoFPS: fps,
-			VideoKbps: kbps, VideoMaxGapMs: gaps}
+		r.Raw = &RawSamples{JoinMs: join, MouthToEarMs: m2e, DataMs: data, LossPct: loss, JitterMs: jitter, VideoFPS: vs.fps,
+			VideoKbps: vs.kbps, VideoMaxGapMs: vs.gaps}
 	}
+}
+
+// videoSamples gathers the received video streams' per-stream figures.
+type videoSamples struct{ fps, kbps, gaps []float64 }
+
+// add counts one received stream, subscribed for the time since, into v
+// and the samples.
+func (vs *videoSamples) add(v *VideoReport, st attendee.VideoStats, since time.Duration) {
+	v.Streams++
+	if st.Frames > 0 {
+		v.StreamsWithFrames++
+	}
+	if len(st.SSRCs) > 1 {
+		v.SSRCChanges++
+	}
+	vs.fps = append(vs.fps, float64(st.Frames)/since.Seconds())
+	vs.kbps = append(vs.kbps, float64(st.Bytes)*8/1000/since.Seconds())
+	vs.gaps = append(vs.gaps, ms(st.MaxFrameGap))
+	v.Freezes += int(st.Freezes)
+	v.FrozenSeconds += st.FrozenFor.Seconds()
+	v.LayerSwitches += int(st.SizeChanges)
+}
+
+// summarize puts the samples' distributions into v.
+func (vs *videoSamples) summarize(v *VideoReport) {
+	v.FPS, v.BitrateKbps, v.MaxFrameGapMs = newDist(vs.fps), newDist(vs.kbps), newDist(vs.gaps)
 }
 
 func summarizeServer(r *Report, s *sampler) { r.Server = s.summary() }

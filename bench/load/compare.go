@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"text/tabwriter"
 )
 
@@ -63,7 +64,11 @@ func Compare(w io.Writer, reports []*Report) {
 	row("target", func(r *Report) string { return r.Target })
 	row("scenario", func(r *Report) string {
 		s := r.Scenario
-		return fmt.Sprintf("%d×%d, %d talkers, %s", s.Meetings, s.AttendeesPerMeeting, s.Talkers, s.Duration)
+		v := ""
+		if s.VideoPublishers > 0 {
+			v = fmt.Sprintf(", video %d→%d (%s)", s.VideoPublishers, s.VideoSubscribers, s.VideoLayer)
+		}
+		return fmt.Sprintf("%d×%d, %d talkers%s, %s", s.Meetings, s.AttendeesPerMeeting, s.Talkers, v, s.Duration)
 	})
 	row("joined", func(r *Report) string { return fmt.Sprintf("%d/%d", r.Joined, r.Attendees) })
 	cpu := func(r *Report, f func(ServerReport) float64) string {
@@ -91,6 +96,16 @@ func Compare(w io.Writer, reports []*Report) {
 	row("audio loss mean (%)", func(r *Report) string { return dist(r.AudioLossPct, func(d Dist) float64 { return d.Mean }) })
 	row("audio loss max (%)", func(r *Report) string { return dist(r.AudioLossPct, func(d Dist) float64 { return d.Max }) })
 	row("jitter p50 (ms)", func(r *Report) string { return dist(r.AudioJitterMs, p50) })
+	if slices.ContainsFunc(reports, func(r *Report) bool { return r.Video.Streams > 0 }) {
+		row("video streams with frames", func(r *Report) string {
+			return fmt.Sprintf("%d/%d", r.Video.StreamsWithFrames, r.Video.Streams)
+		})
+		row("video fps p50", func(r *Report) string { return dist(r.Video.FPS, p50) })
+		row("video fps min", func(r *Report) string { return dist(r.Video.FPS, func(d Dist) float64 { return d.Min }) })
+		row("video kbps p50 (per stream)", func(r *Report) string { return dist(r.Video.BitrateKbps, p50) })
+		row("longest frame gap p99 (ms)", func(r *Report) string { return dist(r.Video.MaxFrameGapMs, p99) })
+		row("video freezes > 500 ms", func(r *Report) string { return fmt.Sprint(r.Video.Freezes) })
+	}
 	row("harness CPU (of a core)", func(r *Report) string { return fmt.Sprintf("%.0f %%", r.HarnessCPUPercentMean) })
 	_ = tw.Flush()
 }

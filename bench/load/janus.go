@@ -16,16 +16,20 @@ import (
 	"github.com/confab-media/confab/bench/janus"
 )
 
-// runJanus runs the audio scenario against a Janus server's AudioBridge
-// (Target.Janus) instead of Confab: one room per meeting, every attendee a
-// bench/janus peer with the same tone bursts and onset detection, so that
-// join (session opened → first mixed packet), mouth-to-ear, loss and
-// jitter mean the same as against Confab. Janus has no /metrics: its CPU
+// runJanus runs the scenario against a Janus server (Target.Janus)
+// instead of Confab, as a Janus deployment serves a meeting: per meeting
+// an AudioBridge room that every attendee joins (a bench/janus peer with
+// the same tone bursts and onset detection, so that join — session opened
+// → first mixed packet —, mouth-to-ear, loss and jitter mean the same as
+// against Confab) and, with video, a VideoRoom where the video publishers
+// publish the attendee's simulcast camera and the video subscribers
+// receive every other publisher at the --video-layer substream, recorded
+// as an attendee records Confab's streams. Janus has no /metrics: its CPU
 // and memory come from /proc/<Target.ServerPID>. Not measured: data
-// messages, video (VideoRoom is not driven yet), phone callers.
+// messages, phone callers.
 func runJanus(ctx context.Context, t Target, s Scenario, progress io.Writer) (*Report, error) {
-	if s.VideoPublishers > 0 || s.SIPCallers > 0 || s.Relay != "" || s.Shard.On() {
-		return nil, errors.New("load: against Janus only the audio scenario runs (no video, phone callers, relay or shards)")
+	if s.SIPCallers > 0 || s.Relay != "" || s.Shard.On() {
+		return nil, errors.New("load: against Janus the audio and video scenarios run (no phone callers, relay or shards)")
 	}
 	r := &Report{Scenario: s, Target: "janus " + t.Janus, Started: time.Now()}
 	cpu0 := processCPU()
@@ -45,8 +49,15 @@ func runJanus(ctx context.Context, t Target, s Scenario, progress io.Writer) (*R
 			return nil, fmt.Errorf("load: AudioBridge create: %w", err)
 		}
 		destroys = append(destroys, destroy)
+		if s.VideoPublishers > 0 {
+			destroy, err := janus.CreateVideoRoom(ctx, t.Janus, room, s.VideoPublishers)
+			if err != nil {
+				return nil, fmt.Errorf("load: VideoRoom create: %w", err)
+			}
+			destroys = append(destroys, destroy)
+		}
 		for i := range s.AttendeesPerMeeting {
-			jp := &janusPeer{meeting: m, index: i}
+			jp := &janusPeer{meeting: m, index: i, room: room}
 			jp.cfg = janus.Config{URL: t.Janus, Room: room, Display: fmt.Sprintf("m%d-a%d", m, i), LocalIP: t.LocalIP}
 			if i < s.Talkers {
 				jp.hz = talkerHz(i)
@@ -74,17 +85,20 @@ func runJanus(ctx context.Context, t Target, s Scenario, progress io.Writer) (*R
 	atJoinRate(ctx, len(peers), s.JoinRate, func(dctx context.Context, i int) {
 		jp := peers[i]
 		jp.p, jp.err = janus.Join(dctx, jp.cfg)
+		if jp.err == nil && jp.index < s.VideoPublishers {
+			jp.pub, jp.err = janus.Publish(dctx, janus.PublisherConfig{URL: t.Janus, Room: jp.room, Feed: janusFeed(jp.index),
+				Display: jp.cfg.Display, Layers: 3, LocalIP: t.LocalIP})
+		}
 		prog.joined(jp.err == nil)
 	})
 	defer func() {
 		var wg sync.WaitGroup
 		for _, jp := range peers {
-			if jp.p != nil {
-				wg.Go(func() { _ = jp.p.Close() })
-			}
+			wg.Go(jp.close)
 		}
 		wg.Wait()
 	}()
+	subscribeJanusVideo(ctx, t, s, peers)
 	end := time.Now().Add(s.Duration)
 	tick := time.NewTicker(time.Second)
 	for (s.UntilInterrupted || time.Now().Before(end)) && ctx.Err() == nil {
@@ -117,18 +131,79 @@ func runJanus(ctx context.Context, t Target, s Scenario, progress io.Writer) (*R
 	return r, nil
 }
 
-// janusPeer is one synthetic participant of a Janus run.
+// janusPeer is one synthetic participant of a Janus run: an AudioBridge
+// peer and, with video, a VideoRoom publisher or subscriber (or both).
 type janusPeer struct {
 	meeting, index int
+	room           uint64 // the meeting's AudioBridge and VideoRoom id
 	hz             float64
 	cfg            janus.Config
 	p              *janus.Peer
-	err            error
+	pub            *janus.Publisher
+	sub            *janus.Subscriber
+	err            error // joining (the AudioBridge, publishing)
+	subErr         error // subscribing to the video
+}
+
+func (jp *janusPeer) close() {
+	if jp.sub != nil {
+		_ = jp.sub.Close()
+	}
+	if jp.pub != nil {
+		_ = jp.pub.Close()
+	}
+	if jp.p != nil {
+		_ = jp.p.Close()
+	}
+}
+
+// janusFeed is the VideoRoom publisher id of a meeting's attendee index.
+func janusFeed(index int) uint64 { return uint64(index) + 1 }
+
+// subscribeJanusVideo makes each meeting's video subscribers (its last
+// VideoSubscribers attendees, as against Confab) subscribe to every other
+// publisher of the meeting at the --video-layer substream.
+func subscribeJanusVideo(ctx context.Context, t Target, s Scenario, peers []*janusPeer) {
+	if s.VideoPublishers == 0 || s.VideoSubscribers == 0 {
+		return
+	}
+	substream := map[string]int{"low": 0, "mid": 1, "high": 2, "auto": -1}[s.VideoLayer]
+	if s.VideoLayer == "" {
+		substream = 2
+	}
+	var wg sync.WaitGroup
+	for _, jp := range peers {
+		if jp.err != nil || jp.index < s.AttendeesPerMeeting-s.VideoSubscribers {
+			continue
+		}
+		var feeds []uint64
+		for _, other := range peers {
+			if other.meeting == jp.meeting && other != jp && other.pub != nil {
+				feeds = append(feeds, janusFeed(other.index))
+			}
+		}
+		if len(feeds) == 0 {
+			continue
+		}
+		wg.Go(func() {
+			sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			defer cancel()
+			sub, err := janus.Subscribe(sctx, janus.SubscriberConfig{URL: t.Janus, Room: jp.room, Feeds: feeds, Substream: substream, LocalIP: t.LocalIP})
+			if err != nil {
+				jp.subErr = err
+				return
+			}
+			jp.sub = sub
+		})
+	}
+	wg.Wait()
 }
 
 // collectJanus fills the report as collect does for Confab.
 func collectJanus(r *Report, s Scenario, peers []*janusPeer) {
+	now := time.Now()
 	var join, m2e, loss, jitter []float64
+	var vs videoSamples
 	meetings := make([]MeetingReport, s.Meetings)
 	meetingLoss := make([][]float64, s.Meetings)
 	meetingM2E := make([][]float64, s.Meetings)
@@ -142,6 +217,14 @@ func collectJanus(r *Report, s Scenario, peers []*janusPeer) {
 		}
 		r.Joined++
 		meetings[jp.meeting].Joined++
+		if jp.subErr != nil && len(r.JoinErrors) < 20 {
+			r.JoinErrors = append(r.JoinErrors, fmt.Sprintf("%s: subscribe: %v", jp.cfg.Display, jp.subErr))
+		}
+		if jp.sub != nil {
+			for _, v := range jp.sub.Tracks() {
+				vs.add(&r.Video, v, now.Sub(jp.sub.Started))
+			}
+		}
 		st := jp.p.Stats()
 		if st.FirstAudio.IsZero() {
 			continue
@@ -182,6 +265,8 @@ func collectJanus(r *Report, s Scenario, peers []*janusPeer) {
 		meetings[m].MouthToEarP50Ms = newDist(meetingM2E[m]).P50
 	}
 	r.Meetings = meetings
+	r.Video.Publishers, r.Video.Subscribers = s.Meetings*s.VideoPublishers, s.Meetings*s.VideoSubscribers
+	vs.summarize(&r.Video)
 	r.JoinLatencyMs, r.MouthToEarMs = newDist(join), newDist(m2e)
 	r.AudioLossPct, r.AudioJitterMs = newDist(loss), newDist(jitter)
 }

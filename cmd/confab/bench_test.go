@@ -427,18 +427,21 @@ func TestBenchVideoLayers(t *testing.T) {
 	}
 }
 
-// TestBenchJanusAudioBridge: the same audio scenario (1 × 4, 2 talkers)
-// against a real Janus's AudioBridge (Debian's janus, in a network
-// namespace of its own: janus gathers no loopback candidates) and against
-// `confab serve`, then `confab bench compare` puts both in one table.
-// Against Janus every peer joins and hears the mix, mouth-to-ear is
-// measured for every pair, and Janus's CPU comes from /proc.
+// TestBenchJanusAudioBridge: the same scenario (1 × 4, 2 talkers, 2 video
+// publishers and 2 subscribers) against a real Janus — AudioBridge for the
+// audio, VideoRoom for the video (Debian's janus, in a network namespace
+// of its own: janus gathers no loopback candidates) — and against `confab
+// serve`, then `confab bench compare` puts both in one table. Against
+// Janus every peer joins and hears the mix, mouth-to-ear is measured for
+// every pair, each subscriber gets both cameras at the camera's rate, and
+// Janus's CPU comes from /proc.
 func TestBenchJanusAudioBridge(t *testing.T) {
 	jn := janustest.StartForTest(t)
 	janusOut := t.TempDir()
-	b, err := exec.Command(confabBin, "bench", "--quiet", "--name", "audio-4", "--janus", jn.URL, "--allow-remote",
-		"--local-ip", jn.PeerIP, "--server-pid", strconv.Itoa(jn.PID),
-		"--meetings", "1", "--attendees", "4", "--talkers", "2", "--duration", "5s", "--out", janusOut).CombinedOutput()
+	scenario := []string{"--meetings", "1", "--attendees", "4", "--talkers", "2", "--video-publishers", "2", "--video-subscribers", "2",
+		"--duration", "6s"}
+	b, err := exec.Command(confabBin, append([]string{"bench", "--quiet", "--name", "av-4", "--janus", jn.URL, "--allow-remote",
+		"--local-ip", jn.PeerIP, "--server-pid", strconv.Itoa(jn.PID), "--out", janusOut}, scenario...)...).CombinedOutput()
 	t.Logf("confab bench --janus:\n%s", b)
 	if err != nil {
 		t.Fatalf("confab bench --janus: %v", err)
@@ -449,18 +452,21 @@ func TestBenchJanusAudioBridge(t *testing.T) {
 		t.Fatalf("against Janus: joined %d, with audio %d, pairs %d/%d, m2e %+v, server %+v",
 			r.Joined, r.ListenersWithAudio, r.MouthToEarPairs, r.MouthToEarPairsExpected, r.MouthToEarMs, r.Server)
 	}
+	// Subscribers 2 and 3 each receive publishers 0 and 1.
+	if v := r.Video; v.Streams != 4 || v.StreamsWithFrames != 4 || v.FPS.Min < 10 || v.BitrateKbps.Min < 600 {
+		t.Fatalf("video against Janus: %+v", v)
+	}
 
 	s := startServer(t, "", noThrottle())
 	confabOut := t.TempDir()
-	if b, err := exec.Command(confabBin, "bench", "--quiet", "--name", "audio-4", "--target", s.Endpoint,
-		"--access-key-id", testKeyID, "--secret-access-key", testSecret,
-		"--meetings", "1", "--attendees", "4", "--talkers", "2", "--duration", "5s", "--out", confabOut).CombinedOutput(); err != nil {
+	if b, err := exec.Command(confabBin, append([]string{"bench", "--quiet", "--name", "av-4", "--target", s.Endpoint,
+		"--access-key-id", testKeyID, "--secret-access-key", testSecret, "--out", confabOut}, scenario...)...).CombinedOutput(); err != nil {
 		t.Fatalf("confab bench: %v\n%s", err, b)
 	}
 	b, err = exec.Command(confabBin, "bench", "compare", confabOut, janusOut).CombinedOutput()
 	t.Logf("confab bench compare:\n%s", b)
 	if err != nil || !strings.Contains(string(b), "janus "+jn.URL) || !strings.Contains(string(b), s.Endpoint) ||
-		!strings.Contains(string(b), "mouth-to-ear p99 (ms)") {
+		!strings.Contains(string(b), "mouth-to-ear p99 (ms)") || !regexp.MustCompile(`video streams with frames +4/4 +4/4`).Match(b) {
 		t.Fatalf("confab bench compare: %v", err)
 	}
 }
