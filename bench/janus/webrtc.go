@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -32,6 +34,10 @@ func newAPI(localIP string) (*webrtc.API, error) {
 		return nil, err
 	}
 	var se webrtc.SettingEngine
+	// pion's TWCC feedback writer logs an error for each PeerConnection
+	// closed while it had feedback due: noise at every run's end.
+	se.LoggerFactory = &logging.DefaultLoggerFactory{Writer: os.Stderr, DefaultLogLevel: logging.LogLevelError,
+		ScopeLevels: map[string]logging.LogLevel{"twcc_sender_interceptor": logging.LogLevelDisabled}}
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	if localIP != "" {
