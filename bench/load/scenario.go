@@ -59,13 +59,15 @@ type Scenario struct {
 	BandwidthKbps int           `yaml:"bandwidth-kbps" json:"bandwidthKbps,omitempty"`
 	Seed          uint64        `yaml:"seed" json:"seed,omitempty"`
 
-	// SIPCallers per meeting dial in from phones (bench/phone: G.711 over
-	// plain RTP, the join token in the Request-URI); the first SIPTalkers
-	// of them talk in bursts (default 1 when there are callers). SIPCodec
-	// is PCMU (default) or PCMA.
+	// SIPCallers per meeting dial in from phones (bench/phone, the join
+	// token in the Request-URI); the first SIPTalkers of them talk in
+	// bursts (default 1 when there are callers). SIPCodec is PCMU
+	// (default), PCMA or OPUS; SIPSRTP makes them offer SRTP (SDES)
+	// instead of plain RTP.
 	SIPCallers int    `yaml:"sip-callers" json:"sipCallers,omitempty"`
 	SIPTalkers int    `yaml:"sip-talkers" json:"sipTalkers,omitempty"`
 	SIPCodec   string `yaml:"sip-codec" json:"sipCodec,omitempty"`
+	SIPSRTP    bool   `yaml:"sip-srtp" json:"sipSRTP,omitempty"`
 
 	// Shard runs only part of the meetings (`--shard i/n`).
 	Shard Shard `yaml:"-" json:"shard,omitzero"`
@@ -91,6 +93,7 @@ func (s Scenario) WithDefaults() (Scenario, error) {
 	if s.SIPCallers > 0 && s.SIPCodec == "" {
 		s.SIPCodec = "PCMU"
 	}
+	s.SIPCodec = strings.ToUpper(s.SIPCodec)
 	if s.Measuring == 0 || s.Measuring > s.AttendeesPerMeeting {
 		s.Measuring = s.AttendeesPerMeeting
 	}
@@ -126,8 +129,8 @@ func (s Scenario) WithDefaults() (Scenario, error) {
 	if s.SIPCallers < 0 || s.SIPCallers > 250 || s.SIPTalkers < 0 || s.SIPTalkers > s.SIPCallers || s.Talkers+s.SIPTalkers > 16 {
 		bad("sip-callers must be 0 to 250, sip-talkers at most sip-callers, talkers + sip-talkers at most 16")
 	}
-	if s.SIPCodec != "" && s.SIPCodec != "PCMU" && s.SIPCodec != "PCMA" {
-		bad("sip-codec must be PCMU or PCMA (got %q)", s.SIPCodec)
+	if s.SIPCodec != "" && s.SIPCodec != "PCMU" && s.SIPCodec != "PCMA" && s.SIPCodec != "OPUS" {
+		bad("sip-codec must be PCMU, PCMA or OPUS (got %q)", s.SIPCodec)
 	}
 	switch s.VideoLayer {
 	case "":

@@ -70,7 +70,7 @@ func others(all []float64, own float64) []float64 {
 func newCaller(t Target, s Scenario, m, j int, token string) *caller {
 	cl := &caller{meeting: m, index: j}
 	cl.cfg = phone.Config{Gateway: t.SIP, Number: t.SIPNumber, JoinToken: token,
-		Name: fmt.Sprintf("m%d-p%d", m, j), Codec: s.SIPCodec,
+		Name: fmt.Sprintf("m%d-p%d", m, j), Codec: s.SIPCodec, SRTP: s.SIPSRTP,
 		From: fmt.Sprintf("+1%010d", 2_000_000_000+m*1000+j)} // E.164, one per caller
 	if j < s.SIPTalkers {
 		cl.hz = phoneTalkerHz(s, j)
@@ -144,6 +144,9 @@ func collectSIP(r *Report, s Scenario, members []*member, callers []*caller) {
 	}
 	rep := &r.SIP
 	rep.Codec = s.SIPCodec
+	if s.SIPSRTP {
+		rep.Codec += ", SRTP"
+	}
 	var answer, audio, loss, jitter, from, to []float64
 	for _, cl := range callers {
 		rep.Callers++

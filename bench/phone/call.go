@@ -16,7 +16,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
-	"github.com/zaf/g711"
+	"github.com/pion/srtp/v3"
 
 	"github.com/confab-media/confab/bench/attendee"
 )
@@ -35,18 +35,20 @@ type Config struct {
 	Name string
 	// From is the caller ID, an E.164 number (the gateway refuses others).
 	From string
-	// Codec is "PCMU" (default) or "PCMA".
+	// Codec is "PCMU" (default), "PCMA" or "OPUS" (48 kHz mono, RFC 7587).
 	Codec string
-	// ToneHz, Bursts and Listen are as attendee.Config's, at 8 kHz.
+	// SRTP offers RTP/SAVP keyed by SDES (AES_CM_128_HMAC_SHA1_80) instead
+	// of plain RTP.
+	SRTP bool
+	// ToneHz, Bursts and Listen are as attendee.Config's, at the codec's
+	// rate.
 	ToneHz float64
 	Bursts attendee.Bursts
 	Listen []float64
 }
 
-// Phone audio: G.711 at 8 kHz, 20 ms per packet.
+// Phone audio: 20 ms per packet.
 const (
-	rate          = 8000
-	frameSamples  = 160
 	frameDur      = 20 * time.Millisecond
 	toneAmplitude = 8000
 )
@@ -65,8 +67,9 @@ type Call struct {
 	sess   *sipgo.DialogClientSession
 	conn   *net.UDPConn
 	remote *net.UDPAddr
-	pt     uint8
-	alaw   bool
+	voice  *voice        // the codec the answer chose
+	keys   sdesKeys      // with SRTP: the offer's key
+	tx, rx *srtp.Context // with SRTP: what the caller sends, what it gets
 
 	tones *attendee.ToneLog
 
@@ -84,8 +87,8 @@ func (d *Dialer) Dial(ctx context.Context, cfg Config) (*Call, error) {
 	if cfg.Codec == "" {
 		cfg.Codec = "PCMU"
 	}
-	if cfg.Codec != "PCMU" && cfg.Codec != "PCMA" {
-		return nil, fmt.Errorf("phone: codec %q: want PCMU or PCMA", cfg.Codec)
+	if cfg.Codec != "PCMU" && cfg.Codec != "PCMA" && cfg.Codec != "OPUS" {
+		return nil, fmt.Errorf("phone: codec %q: want PCMU, PCMA or OPUS", cfg.Codec)
 	}
 	host, portStr, err := net.SplitHostPort(cfg.Gateway)
 	if err != nil {
@@ -96,7 +99,14 @@ func (d *Dialer) Dial(ctx context.Context, cfg Config) (*Call, error) {
 	if err != nil {
 		return nil, fmt.Errorf("phone: RTP socket: %w", err)
 	}
-	c := &Call{cfg: cfg, conn: conn, stop: make(chan struct{}), tones: attendee.NewToneLog(cfg.Listen, rate)}
+	c := &Call{cfg: cfg, conn: conn, stop: make(chan struct{})}
+	if cfg.SRTP {
+		c.keys = newSDESKeys()
+		if c.tx, err = c.keys.context(); err != nil {
+			_ = conn.Close()
+			return nil, err
+		}
+	}
 	uri := sip.Uri{Scheme: "sip", User: cfg.Number, Host: host, Port: port, UriParams: sip.NewParams()}
 	uri.UriParams.Add("X-chime-join-token", cfg.JoinToken)
 	c.stats.Invited = time.Now()
@@ -111,29 +121,38 @@ func (d *Dialer) Dial(ctx context.Context, cfg Config) (*Call, error) {
 		_ = c.Hangup(ctx)
 		return nil, err
 	}
+	c.tones = attendee.NewToneLog(cfg.Listen, float64(c.voice.rate))
 	c.wg.Add(2)
 	go c.speak()
 	go c.listen()
 	return c, nil
 }
 
-// offer is the SDP offer: the configured G.711 first, the other second,
-// and RFC 4733 events, as a desk phone offers.
+// offer is the SDP offer, as a desk phone or softphone makes it: the
+// configured codec first (Opus only when configured: the gateway prefers
+// it whenever offered), G.711 after it, RFC 4733 events; with SRTP the
+// profile RTP/SAVP and one a=crypto line.
 func (c *Call) offer() []byte {
 	port := c.conn.LocalAddr().(*net.UDPAddr).Port
 	ip := c.conn.LocalAddr().(*net.UDPAddr).IP.String()
-	fmts := "0 8 101"
-	if c.cfg.Codec == "PCMA" {
-		fmts = "8 0 101"
+	fmts := map[string]string{"PCMU": "0 8 101", "PCMA": "8 0 101", "OPUS": "111 0 8 101"}[c.cfg.Codec]
+	proto, crypto := "RTP/AVP", ""
+	if c.cfg.SRTP {
+		proto, crypto = "RTP/SAVP", "a=crypto:"+c.keys.line()+"\r\n"
+	}
+	opus := ""
+	if c.cfg.Codec == "OPUS" {
+		opus = "a=rtpmap:111 opus/48000/2\r\na=fmtp:111 useinbandfec=1\r\n"
 	}
 	id := rand.Uint32()
 	return fmt.Appendf(nil, "v=0\r\no=- %d %d IN IP4 %s\r\ns=confab-bench\r\nc=IN IP4 %s\r\nt=0 0\r\n"+
-		"m=audio %d RTP/AVP %s\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"+
-		"a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n",
-		id, id, ip, ip, port, fmts)
+		"m=audio %d %s %s\r\n%sa=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"+
+		"a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\n%sa=sendrecv\r\n",
+		id, id, ip, ip, port, proto, fmts, opus, crypto)
 }
 
-// useAnswer takes the gateway's media address and the codec it chose.
+// useAnswer takes the gateway's media address, the codec it chose and,
+// with SRTP, its key.
 func (c *Call) useAnswer(body []byte) error {
 	var sd sdp.SessionDescription
 	if err := sd.Unmarshal(body); err != nil {
@@ -157,13 +176,21 @@ func (c *Call) useAnswer(body []byte) error {
 		if len(md.MediaName.Formats) == 0 {
 			break
 		}
-		switch md.MediaName.Formats[0] {
-		case "0":
-			c.pt = 0
-		case "8":
-			c.pt, c.alaw = 8, true
-		default:
-			return fmt.Errorf("phone: the answer chose payload type %s, not G.711", md.MediaName.Formats[0])
+		pt, err := strconv.ParseUint(md.MediaName.Formats[0], 10, 7)
+		if err != nil {
+			return fmt.Errorf("phone: answer payload type %q", md.MediaName.Formats[0])
+		}
+		if c.voice, err = newVoice(uint8(pt)); err != nil {
+			return err
+		}
+		if c.cfg.SRTP {
+			line, ok := md.Attribute("crypto")
+			if !ok {
+				return errors.New("phone: the answer to an SRTP offer has no a=crypto line")
+			}
+			if c.rx, err = answerContext(line); err != nil {
+				return err
+			}
 		}
 		return nil
 	}
@@ -176,11 +203,14 @@ func (c *Call) speak() {
 	defer c.wg.Done()
 	tick := time.NewTicker(frameDur)
 	defer tick.Stop()
-	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: c.pt, SSRC: rand.Uint32(),
+	v := c.voice
+	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: v.pt, SSRC: rand.Uint32(),
 		SequenceNumber: uint16(rand.Uint32()), Timestamp: rand.Uint32()}}
-	payload := make([]byte, frameSamples)
-	buf := make([]byte, 12+frameSamples)
-	step := 2 * math.Pi * c.cfg.ToneHz / rate
+	pcm := make([]int16, v.samples)
+	coded := make([]byte, 1000)
+	buf := make([]byte, 1500)
+	wire := make([]byte, 1500) // SRTP
+	step := 2 * math.Pi * c.cfg.ToneHz / float64(v.rate)
 	var phase float64
 	for frame := 0; ; frame++ {
 		select {
@@ -189,24 +219,28 @@ func (c *Call) speak() {
 		case <-tick.C:
 		}
 		start := false
-		for i := range payload {
-			var s int16
+		for i := range pcm {
+			pcm[i] = 0
 			if c.cfg.ToneHz > 0 {
-				g, first := c.cfg.Bursts.Gain(frame, i, rate)
+				g, first := c.cfg.Bursts.Gain(frame, i, float64(v.rate))
 				start = start || first
-				s = int16(g * toneAmplitude * math.Sin(phase))
+				pcm[i] = int16(g * toneAmplitude * math.Sin(phase))
 				phase += step
 			}
-			if c.alaw {
-				payload[i] = g711.EncodeAlawFrame(s)
-			} else {
-				payload[i] = g711.EncodeUlawFrame(s)
-			}
+		}
+		phase = math.Mod(phase, 2*math.Pi)
+		payload, err := v.encode(pcm, coded)
+		if err != nil {
+			return
 		}
 		pkt.Payload = payload
 		n, err := pkt.MarshalTo(buf)
+		out := buf[:n]
+		if err == nil && c.tx != nil {
+			out, err = c.tx.EncryptRTP(wire[:0], out, &pkt.Header)
+		}
 		if err == nil {
-			_, err = c.conn.WriteToUDP(buf[:n], c.remote)
+			_, err = c.conn.WriteToUDP(out, c.remote)
 		}
 		if start && c.cfg.Bursts.Period > 0 {
 			c.tones.BurstStarted(time.Now())
@@ -217,7 +251,7 @@ func (c *Call) speak() {
 			c.mu.Unlock()
 		}
 		pkt.SequenceNumber++
-		pkt.Timestamp += frameSamples
+		pkt.Timestamp += uint32(v.samples)
 	}
 }
 
@@ -225,8 +259,12 @@ func (c *Call) speak() {
 // onset detection.
 func (c *Call) listen() {
 	defer c.wg.Done()
+	v := c.voice
 	buf := make([]byte, 1500)
-	pcm := make([]int16, frameSamples*4)
+	plain := make([]byte, 1500) // SRTP
+	pcm := make([]int16, v.samples*6)
+	rate := float64(v.rate)
+	var hdr rtp.Header
 	var pkt rtp.Packet
 	var lastSeq uint16
 	var lastTransit, jitter float64
@@ -237,8 +275,17 @@ func (c *Call) listen() {
 			return // closed
 		}
 		now := time.Now()
-		if pkt.Unmarshal(buf[:n]) != nil || (pkt.PayloadType != 0 && pkt.PayloadType != 8) {
-			continue // not G.711 audio (telephone-event, RTCP)
+		in := buf[:n]
+		if n < 2 || (in[1]&0x7f) != v.pt {
+			continue // not the call's audio (telephone-event, RTCP)
+		}
+		if c.rx != nil {
+			if in, err = c.rx.DecryptRTP(plain[:0], in, &hdr); err != nil {
+				continue // not authentic, or a replay
+			}
+		}
+		if pkt.Unmarshal(in) != nil {
+			continue
 		}
 		// Jitter, RFC 3550 §6.4.1, in timestamp units.
 		transit := float64(now.UnixNano())*rate/1e9 - float64(pkt.Timestamp)
@@ -259,15 +306,9 @@ func (c *Call) listen() {
 		if !c.tones.Listening() {
 			continue
 		}
-		k := min(len(pkt.Payload), len(pcm))
-		for i := range k {
-			if pkt.PayloadType == 8 {
-				pcm[i] = g711.DecodeAlawFrame(pkt.Payload[i])
-			} else {
-				pcm[i] = g711.DecodeUlawFrame(pkt.Payload[i])
-			}
+		if frame, err := v.decode(pkt.Payload, pcm); err == nil {
+			c.tones.Frame(frame, now)
 		}
-		c.tones.Frame(pcm[:k], now)
 	}
 }
 

@@ -1,8 +1,9 @@
 // Package phone is the bench's synthetic phone caller: a SIP user agent
 // (emiago/sipgo) that dials a Confab SIP gateway's number with a join token
 // as the Request-URI parameter X-chime-join-token, as a PBX trunk or a
-// softphone does, and speaks plain RTP with G.711 (PCMU or PCMA, RFC 3551
-// §4.5.14) at 50 packets/s. Talkers send a tone in bursts; every caller
+// softphone does, and speaks G.711 (PCMU or PCMA, RFC 3551 §4.5.14) or
+// Opus (RFC 7587) at 50 packets/s, over plain RTP or SRTP keyed by SDES
+// (RFC 4568). Talkers send a tone in bursts; every caller
 // decodes what the gateway mixes for it and records tone onsets, so the
 // bench measures mouth-to-ear latency between phones and WebRTC attendees
 // in both directions with the same method ([attendee.Bursts],
@@ -11,7 +12,7 @@
 // One [Dialer] (one UDP socket for SIP, which it listens and sends on, as
 // a phone does) places many [Call]s; each call has its own RTP socket, one
 // sending and one receiving goroutine, and reuses its buffers. Not yet:
-// SRTP, Opus, the SIP media application PIN flow.
+// the SIP media application PIN flow.
 package phone
 
 import (

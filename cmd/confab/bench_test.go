@@ -359,41 +359,53 @@ func TestBenchShardsMerged(t *testing.T) {
 
 // TestBenchSIPCallers: `confab bench --sip-callers 2` against a real
 // `confab serve`: one meeting of 2 WebRTC attendees (1 talking) and 2
-// phone callers (1 talking, PCMA) dialling the gateway with their join
-// tokens. Every call is answered and hears the mix; mouth-to-ear is
+// phone callers (1 talking; PCMA over RTP, then Opus over SRTP keyed by
+// SDES) dialling the gateway with their join tokens. Every call is answered and hears the mix; mouth-to-ear is
 // measured both ways (the talking phone heard by the WebRTC listeners,
 // the WebRTC talker heard by the phones), and the WebRTC attendees hear
 // the phone too.
 func TestBenchSIPCallers(t *testing.T) {
 	s := startServer(t, "", noThrottle())
-	out := t.TempDir()
-	cmd := exec.Command(confabBin, "bench", "--quiet", "--target", s.Endpoint,
-		"--access-key-id", testKeyID, "--secret-access-key", testSecret, "--sip", sipListener(t, s),
-		"--name", "phones", "--meetings", "1", "--attendees", "2", "--talkers", "1", "--sip-callers", "2",
-		"--sip-codec", "PCMA", "--duration", "6s", "--out", out, "--assert", "phone_to_webrtc.n>=1,webrtc_to_phone.n>=1,sip_answer.p99<5s")
-	b, err := cmd.CombinedOutput()
-	t.Logf("confab bench:\n%s", b)
-	if err != nil {
-		t.Fatalf("confab bench: %v", err)
-	}
-	r := readReport(t, out)
-	p := r.SIP
-	if r.Joined != 2 || p.Callers != 2 || p.Answered != 2 || p.Codec != "PCMA" || len(p.Errors) != 0 {
-		t.Fatalf("joined %d, callers %d answered %d (%s), errors %v", r.Joined, p.Callers, p.Answered, p.Codec, p.Errors)
-	}
-	if p.InviteToAnswerMs.N != 2 || p.InviteToAudioMs.N != 2 || p.InviteToAudioMs.P50 < p.InviteToAnswerMs.P50 {
-		t.Errorf("INVITE → 200 %+v, INVITE → audio %+v", p.InviteToAnswerMs, p.InviteToAudioMs)
-	}
-	// The talking phone is heard by both WebRTC listeners, the WebRTC
-	// talker by both phones: ~5 bursts each in 6 s.
-	if p.FromPhoneMs.N < 2*3 || p.ToPhoneMs.N < 2*3 || p.FromPhoneMs.P50 <= 0 || p.ToPhoneMs.P50 <= 0 {
-		t.Errorf("phone → WebRTC %+v, WebRTC → phone %+v", p.FromPhoneMs, p.ToPhoneMs)
-	}
-	if p.LossPct.N != 2 || p.LossPct.Max > 2 {
-		t.Errorf("phone audio loss %+v", p.LossPct)
-	}
-	if !strings.Contains(string(b), "phone callers") || !strings.Contains(string(b), "WebRTC → phone") {
-		t.Errorf("the summary lacks the phone rows")
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		codec string
+	}{
+		{"PCMA", []string{"--sip-codec", "PCMA"}, "PCMA"},
+		{"Opus over SRTP", []string{"--sip-codec", "opus", "--sip-srtp"}, "OPUS, SRTP"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := t.TempDir()
+			cmd := exec.Command(confabBin, append([]string{"bench", "--quiet", "--target", s.Endpoint,
+				"--access-key-id", testKeyID, "--secret-access-key", testSecret, "--sip", sipListener(t, s),
+				"--name", "phones", "--meetings", "1", "--attendees", "2", "--talkers", "1", "--sip-callers", "2",
+				"--duration", "6s", "--out", out, "--assert", "phone_to_webrtc.n>=1,webrtc_to_phone.n>=1,sip_answer.p99<5s"},
+				tc.flags...)...)
+			b, err := cmd.CombinedOutput()
+			t.Logf("confab bench:\n%s", b)
+			if err != nil {
+				t.Fatalf("confab bench: %v", err)
+			}
+			r := readReport(t, out)
+			p := r.SIP
+			if r.Joined != 2 || p.Callers != 2 || p.Answered != 2 || p.Codec != tc.codec || len(p.Errors) != 0 {
+				t.Fatalf("joined %d, callers %d answered %d (%s), errors %v", r.Joined, p.Callers, p.Answered, p.Codec, p.Errors)
+			}
+			if p.InviteToAnswerMs.N != 2 || p.InviteToAudioMs.N != 2 || p.InviteToAudioMs.P50 < p.InviteToAnswerMs.P50 {
+				t.Errorf("INVITE → 200 %+v, INVITE → audio %+v", p.InviteToAnswerMs, p.InviteToAudioMs)
+			}
+			// The talking phone is heard by both WebRTC listeners, the WebRTC
+			// talker by both phones: ~5 bursts each in 6 s.
+			if p.FromPhoneMs.N < 2*3 || p.ToPhoneMs.N < 2*3 || p.FromPhoneMs.P50 <= 0 || p.ToPhoneMs.P50 <= 0 {
+				t.Errorf("phone → WebRTC %+v, WebRTC → phone %+v", p.FromPhoneMs, p.ToPhoneMs)
+			}
+			if p.LossPct.N != 2 || p.LossPct.Max > 2 {
+				t.Errorf("phone audio loss %+v", p.LossPct)
+			}
+			if !strings.Contains(string(b), "phone callers") || !strings.Contains(string(b), "WebRTC → phone") {
+				t.Errorf("the summary lacks the phone rows")
+			}
+		})
 	}
 }
 
