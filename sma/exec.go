@@ -51,7 +51,7 @@ func (s *Session) exec(a Action) outcome {
 		if err != nil {
 			return outcome{err: errAudioSource}
 		}
-		_, aerr := s.play(pcm)
+		_, aerr := s.play(pcm, true) // a key press stops it
 		return outcome{err: aerr}
 	case ActionPlayAudioAndGetDigits:
 		return s.getDigits(a)
@@ -146,7 +146,7 @@ func (s *Session) getDigits(a Action) outcome {
 		if valid := len(got) >= spec.min && (spec.re == nil || spec.re.MatchString(got)); valid {
 			return outcome{digits: &got, invoke: true}
 		}
-		if alive, perr := s.play(failure); perr != nil {
+		if alive, perr := s.play(failure, false); perr != nil {
 			return outcome{err: perr, invoke: true}
 		} else if !alive {
 			return outcome{hungUp: true}

@@ -371,16 +371,25 @@ func (s *Session) sleep(d time.Duration) bool {
 	}
 }
 
-// play plays pcm to the end (digits go to the matcher), or until the call
-// ends (false).
-func (s *Session) play(pcm []int16) (bool, *actionError) {
+// play plays pcm to the end (digits go to the matcher), until a key press
+// with stopOnKey, or until the call ends (false).
+func (s *Session) play(pcm []int16, stopOnKey bool) (bool, *actionError) {
 	done, err := s.call.Play(pcm)
 	if err != nil {
 		return true, playError(err)
 	}
 	for {
-		switch ev, _ := s.wait(done, nil, false); ev {
+		switch ev, d := s.wait(done, nil, stopOnKey); ev {
 		case waitDone:
+			return true, nil
+		case waitDigit:
+			// PlayAudio: "if a user stops playback with a key press"
+			// the action succeeds; a ReceiveDigits running in the
+			// background still gets the digit.
+			if s.matcher != nil {
+				s.matcher.digit(d, s.rt.Clock)
+			}
+			s.call.StopPlay()
 			return true, nil
 		case waitEnded:
 			s.call.StopPlay()

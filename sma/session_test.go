@@ -250,6 +250,37 @@ func TestCallerHangsUpDuringPrompt(t *testing.T) {
 	}
 }
 
+// TestKeyPressStopsPlayAudio: a digit during a PlayAudio prompt stops it
+// and the action succeeds at once, as the guide's PlayAudio says ("if a
+// user stops playback with a key press").
+func TestKeyPressStopsPlayAudio(t *testing.T) {
+	ta := newTestApp(t, func(ev Event) any {
+		if ev.InvocationEventType == EventNewInboundCall {
+			return actions(action("PlayAudio", map[string]any{"AudioSource": s3src("welcome.wav")}))
+		}
+		return actions()
+	})
+	call := newFakeCall()
+	s, _, _ := startSession(t, ta, prompts(t, 80000, markers), call) // 10 s
+	ta.next()
+	time.Sleep(100 * time.Millisecond) // playing
+	start := time.Now()
+	sendDigits(s, "5")
+	ev := ta.next()
+	if ev.InvocationEventType != EventActionSuccessful || ev.ActionData.Type != "PlayAudio" {
+		t.Fatalf("%+v", ev)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("the prompt played on for %v after the key press", d)
+	}
+	call.mu.Lock()
+	stopped := call.stopped
+	call.mu.Unlock()
+	if stopped == 0 {
+		t.Fatal("StopPlay was not called")
+	}
+}
+
 func TestMeetingEndsWhileBridged(t *testing.T) {
 	ta := newTestApp(t, func(ev Event) any {
 		if ev.InvocationEventType == EventNewInboundCall {
