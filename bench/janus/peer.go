@@ -2,7 +2,6 @@ package janus
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -274,15 +273,7 @@ func (p *Peer) Close() error {
 		p.closed = true
 		p.mu.Unlock()
 		close(p.stop)
-		if p.pc != nil {
-			if cerr := p.pc.Close(); cerr != nil && !errors.Is(cerr, webrtc.ErrConnectionClosed) {
-				err = cerr
-			}
-		}
-		p.wg.Wait()
-		if p.sess != nil {
-			err = errors.Join(err, p.sess.Close())
-		}
+		err = hangUp(p.pc, &p.wg, p.sess)
 	})
 	return err
 }

@@ -138,14 +138,7 @@ func (p *Publisher) Close() error {
 		if p.cam != nil {
 			err = p.cam.Stop(p.pc)
 		}
-		if p.pc != nil {
-			if cerr := p.pc.Close(); cerr != nil && !errors.Is(cerr, webrtc.ErrConnectionClosed) {
-				err = errors.Join(err, cerr)
-			}
-		}
-		if p.sess != nil {
-			err = errors.Join(err, p.sess.Close())
-		}
+		err = errors.Join(err, hangUp(p.pc, nil, p.sess))
 	})
 	return err
 }
@@ -304,15 +297,7 @@ func (s *Subscriber) Close() error {
 		s.mu.Lock()
 		s.closed = true
 		s.mu.Unlock()
-		if s.pc != nil {
-			if cerr := s.pc.Close(); cerr != nil && !errors.Is(cerr, webrtc.ErrConnectionClosed) {
-				err = cerr
-			}
-		}
-		s.wg.Wait()
-		if s.sess != nil {
-			err = errors.Join(err, s.sess.Close())
-		}
+		err = hangUp(s.pc, &s.wg, s.sess)
 	})
 	return err
 }

@@ -2,6 +2,7 @@ package janus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -73,6 +74,25 @@ func setLocal(ctx context.Context, pc *webrtc.PeerConnection, desc webrtc.Sessio
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// hangUp ends a peer of Janus: it closes pc (either may be nil), waits
+// for the peer's goroutines (wg, if any: its track readers end with pc)
+// and closes the session.
+func hangUp(pc *webrtc.PeerConnection, wg *sync.WaitGroup, sess *Session) error {
+	var err error
+	if pc != nil {
+		if cerr := pc.Close(); cerr != nil && !errors.Is(cerr, webrtc.ErrConnectionClosed) {
+			err = cerr
+		}
+	}
+	if wg != nil {
+		wg.Wait()
+	}
+	if sess != nil {
+		err = errors.Join(err, sess.Close())
+	}
+	return err
 }
 
 // waitConnected waits for connected (from onConnected) or ctx.
