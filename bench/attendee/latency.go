@@ -24,10 +24,10 @@ func (b Bursts) on() bool { return b.Period > 0 && b.Length > 0 }
 // dB of int16²: the attendee's tone (amplitude 8000) reads about 75 dB.
 const (
 	onsetOnDB   = 50 // a frame this loud at the frequency starts an onset…
-	onsetOffDB  = 35 // …if the previous frames were below this
-	onsetQuiet  = 2  // frames of quiet needed before an onset
+	onsetOffDB  = 35 // …once onsetQuiet frames in a row were below this
+	onsetQuiet  = 2  // frames of quiet that arm the detector
 	eventsKept  = 4096
-	burstRampMs = 5 // fade-in so an onset splatters little into other bins
+	burstRampMs = 5 // fade in and out so a burst's edges splatter little into other bins
 )
 
 // events keeps the last eventsKept times, safe for concurrent use.
@@ -55,11 +55,16 @@ func (e *events) snapshot() []time.Time {
 // OnsetDetector finds tone onsets at one frequency in decoded audio of
 // any sample rate, in 20 ms frames (the attendee's at 48 kHz; bench/phone
 // uses it at 8 kHz). Its thresholds are on Goertzel power, which does not
-// depend on the frame's length. Frame is called by one goroutine; Onsets
-// is safe for concurrent use.
+// depend on the frame's length. It has hysteresis: onsetQuiet quiet frames
+// arm it, and once armed only a loud frame (an onset) disarms it, so a
+// frame between the thresholds — another talker's burst edge splattering
+// into this bin just before this tone starts, as a mixer that shifted two
+// talkers together produces — does not hide the onset. Frame is called by
+// one goroutine; Onsets is safe for concurrent use.
 type OnsetDetector struct {
 	hz, rate float64
-	quiet    int // consecutive quiet frames so far
+	quiet    int  // consecutive quiet frames so far
+	armed    bool // onsetQuiet quiet frames seen since the last onset
 	found    events
 }
 
@@ -75,13 +80,16 @@ func (d *OnsetDetector) Hz() float64 { return d.hz }
 func (d *OnsetDetector) Frame(pcm []int16, now time.Time) {
 	p := DB(dsp.Goertzel(pcm, d.hz, d.rate))
 	switch {
-	case p >= onsetOnDB && d.quiet >= onsetQuiet:
-		d.found.add(now)
-		d.quiet = 0
+	case p >= onsetOnDB:
+		if d.armed {
+			d.found.add(now)
+		}
+		d.armed, d.quiet = false, 0
 	case p < onsetOffDB:
 		d.quiet++
+		d.armed = d.armed || d.quiet >= onsetQuiet
 	default:
-		d.quiet = 0
+		d.quiet = 0 // in between: neither quiet nor an onset
 	}
 }
 
@@ -92,9 +100,9 @@ func (d *OnsetDetector) Onsets() []time.Time { return d.found.snapshot() }
 func (b Bursts) gain(frame, i int) (g float64, burstStart bool) { return b.Gain(frame, i, SampleRate) }
 
 // Gain is the tone's gain for sample i of 20 ms frame number frame of a
-// sender sampling at rate: 0 outside bursts, a short ramp at a burst's
-// start, 1 otherwise (always 1 without bursts); burstStart marks a
-// burst's first sample.
+// sender sampling at rate: 0 outside bursts, a short ramp up at a burst's
+// start and down at its end, 1 otherwise (always 1 without bursts);
+// burstStart marks a burst's first sample.
 func (b Bursts) Gain(frame, i int, rate float64) (g float64, burstStart bool) {
 	if !b.on() {
 		return 1, false
@@ -107,10 +115,13 @@ func (b Bursts) Gain(frame, i int, rate float64) (g float64, burstStart bool) {
 	if in >= b.Length {
 		return 0, false
 	}
-	ramp := time.Duration(burstRampMs) * time.Millisecond
-	if in < ramp {
+	ramp := min(time.Duration(burstRampMs)*time.Millisecond, b.Length/2)
+	switch {
+	case in < ramp:
 		g = float64(in) / float64(ramp)
-	} else {
+	case b.Length-in < ramp:
+		g = float64(b.Length-in) / float64(ramp)
+	default:
 		g = 1
 	}
 	return g, in < frameDur && i == 0

@@ -49,6 +49,34 @@ func TestOnsetDetector(t *testing.T) {
 	}
 }
 
+// TestOnsetAfterSplatter: a frame between the thresholds right before the
+// tone (another burst's edge leaking into the bin, as Janus's mix gave
+// when it shifted two talkers together) does not hide the onset; a frame
+// between the thresholds after the tone does not re-arm the detector.
+func TestOnsetAfterSplatter(t *testing.T) {
+	d := NewOnsetDetector(500, SampleRate)
+	quiet := make([]int16, FrameSamples)
+	tone := make([]int16, FrameSamples)
+	leak := make([]int16, FrameSamples) // about 42 dB at 500 Hz
+	for i := range tone {
+		ph := float64(i) / SampleRate
+		tone[i] = int16(8000 * sin2pi(500*ph))
+		leak[i] = int16(100 * sin2pi(500*ph))
+	}
+	if p := DB(Goertzel(leak, 500)); p < onsetOffDB || p >= onsetOnDB {
+		t.Fatalf("leak frame reads %.0f dB, want between the thresholds", p)
+	}
+	t0 := time.Unix(0, 0)
+	frames := [][]int16{quiet, quiet, leak, tone, tone, leak, tone, quiet, quiet, leak, leak, tone}
+	for i, f := range frames {
+		d.Frame(f, t0.Add(time.Duration(i)*frameDur))
+	}
+	got := d.Onsets()
+	if len(got) != 2 || !got[0].Equal(t0.Add(3*frameDur)) || !got[1].Equal(t0.Add(11*frameDur)) {
+		t.Fatalf("onsets = %v", got)
+	}
+}
+
 func TestBurstGain(t *testing.T) {
 	b := Bursts{Period: time.Second, Length: 200 * time.Millisecond, Offset: 100 * time.Millisecond}
 	if g, _ := b.gain(0, 0); g != 0 {
@@ -59,6 +87,12 @@ func TestBurstGain(t *testing.T) {
 	}
 	if g, start := b.gain(6, 0); g != 1 || start {
 		t.Fatalf("inside burst: gain %v start %v", g, start)
+	}
+	if g, _ := b.gain(14, 0); g != 1 { // 280 ms, 20 ms before the burst's end
+		t.Fatalf("late in the burst: gain %v", g)
+	}
+	if g, _ := b.Gain(14, 960-48, SampleRate); math.Abs(g-0.2) > 1e-9 { // 1 ms before the end: ramping down
+		t.Fatalf("1 ms before the end: gain %v, want 0.2", g)
 	}
 	if g, _ := b.gain(20, 0); g != 0 { // 400 ms: after the burst
 		t.Fatalf("after burst gain %v", g)
