@@ -61,8 +61,13 @@ func newMediaEngine() (*webrtc.MediaEngine, error) {
 	return me, nil
 }
 
-// newAPI builds the one API all peers share: ICE-lite on the UDP mux,
-// answering DTLS as server (a=setup:passive), no mDNS, RTCP reports.
+// newAPI builds one peer's API: ICE-lite on the shared UDP mux, answering
+// DTLS as server (a=setup:passive), no mDNS, RTCP reports. Each peer has
+// its own, whose MediaEngine its PeerConnection negotiates in place
+// (DisableMediaEngineCopy): the senders the SFU adds for forwarded video
+// (api.NewRTPSender, peer_video.go) bind on the API's MediaEngine, so
+// they must see the payload types this subscriber negotiated — Firefox's
+// VP8 is 120 and Safari's differ too — not the ones registered here.
 func newAPI(cfg Config, nw transport.Net, mux ice.UDPMux, logs logging.LoggerFactory) (*webrtc.API, error) {
 	me, err := newMediaEngine()
 	if err != nil {
@@ -105,6 +110,7 @@ func newAPI(cfg Config, nw transport.Net, mux ice.UDPMux, logs logging.LoggerFac
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetIncludeLoopbackCandidate(true) // the mux's address decides
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.DisableMediaEngineCopy(true) // one API, hence one MediaEngine, per PeerConnection
 	if err := se.SetAnsweringDTLSRole(webrtc.DTLSRoleServer); err != nil {
 		return nil, err
 	}

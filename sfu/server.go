@@ -9,8 +9,8 @@ import (
 	"sync"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/logging"
 	"github.com/pion/transport/v4/stdnet"
-	"github.com/pion/webrtc/v4"
 
 	"github.com/confab-media/confab/conference"
 	"github.com/confab-media/confab/internal/clock"
@@ -27,7 +27,7 @@ import (
 type Server struct {
 	cfg  Config
 	p    Params
-	api  *webrtc.API
+	logs logging.LoggerFactory // pion's, into ours
 	mux  ice.UDPMux
 	out  *batchConn // the media socket under mux: batches what a tick or fan-out sends
 	addr net.Addr
@@ -73,15 +73,14 @@ func New(cfg Config, p Params) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	api, err := newAPI(cfg, p.Net, mux, logs)
-	if err != nil {
+	if _, err := newAPI(cfg, p.Net, mux, logs); err != nil { // the settings are checked once, here; each peer gets its own
 		_ = mux.Close()
 		return nil, err
 	}
 	addr := out.LocalAddr()
 	p.Log.Info("sfu: listening", "udp", addr.String(), "sendmmsg", out.sender != nil)
 	sv := &Server{
-		cfg: cfg, p: p, api: api, mux: mux, addr: addr, out: out, cert: newDTLSCertificate(p.Clock),
+		cfg: cfg, p: p, logs: logs, mux: mux, addr: addr, out: out, cert: newDTLSCertificate(p.Clock),
 		rooms: map[string]*Room{}, peers: map[uint64]*Peer{}, conf: p.Conference,
 	}
 	if sv.conf == nil {
@@ -209,7 +208,11 @@ func (sv *Server) peer(s media.Session) (p *Peer, created bool, err error) {
 	if err != nil {
 		return nil, false, unavailable(err)
 	}
-	if p, err = newPeer(sv.api, cert, rm, s, sv.capsOf(s.Identity()), sv.p.Clock, sv.p.Log); err != nil {
+	api, err := newAPI(sv.cfg, sv.p.Net, sv.mux, sv.logs)
+	if err != nil {
+		return nil, false, unavailable(err)
+	}
+	if p, err = newPeer(api, cert, rm, s, sv.capsOf(s.Identity()), sv.p.Clock, sv.p.Log); err != nil {
 		if rm.Peers() == 0 {
 			delete(sv.rooms, mid)
 			rm.close() // takes no Server lock

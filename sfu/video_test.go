@@ -678,3 +678,32 @@ func TestVideoCameraAfterInactiveReoffer(t *testing.T) {
 	before, _ = bob.VideoTrack(mid)
 	receiving(t, bob, mid, before, 30)
 }
+
+// TestVideoForeignPayloadType: a subscriber that negotiated VP8 as payload
+// type 120, as Firefox offers it, receives a publisher's VP8 (sent as 96,
+// as Chrome does) under its own number. The SFU used to send every
+// subscriber its registered numbers, which such a browser cannot decode.
+func TestVideoForeignPayloadType(t *testing.T) {
+	checkNoLeaks(t)
+	f, _ := newVideoFixture(t, Config{})
+	m := f.meeting()
+	alice := f.joinVideo(m, "alice", videoCfg(1))
+	bob := f.joinVideo(m, "bob", attendee.VideoConfig{PayloadType: 120})
+	ids := alice.AllocatedStreams()
+	indexed(t, bob, alice.id, ids)
+	if _, err := bob.Subscribe(within(t), ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	subs := bob.Subscriptions()
+	if len(subs) != 1 {
+		t.Fatalf("subscriptions %+v", subs)
+	}
+	st := receiving(t, bob, subs[0].Mid, attendee.VideoStats{}, 30)
+	if st.Codec != webrtc.MimeTypeVP8 || st.PayloadType != 120 {
+		t.Errorf("bob receives %s as payload type %d, want %s as 120", st.Codec, st.PayloadType, webrtc.MimeTypeVP8)
+	}
+	if st.LastKeyWidth != 1280 || st.LastKeyHeight != 720 {
+		t.Errorf("keyframe %dx%d, want 1280x720", st.LastKeyWidth, st.LastKeyHeight)
+	}
+	checkContinuous(t, "bob", st, 10)
+}

@@ -185,6 +185,9 @@ func Dial(ctx context.Context, cfg Config) (*Attendee, error) {
 	if cfg.SignalingURL == "" || cfg.JoinToken == "" {
 		return nil, errors.New("attendee: SignalingURL and JoinToken are required")
 	}
+	if _, err := VideoCodec(cfg.Video.Codec); err != nil {
+		return nil, err
+	}
 	if cfg.History == 0 {
 		cfg.History = DefaultHistory
 	}

@@ -17,20 +17,24 @@
 // full offer on the same PeerConnection):
 //
 //   - publishing: [Attendee.StartVideo] turns the camera m-line sendrecv
-//     with one VP8 encoding per layer: 1 stream, or RID simulcast low/mid/hi
-//     (content shares, Config.Video.Content: low/hi), offered with
-//     a=simulcast:send and a=rid lines and sent with the mid and rid header
-//     extensions. send_streams lists the audio stream then one VIDEO
+//     with one encoding per layer of Config.Video.Codec (VP8 by default,
+//     or H.264 constrained baseline: [VideoCodec]; the one video codec the
+//     attendee offers, for sending and receiving): 1 stream, or RID
+//     simulcast low/mid/hi (content shares, Config.Video.Content: low/hi),
+//     offered with a=simulcast:send and a=rid lines and sent with the mid
+//     and rid header extensions. send_streams lists the audio stream then one VIDEO
 //     descriptor per layer in rid order with its max_bitrate_kbps; the
 //     SUBSCRIBE_ACK allocations are kept ([Attendee.Allocations]) and sent
 //     back in later SUBSCRIBEs. [Attendee.StopVideo] turns the line inactive
-//     again. Frames are synthetic VP8 at Config.Video.FPS: RFC 7741
-//     payload descriptors with a 15-bit PictureID, keyframes (RFC 6386
-//     frame tag and start code, each layer its own size: 320x180, 640x360,
-//     1280x720) first, every KeyframeInterval and on every PLI or FIR for
-//     the layer's SSRC, interframes otherwise, sized for each layer's
-//     bitrate, the marker bit on each frame's last packet, 90 kHz wall-clock
-//     timestamps ([Attendee.VideoSent]);
+//     again. Frames are synthetic, at Config.Video.FPS: VP8 with RFC 7741
+//     payload descriptors with a 15-bit PictureID (keyframes carry the
+//     RFC 6386 frame tag and start code), or H.264 packetized as Chrome
+//     does (RFC 6184: keyframes an STAP-A of SPS and PPS then the IDR
+//     slice, FU-A fragments; h264.go); keyframes, each layer its own size
+//     (320x180, 640x360, 1280x720), come first, every KeyframeInterval
+//     and on every PLI or FIR for the layer's SSRC, interframes otherwise,
+//     sized for each layer's bitrate, the marker bit on each frame's last
+//     packet, 90 kHz wall-clock timestamps ([Attendee.VideoSent]);
 //   - subscribing: [Attendee.Subscribe] offers one recvonly video m-line
 //     per stream id after the audio and camera lines (receive_stream_ids
 //     [0, ids...]; lines no longer used are offered inactive) and maps each
@@ -54,7 +58,8 @@
 //     ([Attendee.VideoTracks], [Attendee.VideoTrack],
 //     [Attendee.VideoStream]): packets, bytes, frames, the SSRCs seen,
 //     sequence gaps and backward sequence numbers and timestamps (serial
-//     number arithmetic), keyframes with their VP8 frame size ([ParseVP8]);
+//     number arithmetic), keyframes with their frame size ([ParseVP8], or
+//     [ParseH264] and the SPS, by the track's codec);
 //   - presence from AUDIO_STREAM_ID_INFO ([Attendee.Presence]), volumes
 //     from the last AUDIO_METADATA ([Attendee.Volumes]), data messages
 //     ([Attendee.DataMessages]), the last INDEX ([Attendee.Index]) and
@@ -86,5 +91,5 @@
 // uses, seeded (impair.go). Relayed media arrives as TURN data, which the
 // early-media filter does not inspect.
 //
-// Not yet: compressed SDP, H.264.
+// Not yet: compressed SDP.
 package attendee

@@ -34,8 +34,9 @@ const toneAmplitude = 8000
 
 // newPeerConnection builds the browser side: m-line 0 audio sendrecv
 // (Opus with the RFC 6464 audio-level extension), m-line 1 the camera
-// (VP8 with the mid and rid extensions for RID simulcast), which offer
-// makes inactive until StartVideo. With Config.Relay, ICE uses only relay
+// (Config.Video.Codec, VP8 or H.264, the only video codec offered, with
+// the mid and rid extensions for RID simulcast), which offer makes
+// inactive until StartVideo. With Config.Relay, ICE uses only relay
 // candidates from the TURN servers JOIN_ACK named (turn, as the SDK does
 // with its iceTransportPolicy "relay").
 func (a *Attendee) newPeerConnection(turn *protocol.SdkTurnCredentials) error {
@@ -52,8 +53,18 @@ func (a *Attendee) newPeerConnection(turn *protocol.SdkTurnCredentials) error {
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: opusCodec, PayloadType: ptOpus}, webrtc.RTPCodecTypeAudio); err != nil {
 		return fmt.Errorf("attendee: register opus: %w", err)
 	}
-	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: vp8Codec, PayloadType: ptVP8}, webrtc.RTPCodecTypeVideo); err != nil {
-		return fmt.Errorf("attendee: register vp8: %w", err)
+	video, err := VideoCodec(a.cfg.Video.Codec)
+	if err != nil {
+		return err
+	}
+	if pt := a.cfg.Video.PayloadType; pt != 0 {
+		if pt < 96 || pt > 127 || pt == ptOpus {
+			return fmt.Errorf("attendee: video payload type %d: want a dynamic one (96-127) other than Opus's %d", pt, ptOpus)
+		}
+		video.PayloadType = webrtc.PayloadType(pt)
+	}
+	if err := me.RegisterCodec(video, webrtc.RTPCodecTypeVideo); err != nil {
+		return fmt.Errorf("attendee: register %s: %w", video.MimeType, err)
 	}
 	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
 		return fmt.Errorf("attendee: register audio level: %w", err)

@@ -30,6 +30,15 @@ type VideoConfig struct {
 	// KeyframeInterval is the time between periodic keyframes of a layer;
 	// 0 means 3 s, a negative value sends keyframes only first and on PLI.
 	KeyframeInterval time.Duration
+	// Codec is the video codec, sent and received: "VP8" (CodecVP8, also
+	// "") or "H264" (CodecH264: constrained baseline, packetization mode
+	// 1), in any case. It is the only video codec the attendee offers.
+	Codec string
+	// PayloadType, if not 0, is the codec's RTP payload type instead of
+	// Chrome's (96 for VP8, 102 for H.264): Firefox offers VP8 as 120 and
+	// H.264 as 126, and a server must send each receiver what it
+	// negotiated.
+	PayloadType uint8
 }
 
 // Defaults of VideoConfig.
@@ -129,9 +138,9 @@ func videoDescriptors(profs []layerProfile, fps int, allocs []*protocol.SdkStrea
 }
 
 // StartVideo starts the camera as the SDK does: the camera m-line (m-line
-// 1) turns from inactive to sendrecv with one VP8 encoding per layer (RID
-// simulcast for several: a=simulcast:send low;mid;hi and a=rid lines),
-// and a re-SUBSCRIBE describes them in send_streams after the audio one.
+// 1) turns from inactive to sendrecv with one encoding per layer, of
+// Config.Video.Codec (VP8 by default), RID simulcast for several
+// (a=simulcast:send low;mid;hi and a=rid lines), and a re-SUBSCRIBE describes them in send_streams after the audio one.
 // Frames flow once the answer is applied. The server's stream ids come
 // back in SUBSCRIBE_ACK allocations (see Allocations); a server at its
 // video cap allocates none and forwards nothing, which is not an error:

@@ -10,8 +10,9 @@ import (
 // the same frames and the same accounting as an Attendee, so that one
 // video scenario means the same against both servers.
 
-// Camera is a published video on a PeerConnection of the caller's: one VP8
-// encoding per layer (RID simulcast for several), as an Attendee's camera.
+// Camera is a published video on a PeerConnection of the caller's: one
+// encoding per layer (RID simulcast for several) of VideoConfig.Codec, as
+// an Attendee's camera.
 type Camera struct {
 	c    *camera
 	tr   *webrtc.RTPTransceiver
@@ -20,8 +21,9 @@ type Camera struct {
 
 // NewCamera adds a video transceiver to pc that sends layers layers under
 // cfg (cfg.Layers is ignored) once Start is called after negotiation. api
-// must be pc's, with VP8 and the simulcast header extensions registered
-// (webrtc.ConfigureSimulcastExtensionHeaders) for more than one layer.
+// must be pc's, with cfg.Codec's registration ([VideoCodec]) and, for more
+// than one layer, the simulcast header extensions
+// (webrtc.ConfigureSimulcastExtensionHeaders).
 func NewCamera(api *webrtc.API, pc *webrtc.PeerConnection, cfg VideoConfig, layers int) (*Camera, error) {
 	tr, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
 	if err != nil {

@@ -43,6 +43,11 @@ type VideoStats struct {
 	// SUBSCRIBE_ACK tracks[], or the last REMOTE_VIDEO_UPDATE sent for its
 	// mid; 0 if unknown.
 	StreamID uint32
+	// Codec is the MIME type of the track's codec (of its last packet's
+	// payload type): "video/VP8" or "video/H264"; PayloadType is that
+	// payload type.
+	Codec       string
+	PayloadType uint8
 
 	Packets uint64
 	Bytes   uint64 // RTP payload bytes
@@ -60,6 +65,11 @@ type VideoStats struct {
 	// highest seen.
 	TSBackwards uint64
 
+	// Keyframes counts the keyframes: for VP8 their first packets, for
+	// H.264 the first packet of a frame (timestamp) that holds an SPS or
+	// an IDR slice. LastKeyWidth and LastKeyHeight are the last one's
+	// size, from the VP8 keyframe header or the H.264 SPS (the last SPS
+	// received if that frame's was lost).
 	Keyframes                   uint64
 	LastKeyWidth, LastKeyHeight int
 	// PLIsSent counts the keyframe requests the attendee sent because
@@ -80,10 +90,29 @@ type VideoStats struct {
 	SizeChanges uint64
 
 	FirstArrival, LastArrival time.Time
+	// LastFrame is when the last frame ended (its marker bit arrived).
+	LastFrame time.Time
 }
 
 // FreezeGap is the time without a frame that counts as a freeze.
 const FreezeGap = 500 * time.Millisecond
+
+// Until returns the stats as they stand at end, with a freeze still going
+// on then counted: a track whose last frame is more than FreezeGap before
+// end gets one more freeze, that gap in FrozenFor and MaxFrameGap. Freezes
+// are otherwise counted when the next frame ends them, so a stream that
+// froze for good before a run ended would show none.
+func (st VideoStats) Until(end time.Time) VideoStats {
+	if st.Frames == 0 || st.LastFrame.IsZero() {
+		return st
+	}
+	if gap := end.Sub(st.LastFrame); gap > FreezeGap {
+		st.Freezes++
+		st.FrozenFor += gap
+		st.MaxFrameGap = max(st.MaxFrameGap, gap)
+	}
+	return st
+}
 
 // videoRx is the receive state of one video track, updated by its reader
 // goroutine. It allocates nothing per packet.
@@ -98,14 +127,54 @@ type videoRx struct {
 	highSeq  uint16
 	highTS   uint32
 	frameAt  time.Time // when the last frame ended
+
+	h264 bool // the track's payload is H.264 (else VP8)
+	// An H.264 keyframe spans packets (STAP-A of SPS and PPS, then the
+	// IDR slice): the first of a frame counts. h264Key* is the last one
+	// counted, spsWidth and spsHeight the size of the last SPS.
+	h264Keyed              bool
+	h264KeyTS, h264KeySSRC uint32
+	spsWidth, spsHeight    int
+}
+
+// setCodec makes the track's packets parse as mime's (VP8 unless H.264).
+func (r *videoRx) setCodec(mime string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.st.Codec, r.h264 = mime, isH264(mime)
+}
+
+// notePayloadType records the payload type the track's packets carry.
+func (r *videoRx) notePayloadType(pt uint8) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.st.PayloadType = pt
+}
+
+// keyframe reports whether p starts a keyframe, and its frame size, by
+// the track's codec. Called with mu held.
+func (r *videoRx) keyframe(p *rtp.Packet) (key bool, width, height int) {
+	if !r.h264 {
+		f := ParseVP8(p.Payload)
+		return f.Key, f.Width, f.Height
+	}
+	f := ParseH264(p.Payload)
+	if f.Width > 0 {
+		r.spsWidth, r.spsHeight = f.Width, f.Height
+	}
+	if !f.Key || (r.h264Keyed && p.Timestamp == r.h264KeyTS && p.SSRC == r.h264KeySSRC) {
+		return false, 0, 0
+	}
+	r.h264Keyed, r.h264KeyTS, r.h264KeySSRC = true, p.Timestamp, p.SSRC
+	return true, r.spsWidth, r.spsHeight
 }
 
 // record folds one packet into the stats and reports whether it starts
 // a keyframe.
 func (r *videoRx) record(p *rtp.Packet, now time.Time) bool {
-	vp8 := ParseVP8(p.Payload)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	key, width, height := r.keyframe(p)
 	st := &r.st
 	if st.Packets == 0 {
 		st.FirstArrival = now
@@ -125,6 +194,7 @@ func (r *videoRx) record(p *rtp.Packet, now time.Time) bool {
 			}
 		}
 		r.frameAt = now
+		st.LastFrame = now
 	}
 	if !slices.Contains(r.ssrcs[:r.nSSRCs], p.SSRC) && r.nSSRCs < maxSSRCsKept {
 		r.ssrcs[r.nSSRCs] = p.SSRC
@@ -148,20 +218,20 @@ func (r *videoRx) record(p *rtp.Packet, now time.Time) bool {
 	} else {
 		r.highTS = p.Timestamp
 	}
-	if vp8.Key {
-		if st.Keyframes > 0 && (vp8.Width != st.LastKeyWidth || vp8.Height != st.LastKeyHeight) {
+	if key {
+		if st.Keyframes > 0 && (width != st.LastKeyWidth || height != st.LastKeyHeight) {
 			st.SizeChanges++
 		}
 		st.Keyframes++
-		st.LastKeyWidth, st.LastKeyHeight = vp8.Width, vp8.Height
+		st.LastKeyWidth, st.LastKeyHeight = width, height
 		r.keys[r.keysNext] = Keyframe{
 			At: now, Packet: st.Packets, SSRC: p.SSRC, Seq: p.SequenceNumber, Timestamp: p.Timestamp,
-			Width: vp8.Width, Height: vp8.Height,
+			Width: width, Height: height,
 		}
 		r.keysNext = (r.keysNext + 1) % keyframesKept
 		r.keysN = min(r.keysN+1, keyframesKept)
 	}
-	return vp8.Key
+	return key
 }
 
 // snapshot returns a copy of the stats.
@@ -211,6 +281,9 @@ func (rx *videoRx) receive(t *webrtc.TrackRemote, mid string, writeRTCP func([]r
 	rx.mu.Lock()
 	rx.st.Mid, rx.st.Label, rx.st.TrackID = mid, t.StreamID(), t.ID()
 	rx.mu.Unlock()
+	pt := t.PayloadType()
+	rx.setCodec(t.Codec().MimeType)
+	rx.notePayloadType(uint8(pt))
 	buf := make([]byte, 1500)
 	var pkt rtp.Packet
 	var keyed bool
@@ -222,6 +295,13 @@ func (rx *videoRx) receive(t *webrtc.TrackRemote, mid string, writeRTCP func([]r
 		}
 		if pkt.Unmarshal(buf[:n]) != nil {
 			continue
+		}
+		if webrtc.PayloadType(pkt.PayloadType) != pt {
+			// Another codec on the same track (the server switched its
+			// source): t read the packet and took its codec.
+			pt = webrtc.PayloadType(pkt.PayloadType)
+			rx.setCodec(t.Codec().MimeType)
+			rx.notePayloadType(pkt.PayloadType)
 		}
 		now := time.Now()
 		if rx.record(&pkt, now) {

@@ -14,12 +14,6 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// vp8Codec is the camera's codec, as Chrome offers it.
-var vp8Codec = webrtc.RTPCodecCapability{
-	MimeType: webrtc.MimeTypeVP8, ClockRate: 90000,
-	RTCPFeedback: []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}},
-}
-
 // Local camera track identifiers (msid of the camera m-line).
 const (
 	cameraTrackID  = "camera"
@@ -56,7 +50,7 @@ type camera struct {
 type sendLayer struct {
 	prof   layerProfile
 	track  *webrtc.TrackLocalStaticRTP
-	frame  *vp8Frame
+	frame  frameBuilder
 	pkt    rtp.Packet
 	tsBase uint32
 	ssrc   atomic.Uint32
@@ -75,6 +69,10 @@ func newCamera(api *webrtc.API, pc *webrtc.PeerConnection, tr *webrtc.RTPTransce
 	if err != nil {
 		return nil, err
 	}
+	codec, err := VideoCodec(cfg.Codec)
+	if err != nil {
+		return nil, err
+	}
 	c := &camera{cfg: cfg, done: make(chan struct{}), closing: closing}
 	fps := cfg.fps()
 	for _, p := range profs {
@@ -82,16 +80,16 @@ func newCamera(api *webrtc.API, pc *webrtc.PeerConnection, tr *webrtc.RTPTransce
 		if p.rid != "" {
 			opts = append(opts, webrtc.WithRTPStreamID(p.rid))
 		}
-		t, err := webrtc.NewTrackLocalStaticRTP(vp8Codec, cameraTrackID, cameraStreamID, opts...)
+		t, err := webrtc.NewTrackLocalStaticRTP(codec.RTPCodecCapability, cameraTrackID, cameraStreamID, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("attendee: camera track: %w", err)
 		}
 		l := &sendLayer{
 			prof: p, track: t, tsBase: rand.Uint32(),
-			frame: newVP8Frame(p.width, p.height, int(p.kbps)*1000/8/fps),
+			frame: newFrameBuilder(codec.RTPCodecCapability, p.width, p.height, int(p.kbps)*1000/8/fps),
 		}
 		l.pkt.Version = 2
-		l.pkt.PayloadType = ptVP8
+		l.pkt.PayloadType = uint8(codec.PayloadType) // the track writes the negotiated one
 		l.pkt.SequenceNumber = uint16(rand.Uint32())
 		c.layers = append(c.layers, l)
 	}

@@ -324,4 +324,12 @@ func TestVideoFreezes(t *testing.T) {
 	if st.Frames != 5 || st.Freezes != 2 || st.FrozenFor != 1900*time.Millisecond || st.MaxFrameGap != 1200*time.Millisecond {
 		t.Fatalf("frames %d, freezes %d for %v, longest gap %v", st.Frames, st.Freezes, st.FrozenFor, st.MaxFrameGap)
 	}
+	// At the end of a run: a stream frozen since its last frame counts one
+	// more freeze; one that had a frame within FreezeGap does not.
+	if end := st.Until(at.Add(2 * time.Second)); end.Freezes != 3 || end.FrozenFor != 3900*time.Millisecond || end.MaxFrameGap != 2*time.Second {
+		t.Errorf("frozen at the end: freezes %d for %v, longest gap %v", end.Freezes, end.FrozenFor, end.MaxFrameGap)
+	}
+	if end := st.Until(at.Add(400 * time.Millisecond)); end.Freezes != 2 || end.FrozenFor != st.FrozenFor {
+		t.Errorf("flowing at the end: freezes %d for %v", end.Freezes, end.FrozenFor)
+	}
 }

@@ -3,6 +3,7 @@ package janus_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,29 +58,37 @@ func TestAudioBridge(t *testing.T) {
 // TestVideoRoom: two simulcast publishers in a VideoRoom of a real Janus;
 // one subscriber asks for the high layer of both and another for the low
 // one: each gets both videos at the camera's frame rate, with keyframes of
-// the layer's size.
+// the layer's size; in a VP8 room and in an H.264 room (sizes from the
+// SPS).
 func TestVideoRoom(t *testing.T) {
 	jn := janustest.StartForTest(t)
+	for i, codec := range []string{"VP8", "H264"} {
+		t.Run(codec, func(t *testing.T) { testVideoRoom(t, jn, uint64(4343+i), codec) })
+	}
+}
+
+func testVideoRoom(t *testing.T, jn janustest.Instance, room uint64, codec string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	destroy, err := janus.CreateVideoRoom(ctx, jn.URL, 4343, 4)
+	destroy, err := janus.CreateVideoRoom(ctx, jn.URL, room, 4, codec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer destroy()
 	feeds := []uint64{11, 12}
 	for _, f := range feeds {
-		p, err := janus.Publish(ctx, janus.PublisherConfig{URL: jn.URL, Room: 4343, Feed: f, Display: fmt.Sprint("pub", f),
-			Layers: 3, LocalIP: jn.PeerIP})
+		p, err := janus.Publish(ctx, janus.PublisherConfig{URL: jn.URL, Room: room, Feed: f, Display: fmt.Sprint("pub", f),
+			Layers: 3, LocalIP: jn.PeerIP, Video: attendee.VideoConfig{Codec: codec}})
 		if err != nil {
 			t.Fatalf("publish %d: %v", f, err)
 		}
 		defer p.Close()
 	}
-	widths := map[int]int{2: 1280, 0: 320}
+	sizes := map[int][2]int{2: {1280, 720}, 0: {320, 180}}
 	subs := map[int]*janus.Subscriber{}
-	for layer := range widths {
-		s, err := janus.Subscribe(ctx, janus.SubscriberConfig{URL: jn.URL, Room: 4343, Feeds: feeds, Substream: layer, LocalIP: jn.PeerIP})
+	for layer := range sizes {
+		s, err := janus.Subscribe(ctx, janus.SubscriberConfig{URL: jn.URL, Room: room, Feeds: feeds, Substream: layer, LocalIP: jn.PeerIP,
+			Codec: codec})
 		if err != nil {
 			t.Fatalf("subscribe (substream %d): %v", layer, err)
 		}
@@ -94,13 +103,16 @@ func TestVideoRoom(t *testing.T) {
 		}
 		for _, v := range tracks {
 			fps := float64(v.Frames) / time.Since(s.Started).Seconds()
-			t.Logf("substream %d, mid %s: %d frames (%.1f fps), %d bytes, keyframes %d of %dx%d, max gap %v",
-				layer, v.Mid, v.Frames, fps, v.Bytes, v.Keyframes, v.LastKeyWidth, v.LastKeyHeight, v.MaxFrameGap)
+			t.Logf("substream %d, mid %s (%s): %d frames (%.1f fps), %d bytes, keyframes %d of %dx%d, max gap %v",
+				layer, v.Mid, v.Codec, v.Frames, fps, v.Bytes, v.Keyframes, v.LastKeyWidth, v.LastKeyHeight, v.MaxFrameGap)
 			if fps < 10 {
 				t.Errorf("substream %d, mid %s: %.1f fps", layer, v.Mid, fps)
 			}
-			if v.LastKeyWidth != widths[layer] {
-				t.Errorf("substream %d, mid %s: keyframes %d wide, want %d", layer, v.Mid, v.LastKeyWidth, widths[layer])
+			if !strings.EqualFold(v.Codec, "video/"+codec) {
+				t.Errorf("substream %d, mid %s: codec %s", layer, v.Mid, v.Codec)
+			}
+			if got := [2]int{v.LastKeyWidth, v.LastKeyHeight}; got != sizes[layer] {
+				t.Errorf("substream %d, mid %s: keyframes of %v, want %v", layer, v.Mid, got, sizes[layer])
 			}
 		}
 	}

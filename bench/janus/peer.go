@@ -107,7 +107,7 @@ func Join(ctx context.Context, cfg Config) (*Peer, error) {
 }
 
 func (p *Peer) connect(ctx context.Context) error {
-	api, err := newAPI(p.cfg.LocalIP)
+	api, err := newAPI(p.cfg.LocalIP, "")
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ import (
 )
 
 // The VideoRoom side (https://janus.conf.meetecho.com/docs/videoroom.html):
-// a publisher sends the attendee's synthetic simulcast VP8 camera
+// a publisher sends the attendee's synthetic simulcast camera (VP8 or H.264)
 // ("joinandconfigure" with the offer; the rids in low-to-high order), a
 // subscriber takes every publisher's video on one PeerConnection
 // (multistream "join" as subscriber: Janus offers, the subscriber answers
@@ -28,15 +28,23 @@ const videoRoomPlugin = "janus.plugin.videoroom"
 const errNoSuchFeed = 428
 
 // CreateVideoRoom creates VideoRoom room id for up to publishers
-// publishers (VP8, no recording, no bitrate cap) through a session of its
-// own, and returns a function destroying it.
-func CreateVideoRoom(ctx context.Context, url string, id uint64, publishers int) (destroy func(), err error) {
+// publishers of video codec (VP8 if "", or "H264": constrained baseline
+// 42e01f, as the attendee sends it; no recording, no bitrate cap) through
+// a session of its own, and returns a function destroying it.
+func CreateVideoRoom(ctx context.Context, url string, id uint64, publishers int, codec string) (destroy func(), err error) {
+	req := map[string]any{"request": "create", "room": id, "publishers": publishers, "videocodec": "vp8",
+		"bitrate": 0, "record": false, "notify_joining": false}
+	switch c, err := attendee.VideoCodec(codec); {
+	case err != nil:
+		return nil, err
+	case c.MimeType == webrtc.MimeTypeH264:
+		req["videocodec"], req["h264_profile"] = "h264", "42e01f"
+	}
 	s, err := Open(ctx, url, videoRoomPlugin)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Request(ctx, map[string]any{"request": "create", "room": id, "publishers": publishers, "videocodec": "vp8",
-		"bitrate": 0, "record": false, "notify_joining": false}, nil); err != nil {
+	if err := s.Request(ctx, req, nil); err != nil {
 		_ = s.Close()
 		return nil, err
 	}
@@ -63,7 +71,7 @@ type PublisherConfig struct {
 	Room    uint64
 	Feed    uint64 // the publisher's id in the room, chosen by the caller
 	Display string
-	Video   attendee.VideoConfig // frame rate, bitrates, keyframes
+	Video   attendee.VideoConfig // frame rate, bitrates, keyframes, codec (the room's)
 	Layers  int                  // 1, or 3 for RID simulcast low/mid/hi
 	LocalIP string               // as Config's
 }
@@ -84,7 +92,7 @@ func Publish(ctx context.Context, cfg PublisherConfig) (*Publisher, error) {
 }
 
 func (p *Publisher) connect(ctx context.Context, cfg PublisherConfig) error {
-	api, err := newAPI(cfg.LocalIP)
+	api, err := newAPI(cfg.LocalIP, cfg.Video.Codec)
 	if err != nil {
 		return err
 	}
@@ -168,6 +176,7 @@ type SubscriberConfig struct {
 	// 2 high; -1 leaves Janus's default.
 	Substream int
 	LocalIP   string
+	Codec     string // the room's video codec, the only one answered: VP8 if "", or H264
 }
 
 // Subscribe joins cfg.Room as a subscriber of cfg.Feeds' video. ctx
@@ -218,7 +227,7 @@ func (s *Subscriber) connect(ctx context.Context, cfg SubscriberConfig) error {
 		}
 		break
 	}
-	api, err := newAPI(cfg.LocalIP)
+	api, err := newAPI(cfg.LocalIP, cfg.Codec)
 	if err != nil {
 		return err
 	}

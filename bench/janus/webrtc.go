@@ -11,24 +11,29 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/confab-media/confab/bench/attendee"
 )
 
 // newAPI returns the pion API of a peer of Janus: Opus (as the attendee
-// sends it) and VP8 with the mid and rid header extensions (RID
-// simulcast), IPv4 UDP, no mDNS; with localIP, ICE gathers on that
+// sends it) and the video codec videoCodec (VP8 if "", else as
+// attendee.VideoCodec names it) with the mid and rid header extensions
+// (RID simulcast), IPv4 UDP, no mDNS; with localIP, ICE gathers on that
 // address only (the peers' side of the path to Janus, e.g. a veth into
 // Janus's namespace: Janus gathers no loopback candidates).
-func newAPI(localIP string) (*webrtc.API, error) {
+func newAPI(localIP, videoCodec string) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
 		MimeType: webrtc.MimeTypeOpus, ClockRate: sampleRate, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"},
 		PayloadType: 111}, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, err
 	}
-	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
-		MimeType: webrtc.MimeTypeVP8, ClockRate: 90000,
-		RTCPFeedback: []webrtc.RTCPFeedback{{Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}}},
-		PayloadType: 96}, webrtc.RTPCodecTypeVideo); err != nil {
+	video, err := attendee.VideoCodec(videoCodec)
+	if err != nil {
+		return nil, err
+	}
+	video.RTCPFeedback = []webrtc.RTCPFeedback{{Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}}
+	if err := me.RegisterCodec(video, webrtc.RTPCodecTypeVideo); err != nil {
 		return nil, err
 	}
 	if err := webrtc.ConfigureSimulcastExtensionHeaders(me); err != nil {

@@ -101,6 +101,7 @@ func parseAssertion(s string) (Assertion, error) {
 var metricUnit = map[string]string{
 	"join": "ms", "mouth_to_ear": "ms", "data_latency": "ms", "loss": "%", "jitter": "ms", "server_cpu": "%", "joined": "%",
 	"sip_answer": "ms", "sip_audio": "ms", "phone_to_webrtc": "ms", "webrtc_to_phone": "ms", "sip_loss": "%",
+	"pin_to_join": "ms", "sip_invite_to_join": "ms",
 }
 
 func validStat(metric, stat string) bool {
@@ -159,7 +160,8 @@ func (r *Report) measure(metric, stat string) (float64, bool) {
 	}
 	d := map[string]Dist{"join": r.JoinLatencyMs, "mouth_to_ear": r.MouthToEarMs, "data_latency": r.DataLatencyMs,
 		"loss": r.AudioLossPct, "jitter": r.AudioJitterMs, "sip_answer": r.SIP.InviteToAnswerMs, "sip_audio": r.SIP.InviteToAudioMs,
-		"phone_to_webrtc": r.SIP.FromPhoneMs, "webrtc_to_phone": r.SIP.ToPhoneMs, "sip_loss": r.SIP.LossPct}[metric]
+		"phone_to_webrtc": r.SIP.FromPhoneMs, "webrtc_to_phone": r.SIP.ToPhoneMs, "sip_loss": r.SIP.LossPct,
+		"pin_to_join": r.SIP.DigitsToJoinMs, "sip_invite_to_join": r.SIP.InviteToJoinMs}[metric]
 	if stat == "n" {
 		return float64(d.N), true
 	}
@@ -178,7 +180,11 @@ func PrintAssertions(w io.Writer, results []AssertionResult) bool {
 		if !res.Passed {
 			verdict, all = "FAIL", false
 		}
-		got := fmt.Sprintf("%.3g%s", res.Got, metricUnit[res.Metric])
+		unit := metricUnit[res.Metric]
+		if res.Stat == "n" {
+			unit = "" // a count
+		}
+		got := fmt.Sprintf("%.3g%s", res.Got, unit)
 		if res.Missing {
 			got = "not measured"
 		}

@@ -17,8 +17,9 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
-// chimeClient is the bench's control-plane client: the three Chime SDK
-// Meetings operations it needs over their REST-JSON routes, signed with
+// chimeClient is the bench's control-plane client: the Chime SDK
+// Meetings operations it needs (and, for the PIN flow, four of the Voice
+// API's: pin.go) over their REST-JSON routes, signed with
 // aws-sdk-go-v2's SigV4 signer (service "chime"). The v2 service client
 // for Chime SDK Meetings is not among the modules this project builds
 // from, and the v1 SDK is end-of-life.
@@ -107,6 +108,14 @@ func (c *chimeClient) createAttendees(ctx context.Context, meetingID string, ext
 		list[i] = a
 	}
 	return list, nil
+}
+
+// createAttendee creates one attendee (CreateAttendee).
+func (c *chimeClient) createAttendee(ctx context.Context, meetingID, externalUserID string) (chimeAttendee, error) {
+	var out struct{ Attendee chimeAttendee }
+	err := c.call(ctx, http.MethodPost, "/meetings/"+url.PathEscape(meetingID)+"/attendees",
+		map[string]string{"ExternalUserId": externalUserID}, &out)
+	return out.Attendee, err
 }
 
 func (c *chimeClient) deleteMeeting(ctx context.Context, meetingID string) error {

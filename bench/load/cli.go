@@ -60,6 +60,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&s.VideoPublishers, "video-publishers", 0, "simulcast video publishers per meeting")
 	fs.IntVar(&s.VideoSubscribers, "video-subscribers", 0, "attendees per meeting subscribing to every publisher (the --video-layer layer)")
 	fs.StringVar(&s.VideoLayer, "video-layer", "", "the layer video subscribers ask for: low, mid, high (default) or auto")
+	fs.StringVar(&s.VideoCodec, "video-codec", "", "every attendee's video codec, sent and received: vp8 (default) or h264 (constrained baseline)")
 	fs.IntVar(&s.Measuring, "measuring", 0, "attendees per meeting that decode the mix and measure mouth-to-ear (default all)")
 	fs.Float64Var(&s.JoinRate, "join-rate", 10, "attendees joined per second")
 	fs.DurationVar(&s.Duration, "duration", 0, "how long to stay after the last join (default 10s; 0: until Ctrl-C, then report)")
@@ -69,6 +70,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&s.SIPTalkers, "sip-talkers", 0, "phone callers per meeting that talk in tone bursts (default 1 with callers)")
 	fs.StringVar(&s.SIPCodec, "sip-codec", "", "the callers' codec: PCMU (default), PCMA or OPUS")
 	fs.BoolVar(&s.SIPSRTP, "sip-srtp", false, "the callers offer SRTP keyed by SDES (AES_CM_128_HMAC_SHA1_80) instead of plain RTP")
+	fs.BoolVar(&s.SIPPIN, "sip-pin", false, "the callers dial a SIP media application (served by the bench, registered through the Voice API) and key a PIN instead of sending a join token")
+	fs.StringVar(&t.SIPAppSecret, "sip-app-secret", "", "with --sip-pin: the server's sip.application_secret, to verify the signatures of its invocations")
 	fs.StringVar(&s.Relay, "relay", "", "connect every attendee only through the TURN servers JOIN_ACK names: udp, tcp or tls")
 	fs.Float64Var(&s.LossPct, "loss", 0, "drop this `percent` of every attendee's datagrams, each direction (seeded)")
 	fs.DurationVar(&s.Delay, "delay", 0, "delay what every attendee sends by this much")
@@ -80,7 +83,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 
 Loads a running Confab with synthetic attendees that speak its public
 protocols (SigV4 API, signaling WebSocket, WebRTC with Opus tone bursts and
-simulcast VP8), then reports join and mouth-to-ear latency, loss, jitter,
+simulcast VP8 or H.264), then reports join and mouth-to-ear latency, loss, jitter,
 data-message latency, video rates and the server's CPU and memory, as a
 summary, report.json and report.html.
 

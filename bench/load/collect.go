@@ -114,8 +114,9 @@ func collect(r *Report, s Scenario, members []*member) {
 type videoSamples struct{ fps, kbps, gaps []float64 }
 
 // add counts one received stream, subscribed for the time since, into v
-// and the samples.
+// and the samples; a freeze going on now counts.
 func (vs *videoSamples) add(v *VideoReport, st attendee.VideoStats, since time.Duration) {
+	st = st.Until(time.Now())
 	v.Streams++
 	if st.Frames > 0 {
 		v.StreamsWithFrames++
@@ -129,6 +130,7 @@ func (vs *videoSamples) add(v *VideoReport, st attendee.VideoStats, since time.D
 	v.Freezes += int(st.Freezes)
 	v.FrozenSeconds += st.FrozenFor.Seconds()
 	v.LayerSwitches += int(st.SizeChanges)
+	v.addKeyframeSize(st)
 }
 
 // summarize puts the samples' distributions into v.

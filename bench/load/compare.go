@@ -1,6 +1,7 @@
 package load
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -66,7 +67,7 @@ func Compare(w io.Writer, reports []*Report) {
 		s := r.Scenario
 		v := ""
 		if s.VideoPublishers > 0 {
-			v = fmt.Sprintf(", video %d→%d (%s)", s.VideoPublishers, s.VideoSubscribers, s.VideoLayer)
+			v = fmt.Sprintf(", video %d→%d (%s, %s)", s.VideoPublishers, s.VideoSubscribers, cmp.Or(s.VideoCodec, "VP8"), s.VideoLayer)
 		}
 		return fmt.Sprintf("%d×%d, %d talkers%s, %s", s.Meetings, s.AttendeesPerMeeting, s.Talkers, v, s.Duration)
 	})

@@ -6,8 +6,8 @@
 // video publishers and subscribers, at what join rate and for how long.
 // [Run] creates the meetings and attendees through the control plane
 // (SigV4, the AWS SDK), joins every attendee as a synthetic browser client
-// (bench/attendee: signaling WebSocket + pion + Opus, synthetic VP8
-// simulcast), and measures:
+// (bench/attendee: signaling WebSocket + pion + Opus, synthetic VP8 or,
+// with Scenario.VideoCodec, H.264 simulcast), and measures:
 //
 //   - join latency: signaling WebSocket open → first mixed audio packet;
 //   - mouth-to-ear latency through the mixer: each talker sends tone bursts

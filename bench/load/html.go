@@ -31,6 +31,9 @@ func writeHTML(w io.Writer, r *Report) error {
 	if r.SIP.Callers > 0 {
 		latency = append(latency, namedDist{"phone → WebRTC", r.SIP.FromPhoneMs}, namedDist{"WebRTC → phone", r.SIP.ToPhoneMs},
 			namedDist{"INVITE → mixed audio", r.SIP.InviteToAudioMs})
+		if r.SIP.PIN {
+			latency = append(latency, namedDist{"keyed PIN → joined", r.SIP.DigitsToJoinMs})
+		}
 	}
 	if err := add(cdfPlot("Latency", "milliseconds", latency)); err != nil {
 		return err
@@ -93,6 +96,10 @@ func summaryRows(r *Report) []summaryRow {
 		ds = append(ds, namedDist{"INVITE → 200 OK (ms)", r.SIP.InviteToAnswerMs}, namedDist{"INVITE → mixed audio (ms)", r.SIP.InviteToAudioMs},
 			namedDist{"phone → WebRTC (ms)", r.SIP.FromPhoneMs}, namedDist{"WebRTC → phone (ms)", r.SIP.ToPhoneMs},
 			namedDist{"phone audio loss (%)", r.SIP.LossPct})
+		if r.SIP.PIN {
+			ds = append(ds, namedDist{"keyed PIN → joined (ms)", r.SIP.DigitsToJoinMs}, namedDist{"INVITE → joined (ms)", r.SIP.InviteToJoinMs},
+				namedDist{"handler's CreateAttendee (ms)", r.SIP.CreateAttendeeMs})
+		}
 	}
 	if r.Video.Streams > 0 {
 		ds = append(ds, namedDist{"video fps per stream", r.Video.FPS}, namedDist{"video kbps per stream", r.Video.BitrateKbps},

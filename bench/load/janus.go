@@ -50,7 +50,7 @@ func runJanus(ctx context.Context, t Target, s Scenario, progress io.Writer) (*R
 		}
 		destroys = append(destroys, destroy)
 		if s.VideoPublishers > 0 {
-			destroy, err := janus.CreateVideoRoom(ctx, t.Janus, room, s.VideoPublishers)
+			destroy, err := janus.CreateVideoRoom(ctx, t.Janus, room, s.VideoPublishers, s.VideoCodec)
 			if err != nil {
 				return nil, fmt.Errorf("load: VideoRoom create: %w", err)
 			}
@@ -87,7 +87,7 @@ func runJanus(ctx context.Context, t Target, s Scenario, progress io.Writer) (*R
 		jp.p, jp.err = janus.Join(dctx, jp.cfg)
 		if jp.err == nil && jp.index < s.VideoPublishers {
 			jp.pub, jp.err = janus.Publish(dctx, janus.PublisherConfig{URL: t.Janus, Room: jp.room, Feed: janusFeed(jp.index),
-				Display: jp.cfg.Display, Layers: 3, LocalIP: t.LocalIP})
+				Display: jp.cfg.Display, Layers: 3, LocalIP: t.LocalIP, Video: attendee.VideoConfig{Codec: s.VideoCodec}})
 		}
 		prog.joined(jp.err == nil)
 	})
@@ -188,7 +188,8 @@ func subscribeJanusVideo(ctx context.Context, t Target, s Scenario, peers []*jan
 		wg.Go(func() {
 			sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 			defer cancel()
-			sub, err := janus.Subscribe(sctx, janus.SubscriberConfig{URL: t.Janus, Room: jp.room, Feeds: feeds, Substream: substream, LocalIP: t.LocalIP})
+			sub, err := janus.Subscribe(sctx, janus.SubscriberConfig{URL: t.Janus, Room: jp.room, Feeds: feeds, Substream: substream, LocalIP: t.LocalIP,
+				Codec: s.VideoCodec})
 			if err != nil {
 				jp.subErr = err
 				return

@@ -67,6 +67,15 @@ func Merge(reports []*Report) (*Report, error) {
 		raw.SIPJitterMs = append(raw.SIPJitterMs, r.Raw.SIPJitterMs...)
 		raw.SIPFromPhone = append(raw.SIPFromPhone, r.Raw.SIPFromPhone...)
 		raw.SIPToPhone = append(raw.SIPToPhone, r.Raw.SIPToPhone...)
+		raw.SIPDigitsToJoin = append(raw.SIPDigitsToJoin, r.Raw.SIPDigitsToJoin...)
+		raw.SIPInviteToJoin = append(raw.SIPInviteToJoin, r.Raw.SIPInviteToJoin...)
+		raw.SIPCreateAttendee = append(raw.SIPCreateAttendee, r.Raw.SIPCreateAttendee...)
+		out.SIP.PIN = out.SIP.PIN || r.SIP.PIN
+		out.SIP.JoinedByPIN += r.SIP.JoinedByPIN
+		out.SIP.ToPhoneBursts += r.SIP.ToPhoneBursts
+		out.SIP.ToPhoneBurstsHeard += r.SIP.ToPhoneBurstsHeard
+		out.SIP.FromPhoneBursts += r.SIP.FromPhoneBursts
+		out.SIP.FromPhoneBurstsHeard += r.SIP.FromPhoneBurstsHeard
 		out.SIP.Callers += r.SIP.Callers
 		out.SIP.Answered += r.SIP.Answered
 		out.SIP.Codec = cmp.Or(out.SIP.Codec, r.SIP.Codec)
@@ -94,6 +103,7 @@ func Merge(reports []*Report) (*Report, error) {
 		v.Freezes += r.Video.Freezes
 		v.FrozenSeconds += r.Video.FrozenSeconds
 		v.LayerSwitches += r.Video.LayerSwitches
+		v.mergeKeyframeSizes(r.Video.KeyframeSizes)
 		if len(r.Server.Samples) > len(out.Server.Samples) || i == 0 {
 			out.Server = r.Server
 		}
@@ -121,6 +131,8 @@ func Merge(reports []*Report) (*Report, error) {
 	p.InviteToAnswerMs, p.InviteToAudioMs = newDist(raw.SIPAnswerMs), newDist(raw.SIPAudioMs)
 	p.LossPct, p.JitterMs = newDist(raw.SIPLossPct), newDist(raw.SIPJitterMs)
 	p.FromPhoneMs, p.ToPhoneMs = newDist(raw.SIPFromPhone), newDist(raw.SIPToPhone)
+	p.DigitsToJoinMs, p.InviteToJoinMs = newDist(raw.SIPDigitsToJoin), newDist(raw.SIPInviteToJoin)
+	p.CreateAttendeeMs = newDist(raw.SIPCreateAttendee)
 	return out, nil
 }
 

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -94,6 +95,10 @@ type VideoReport struct {
 	FrozenSeconds float64 `json:"frozenSeconds"`
 	MaxFrameGapMs Dist    `json:"maxFrameGapMs"`
 	LayerSwitches int     `json:"layerSwitches"`
+	// KeyframeSizes counts the streams by their last keyframe's frame
+	// size, "1280x720" (from the VP8 keyframe header or the H.264 SPS);
+	// streams without a keyframe are left out.
+	KeyframeSizes map[string]int `json:"keyframeSizes,omitempty"`
 }
 
 // ServerReport is the target's process, from its /metrics.
@@ -164,15 +169,26 @@ func (r *Report) Summary(w io.Writer) {
 		row("video fps per stream", r.Video.FPS)
 		row("video kbps per stream", r.Video.BitrateKbps)
 		row("longest frame gap (ms)", r.Video.MaxFrameGapMs)
-		fmt.Fprintf(tw, "video streams\t%d subscribed (%s layer), %d with frames, %d SSRC changes, %d layer switches, %d freezes > 500 ms (%.1f s)\n",
-			r.Video.Streams, r.Scenario.VideoLayer, r.Video.StreamsWithFrames, r.Video.SSRCChanges, r.Video.LayerSwitches, r.Video.Freezes, r.Video.FrozenSeconds)
+		fmt.Fprintf(tw, "video streams\t%d subscribed (%s, %s layer), %d with frames, %d SSRC changes, %d layer switches, %d freezes > 500 ms (%.1f s)\n",
+			r.Video.Streams, cmp.Or(r.Scenario.VideoCodec, "VP8"), r.Scenario.VideoLayer, r.Video.StreamsWithFrames, r.Video.SSRCChanges, r.Video.LayerSwitches, r.Video.Freezes, r.Video.FrozenSeconds)
+		if len(r.Video.KeyframeSizes) > 0 {
+			fmt.Fprintf(tw, "video keyframe sizes\t%s\n", sizesLine(r.Video.KeyframeSizes))
+		}
 	}
 	if p := r.SIP; p.Callers > 0 {
 		fmt.Fprintf(tw, "phone callers\t%d / %d answered (%s)\n", p.Answered, p.Callers, p.Codec)
+		if p.PIN {
+			fmt.Fprintf(tw, "PIN flow\t%d / %d joined by the SIP media application (%s)\n", p.JoinedByPIN, p.Callers, p.Number)
+			row("keyed PIN → joined (ms)", p.DigitsToJoinMs)
+			row("INVITE → joined (ms)", p.InviteToJoinMs)
+			row("handler's CreateAttendee (ms)", p.CreateAttendeeMs)
+		}
 		row("INVITE → 200 OK (ms)", p.InviteToAnswerMs)
 		row("INVITE → mixed audio (ms)", p.InviteToAudioMs)
 		row("phone → WebRTC (ms)", p.FromPhoneMs)
 		row("WebRTC → phone (ms)", p.ToPhoneMs)
+		fmt.Fprintf(tw, "bursts heard\tphones heard %s of the WebRTC talkers' bursts, WebRTC listeners %s of the phones'\n",
+			heardLine(p.ToPhoneBurstsHeard, p.ToPhoneBursts), heardLine(p.FromPhoneBurstsHeard, p.FromPhoneBursts))
 		row("phone audio loss (%)", p.LossPct)
 		row("phone jitter (ms)", p.JitterMs)
 	}
@@ -201,4 +217,12 @@ func (r *Report) Summary(w io.Writer) {
 	}
 	fmt.Fprintf(tw, "harness CPU\tmean %.0f%% of one core (%d cores here)\n", r.HarnessCPUPercentMean, runtime.NumCPU())
 	tw.Flush()
+}
+
+// heardLine is "heard of sent (percent)".
+func heardLine(heard, sent int) string {
+	if sent == 0 {
+		return "0 of 0"
+	}
+	return fmt.Sprintf("%d of %d (%.0f %%)", heard, sent, 100*float64(heard)/float64(sent))
 }

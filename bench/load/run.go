@@ -57,6 +57,21 @@ func Run(ctx context.Context, t Target, s Scenario, progress io.Writer, log *slo
 	var members []*member
 	var callers []*caller
 	defer func() { deleteMeetings(chime, meetingIDs) }()
+	var app *pinApp // the PIN flow's SIP media application
+	if s.SIPPIN && s.SIPCallers > 0 {
+		ip, err := localIPFor(t.SIP)
+		if err != nil {
+			return nil, fmt.Errorf("load: SIP gateway %s: %w", t.SIP, err)
+		}
+		var secret []byte
+		if t.SIPAppSecret != "" {
+			secret = []byte(t.SIPAppSecret)
+		}
+		if app, err = startPINApp(ctx, chime, ip, "bench-"+runID, secret); err != nil {
+			return nil, err
+		}
+		defer app.close() // after the callers hang up (deferred later)
+	}
 	for m := range s.Meetings {
 		if !s.Shard.Has(m) {
 			continue // another bench process runs it
@@ -74,8 +89,10 @@ func Run(ctx context.Context, t Target, s Scenario, progress io.Writer, log *slo
 		for i := range users {
 			users[i] = fmt.Sprintf("bench-%d-%d", m, i)
 		}
-		for j := range s.SIPCallers {
-			users = append(users, fmt.Sprintf("bench-%d-p%d", m, j))
+		if app == nil { // with a join token each; in the PIN flow the handler creates them
+			for j := range s.SIPCallers {
+				users = append(users, fmt.Sprintf("bench-%d-p%d", m, j))
+			}
 		}
 		created, err := chime.createAttendees(ctx, cm.MeetingId, users)
 		if err != nil {
@@ -83,6 +100,14 @@ func Run(ctx context.Context, t Target, s Scenario, progress io.Writer, log *slo
 		}
 		for j, ca := range created[s.AttendeesPerMeeting:] {
 			callers = append(callers, newCaller(t, s, m, j, ca.JoinToken))
+		}
+		for j := range s.SIPCallers {
+			if app != nil {
+				cl := newCaller(t, s, m, j, "")
+				cl.pin = app.add(cm.MeetingId, fmt.Sprintf("bench-%d-p%d", m, j))
+				cl.cfg.Number, cl.cfg.Digits = app.number, cl.pin+"#"
+				callers = append(callers, cl)
+			}
 		}
 		for i, ca := range created[:s.AttendeesPerMeeting] {
 			mb := &member{meeting: m, index: i}
@@ -92,6 +117,7 @@ func Run(ctx context.Context, t Target, s Scenario, progress io.Writer, log *slo
 				Log: log, Relay: s.Relay,
 				Impair: attendee.Impairment{LossPct: s.LossPct, Delay: s.Delay, Jitter: s.Jitter,
 					BandwidthKbps: s.BandwidthKbps, Seed: s.Seed + uint64(m)<<20 + uint64(i)},
+				Video: attendee.VideoConfig{Codec: s.VideoCodec}, // everyone offers the one codec
 			}
 			if i < s.Talkers {
 				mb.hz = talkerHz(i)
@@ -105,7 +131,7 @@ func Run(ctx context.Context, t Target, s Scenario, progress io.Writer, log *slo
 				mb.cfg.History = -1 // count packets only: no decoding
 			}
 			if i < s.VideoPublishers {
-				mb.cfg.Video = attendee.VideoConfig{Layers: 3}
+				mb.cfg.Video.Layers = 3
 			}
 			members = append(members, mb)
 		}
@@ -172,7 +198,7 @@ func Run(ctx context.Context, t Target, s Scenario, progress io.Writer, log *slo
 
 	// 6. Measure, then leave.
 	collect(r, s, members)
-	collectSIP(r, s, members, callers)
+	collectSIP(r, s, members, callers, app)
 	stopSampling()
 	bg.Wait()
 	summarizeServer(r, smp)

@@ -20,7 +20,7 @@ type Scenario struct {
 	// Talkers per meeting send tone bursts (default 2, at most 16); the
 	// others send silence.
 	Talkers int `yaml:"talkers" json:"talkers"`
-	// VideoPublishers per meeting publish 3-layer simulcast VP8;
+	// VideoPublishers per meeting publish 3-layer simulcast (VideoCodec);
 	// VideoSubscribers per meeting (counted from the last attendee back)
 	// subscribe to every publisher's top layer.
 	VideoPublishers  int `yaml:"video-publishers" json:"videoPublishers"`
@@ -29,6 +29,9 @@ type Scenario struct {
 	// (default) or auto (high; the SFU fits what it forwards to each
 	// subscriber's bandwidth either way).
 	VideoLayer string `yaml:"video-layer" json:"videoLayer,omitempty"`
+	// VideoCodec is every attendee's one video codec, sent and received:
+	// VP8 (default) or H264 (constrained baseline; see attendee.VideoConfig).
+	VideoCodec string `yaml:"video-codec" json:"videoCodec,omitempty"`
 	// Measuring is how many attendees per meeting decode the mix and
 	// measure mouth-to-ear latency (the talkers and the first non-talkers);
 	// the rest only count packets, which keeps a big harness light. 0
@@ -68,6 +71,10 @@ type Scenario struct {
 	SIPTalkers int    `yaml:"sip-talkers" json:"sipTalkers,omitempty"`
 	SIPCodec   string `yaml:"sip-codec" json:"sipCodec,omitempty"`
 	SIPSRTP    bool   `yaml:"sip-srtp" json:"sipSRTP,omitempty"`
+	// SIPPIN makes the callers dial a SIP media application that the
+	// bench serves and registers through the Voice API, and key a PIN,
+	// instead of dialing with a join token (pin.go).
+	SIPPIN bool `yaml:"sip-pin" json:"sipPIN,omitempty"`
 
 	// Shard runs only part of the meetings (`--shard i/n`).
 	Shard Shard `yaml:"-" json:"shard,omitzero"`
@@ -139,6 +146,13 @@ func (s Scenario) WithDefaults() (Scenario, error) {
 	default:
 		bad("video-layer must be low, mid, high or auto (got %q)", s.VideoLayer)
 	}
+	switch s.VideoCodec = strings.ToUpper(s.VideoCodec); s.VideoCodec {
+	case "":
+		s.VideoCodec = "VP8"
+	case "VP8", "H264":
+	default:
+		bad("video-codec must be VP8 or H264 (got %q)", s.VideoCodec)
+	}
 	switch s.Relay {
 	case "", "udp", "tcp", "tls":
 	default:
@@ -166,8 +180,8 @@ func LoadScenario(path string) (Scenario, error) {
 	if err := dec.Decode(&s); err != nil {
 		if strings.Contains(err.Error(), " not found in type") {
 			return Scenario{}, fmt.Errorf("%s: %w (the keys are the flags' names: name, meetings, attendees, talkers, "+
-				"video-publishers, video-subscribers, video-layer, measuring, join-rate, duration, burst-period, burst-length, relay, "+
-				"loss, delay, jitter, bandwidth-kbps, seed, sip-callers, sip-talkers, sip-codec)", path, err)
+				"video-publishers, video-subscribers, video-layer, video-codec, measuring, join-rate, duration, burst-period, burst-length, relay, "+
+				"loss, delay, jitter, bandwidth-kbps, seed, sip-callers, sip-talkers, sip-codec, sip-srtp, sip-pin)", path, err)
 		}
 		return Scenario{}, fmt.Errorf("%s: %w", path, err)
 	}

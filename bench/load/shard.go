@@ -77,4 +77,8 @@ type RawSamples struct {
 	SIPJitterMs  []float64 `json:"sipJitterMs,omitempty"`
 	SIPFromPhone []float64 `json:"sipFromPhoneMs,omitempty"`
 	SIPToPhone   []float64 `json:"sipToPhoneMs,omitempty"`
+	// The PIN flow's (SIPReport).
+	SIPDigitsToJoin   []float64 `json:"sipDigitsToJoinMs,omitempty"`
+	SIPInviteToJoin   []float64 `json:"sipInviteToJoinMs,omitempty"`
+	SIPCreateAttendee []float64 `json:"sipCreateAttendeeMs,omitempty"`
 }

@@ -15,6 +15,7 @@ import (
 type caller struct {
 	meeting int
 	index   int
+	pin     string  // in the PIN flow: what it keys (pin.go)
 	hz      float64 // its tone if it talks, else 0
 	cfg     phone.Config
 	c       *phone.Call
@@ -37,6 +38,29 @@ type SIPReport struct {
 	// listeners; ToPhoneMs from the WebRTC talkers to the callers.
 	FromPhoneMs Dist `json:"fromPhoneMs"`
 	ToPhoneMs   Dist `json:"toPhoneMs"`
+	// Bursts heard: of the tone bursts sent while both ends were in the
+	// meeting (from the listener's first mixed audio to m2eMaxLag before
+	// the end), how many the listener's onset detector matched — phones
+	// hearing WebRTC talkers (To) and WebRTC listeners hearing phones
+	// (From). A caller that joins late is expected fewer bursts, not
+	// counted as missing them.
+	ToPhoneBursts        int `json:"toPhoneBursts,omitempty"`
+	ToPhoneBurstsHeard   int `json:"toPhoneBurstsHeard,omitempty"`
+	FromPhoneBursts      int `json:"fromPhoneBursts,omitempty"`
+	FromPhoneBurstsHeard int `json:"fromPhoneBurstsHeard,omitempty"`
+	// In the PIN flow (pin.go): Number is the SIP media application's
+	// number, JoinedByPIN the callers it joined to their meeting;
+	// DigitsToJoinMs is the PIN's terminating "#" keyed (its first event
+	// packet) → the handler's ACTION_SUCCESSFUL of JoinChimeMeeting (the
+	// digits matched, ReceiveDigits' 50 ms wait for more, the handler's
+	// CreateAttendee, the join), InviteToJoinMs INVITE → the same,
+	// CreateAttendeeMs the handler's CreateAttendee alone.
+	PIN              bool   `json:"pin,omitempty"`
+	Number           string `json:"number,omitempty"`
+	JoinedByPIN      int    `json:"joinedByPIN,omitempty"`
+	DigitsToJoinMs   Dist   `json:"digitsToJoinMs,omitzero"`
+	InviteToJoinMs   Dist   `json:"inviteToJoinMs,omitzero"`
+	CreateAttendeeMs Dist   `json:"createAttendeeMs,omitzero"`
 }
 
 // phoneTalkerHz is the tone of meeting caller j: after the WebRTC
@@ -66,7 +90,8 @@ func others(all []float64, own float64) []float64 {
 	return out
 }
 
-// newCaller plans meeting m's caller j with its join token.
+// newCaller plans meeting m's caller j with its join token (empty in the
+// PIN flow, where Run gives it the application's number and a PIN).
 func newCaller(t Target, s Scenario, m, j int, token string) *caller {
 	cl := &caller{meeting: m, index: j}
 	cl.cfg = phone.Config{Gateway: t.SIP, Number: t.SIPNumber, JoinToken: token,
@@ -137,8 +162,9 @@ func hangupCallers(d *phone.Dialer, callers []*caller) {
 }
 
 // collectSIP fills the report's SIP section: the callers' timings and
-// audio, and mouth-to-ear between them and the WebRTC attendees.
-func collectSIP(r *Report, s Scenario, members []*member, callers []*caller) {
+// audio, and mouth-to-ear between them and the WebRTC attendees; app is
+// the PIN flow's application, or nil.
+func collectSIP(r *Report, s Scenario, members []*member, callers []*caller, app *pinApp) {
 	if len(callers) == 0 {
 		return
 	}
@@ -147,7 +173,14 @@ func collectSIP(r *Report, s Scenario, members []*member, callers []*caller) {
 	if s.SIPSRTP {
 		rep.Codec += ", SRTP"
 	}
-	var answer, audio, loss, jitter, from, to []float64
+	var answer, audio, loss, jitter, from, to, digitsJoin, inviteJoin, attendeeMs []float64
+	if app != nil {
+		rep.PIN, rep.Number = true, app.number
+		if err := app.failures(); err != nil {
+			rep.Errors = append(rep.Errors, "handler: "+err.Error())
+		}
+	}
+	end := time.Now().Add(-m2eMaxLag)
 	for _, cl := range callers {
 		rep.Callers++
 		if cl.err != nil || cl.c == nil {
@@ -159,6 +192,16 @@ func collectSIP(r *Report, s Scenario, members []*member, callers []*caller) {
 		rep.Answered++
 		st := cl.c.Stats()
 		answer = append(answer, ms(st.Answered.Sub(st.Invited)))
+		if app != nil {
+			if joined, createMs := app.joined(cl.pin); !joined.IsZero() {
+				rep.JoinedByPIN++
+				inviteJoin = append(inviteJoin, ms(joined.Sub(st.Invited)))
+				attendeeMs = append(attendeeMs, createMs)
+				if !st.LastKeyAt.IsZero() {
+					digitsJoin = append(digitsJoin, ms(joined.Sub(st.LastKeyAt)))
+				}
+			}
+		}
 		if !st.FirstAudio.IsZero() {
 			audio = append(audio, ms(st.FirstAudio.Sub(st.Invited)))
 			expected := st.LastArrival.Sub(st.FirstAudio).Seconds()*50 + 1
@@ -168,8 +211,13 @@ func collectSIP(r *Report, s Scenario, members []*member, callers []*caller) {
 		// To this caller from every other talker of its meeting.
 		for _, mb := range members {
 			if mb.meeting == cl.meeting && mb.a != nil && mb.hz != 0 {
-				for _, l := range attendee.MouthToEar(mb.a.Bursts(), cl.c.Onsets(mb.hz), m2eMaxLag) {
+				lags := attendee.MouthToEar(mb.a.Bursts(), cl.c.Onsets(mb.hz), m2eMaxLag)
+				for _, l := range lags {
 					to = append(to, ms(l))
+				}
+				if sent := burstsBetween(mb.a.Bursts(), st.FirstAudio, end); sent > 0 {
+					rep.ToPhoneBursts += sent
+					rep.ToPhoneBurstsHeard += min(sent, len(lags))
 				}
 			}
 		}
@@ -180,8 +228,17 @@ func collectSIP(r *Report, s Scenario, members []*member, callers []*caller) {
 		bursts := cl.c.Bursts()
 		for _, mb := range members {
 			if mb.meeting == cl.meeting && mb.a != nil && mb.index < s.Measuring {
-				for _, l := range attendee.MouthToEar(bursts, mb.a.Onsets(cl.hz), m2eMaxLag) {
+				lags := attendee.MouthToEar(bursts, mb.a.Onsets(cl.hz), m2eMaxLag)
+				for _, l := range lags {
 					from = append(from, ms(l))
+				}
+				_, heardMix := mb.a.JoinTimes()
+				if st.FirstAudio.IsZero() || heardMix.IsZero() {
+					continue
+				}
+				if sent := burstsBetween(bursts, later(st.FirstAudio, heardMix), end); sent > 0 {
+					rep.FromPhoneBursts += sent
+					rep.FromPhoneBurstsHeard += min(sent, len(lags))
 				}
 			}
 		}
@@ -189,8 +246,32 @@ func collectSIP(r *Report, s Scenario, members []*member, callers []*caller) {
 	if r.Raw != nil { // a shard's report: keep the samples for a merge
 		r.Raw.SIPAnswerMs, r.Raw.SIPAudioMs, r.Raw.SIPLossPct = answer, audio, loss
 		r.Raw.SIPJitterMs, r.Raw.SIPFromPhone, r.Raw.SIPToPhone = jitter, from, to
+		r.Raw.SIPDigitsToJoin, r.Raw.SIPInviteToJoin, r.Raw.SIPCreateAttendee = digitsJoin, inviteJoin, attendeeMs
 	}
+	rep.DigitsToJoinMs, rep.InviteToJoinMs, rep.CreateAttendeeMs = newDist(digitsJoin), newDist(inviteJoin), newDist(attendeeMs)
 	rep.InviteToAnswerMs, rep.InviteToAudioMs = newDist(answer), newDist(audio)
 	rep.LossPct, rep.JitterMs = newDist(loss), newDist(jitter)
 	rep.FromPhoneMs, rep.ToPhoneMs = newDist(from), newDist(to)
+}
+
+// burstsBetween counts the bursts sent in [from, to]; none if from is
+// zero (the listener never heard the mix).
+func burstsBetween(bursts []time.Time, from, to time.Time) int {
+	if from.IsZero() {
+		return 0
+	}
+	n := 0
+	for _, b := range bursts {
+		if !b.Before(from) && !b.After(to) {
+			n++
+		}
+	}
+	return n
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

@@ -24,6 +24,10 @@ type Target struct {
 	// dial; default the URL's host, port 5060. SIPNumber is the number
 	// they dial (default +17035550122, Confab's default dial-in number).
 	SIP, SIPNumber string
+	// SIPAppSecret, if set, is the secret the server signs SIP media
+	// application invocations with (sip.application_secret): the PIN
+	// flow's handler then refuses unsigned ones.
+	SIPAppSecret string
 	// Janus, if set, is a Janus server's HTTP API root (e.g.
 	// http://127.0.0.1:8088/janus): the audio scenario runs against its
 	// AudioBridge instead of Confab (runJanus). ServerPID is a local

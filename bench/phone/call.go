@@ -29,8 +29,14 @@ type Config struct {
 	// gateway's dial-in number.
 	Number string
 	// JoinToken is the attendee's JoinToken, sent as the Request-URI
-	// parameter X-chime-join-token.
+	// parameter X-chime-join-token; empty for a call that a SIP media
+	// application answers (the PIN flow: see Digits).
 	JoinToken string
+	// Digits, if set, are keyed as RFC 4733 telephone-events DigitsAfter
+	// (default 300 ms) after the call is answered, as a caller keys a
+	// meeting PIN at the prompt.
+	Digits      string
+	DigitsAfter time.Duration
 	// Name labels the caller in logs.
 	Name string
 	// From is the caller ID, an E.164 number (the gateway refuses others).
@@ -56,6 +62,7 @@ const (
 // Stats describes a call's audio and timing.
 type Stats struct {
 	Invited, Answered, FirstAudio time.Time // zero until they happen
+	LastKeyAt                     time.Time // the last key of Config.Digits went down (its first event packet)
 	Sent, Packets, SeqGaps        uint64
 	JitterMs                      float64 // RFC 3550 interarrival jitter of what the gateway sent
 	LastArrival                   time.Time
@@ -68,6 +75,7 @@ type Call struct {
 	conn   *net.UDPConn
 	remote *net.UDPAddr
 	voice  *voice        // the codec the answer chose
+	te     int           // the answer's telephone-event payload type at the codec's clock, or -1
 	keys   sdesKeys      // with SRTP: the offer's key
 	tx, rx *srtp.Context // with SRTP: what the caller sends, what it gets
 
@@ -90,6 +98,12 @@ func (d *Dialer) Dial(ctx context.Context, cfg Config) (*Call, error) {
 	if cfg.Codec != "PCMU" && cfg.Codec != "PCMA" && cfg.Codec != "OPUS" {
 		return nil, fmt.Errorf("phone: codec %q: want PCMU, PCMA or OPUS", cfg.Codec)
 	}
+	if err := checkDigits(cfg.Digits); err != nil {
+		return nil, err
+	}
+	if cfg.DigitsAfter <= 0 {
+		cfg.DigitsAfter = 300 * time.Millisecond
+	}
 	host, portStr, err := net.SplitHostPort(cfg.Gateway)
 	if err != nil {
 		return nil, fmt.Errorf("phone: gateway %q: %w", cfg.Gateway, err)
@@ -108,7 +122,9 @@ func (d *Dialer) Dial(ctx context.Context, cfg Config) (*Call, error) {
 		}
 	}
 	uri := sip.Uri{Scheme: "sip", User: cfg.Number, Host: host, Port: port, UriParams: sip.NewParams()}
-	uri.UriParams.Add("X-chime-join-token", cfg.JoinToken)
+	if cfg.JoinToken != "" {
+		uri.UriParams.Add("X-chime-join-token", cfg.JoinToken)
+	}
 	c.stats.Invited = time.Now()
 	sess, err := d.invite(ctx, uri, cfg.From, c.offer())
 	if err != nil {
@@ -130,8 +146,8 @@ func (d *Dialer) Dial(ctx context.Context, cfg Config) (*Call, error) {
 
 // offer is the SDP offer, as a desk phone or softphone makes it: the
 // configured codec first (Opus only when configured: the gateway prefers
-// it whenever offered), G.711 after it, RFC 4733 events; with SRTP the
-// profile RTP/SAVP and one a=crypto line.
+// it whenever offered), G.711 after it, RFC 4733 events at the configured
+// codec's clock; with SRTP the profile RTP/SAVP and one a=crypto line.
 func (c *Call) offer() []byte {
 	port := c.conn.LocalAddr().(*net.UDPAddr).Port
 	ip := c.conn.LocalAddr().(*net.UDPAddr).IP.String()
@@ -140,15 +156,15 @@ func (c *Call) offer() []byte {
 	if c.cfg.SRTP {
 		proto, crypto = "RTP/SAVP", "a=crypto:"+c.keys.line()+"\r\n"
 	}
-	opus := ""
+	opus, events := "", 8000
 	if c.cfg.Codec == "OPUS" {
-		opus = "a=rtpmap:111 opus/48000/2\r\na=fmtp:111 useinbandfec=1\r\n"
+		opus, events = "a=rtpmap:111 opus/48000/2\r\na=fmtp:111 useinbandfec=1\r\n", 48000
 	}
 	id := rand.Uint32()
 	return fmt.Appendf(nil, "v=0\r\no=- %d %d IN IP4 %s\r\ns=confab-bench\r\nc=IN IP4 %s\r\nt=0 0\r\n"+
 		"m=audio %d %s %s\r\n%sa=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"+
-		"a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\n%sa=sendrecv\r\n",
-		id, id, ip, ip, port, proto, fmts, opus, crypto)
+		"a=rtpmap:101 telephone-event/%d\r\na=fmtp:101 0-16\r\na=ptime:20\r\n%sa=sendrecv\r\n",
+		id, id, ip, ip, port, proto, fmts, opus, events, crypto)
 }
 
 // useAnswer takes the gateway's media address, the codec it chose and,
@@ -183,6 +199,15 @@ func (c *Call) useAnswer(body []byte) error {
 		if c.voice, err = newVoice(uint8(pt)); err != nil {
 			return err
 		}
+		var rtpmaps []string
+		for _, a := range md.Attributes {
+			if a.Key == "rtpmap" {
+				rtpmaps = append(rtpmaps, a.Value)
+			}
+		}
+		if c.te = telephoneEventPT(rtpmaps, c.voice.rate); c.te < 0 && c.cfg.Digits != "" {
+			return fmt.Errorf("phone: the answer has no telephone-event at %d Hz to key %q with", c.voice.rate, c.cfg.Digits)
+		}
 		if c.cfg.SRTP {
 			line, ok := md.Attribute("crypto")
 			if !ok {
@@ -197,8 +222,9 @@ func (c *Call) useAnswer(body []byte) error {
 	return errors.New("phone: the answer accepts no audio stream")
 }
 
-// speak sends one 20 ms G.711 frame of the tone (in bursts) or silence
-// per tick, paced by the wall clock as a phone's audio clock is.
+// speak sends one 20 ms frame of the tone (in bursts) or silence per
+// tick, paced by the wall clock as a phone's audio clock is; while a key
+// of Config.Digits is down, telephone-events instead.
 func (c *Call) speak() {
 	defer c.wg.Done()
 	tick := time.NewTicker(frameDur)
@@ -212,11 +238,44 @@ func (c *Call) speak() {
 	wire := make([]byte, 1500) // SRTP
 	step := 2 * math.Pi * c.cfg.ToneHz / float64(v.rate)
 	var phase float64
+	write := func(p *rtp.Packet) error {
+		n, err := p.MarshalTo(buf)
+		out := buf[:n]
+		if err == nil && c.tx != nil {
+			out, err = c.tx.EncryptRTP(wire[:0], out, &p.Header)
+		}
+		if err == nil {
+			_, err = c.conn.WriteToUDP(out, c.remote)
+		}
+		p.SequenceNumber++
+		return err
+	}
+	keys := &keypad{pt: uint8(max(c.te, 0)), perPacket: uint32(v.samples)}
+	keysAt := int(c.cfg.DigitsAfter / frameDur)
+	var ev rtp.Packet
+	sendEvent := func(payload []byte, marker bool, ts uint32) {
+		ev.Header, ev.Payload = pkt.Header, payload
+		ev.PayloadType, ev.Marker, ev.Timestamp = keys.pt, marker, ts
+		_ = write(&ev)
+		pkt.SequenceNumber = ev.SequenceNumber
+	}
 	for frame := 0; ; frame++ {
 		select {
 		case <-c.stop:
 			return
 		case <-tick.C:
+		}
+		if frame == keysAt {
+			keys.keys = c.cfg.Digits
+		}
+		if event, last := keys.tick(pkt.Timestamp, sendEvent); event {
+			if last {
+				c.mu.Lock()
+				c.stats.LastKeyAt = time.Now()
+				c.mu.Unlock()
+			}
+			pkt.Timestamp += uint32(v.samples)
+			continue
 		}
 		start := false
 		for i := range pcm {
@@ -234,14 +293,7 @@ func (c *Call) speak() {
 			return
 		}
 		pkt.Payload = payload
-		n, err := pkt.MarshalTo(buf)
-		out := buf[:n]
-		if err == nil && c.tx != nil {
-			out, err = c.tx.EncryptRTP(wire[:0], out, &pkt.Header)
-		}
-		if err == nil {
-			_, err = c.conn.WriteToUDP(out, c.remote)
-		}
+		err = write(&pkt)
 		if start && c.cfg.Bursts.Period > 0 {
 			c.tones.BurstStarted(time.Now())
 		}
@@ -250,7 +302,6 @@ func (c *Call) speak() {
 			c.stats.Sent++
 			c.mu.Unlock()
 		}
-		pkt.SequenceNumber++
 		pkt.Timestamp += uint32(v.samples)
 	}
 }

@@ -11,8 +11,11 @@
 //
 // One [Dialer] (one UDP socket for SIP, which it listens and sends on, as
 // a phone does) places many [Call]s; each call has its own RTP socket, one
-// sending and one receiving goroutine, and reuses its buffers. Not yet:
-// the SIP media application PIN flow.
+// sending and one receiving goroutine, and reuses its buffers.
+//
+// For a SIP media application's PIN flow a call dials the application's
+// number without a join token and keys Config.Digits as RFC 4733
+// telephone-events once answered (dtmf.go).
 package phone
 
 import (

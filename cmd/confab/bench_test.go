@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go/service/chimesdkvoice"
+
 	"github.com/confab-media/confab/bench/janus/janustest"
 	"github.com/confab-media/confab/bench/load"
 	"github.com/confab-media/confab/internal/redistest"
@@ -406,6 +408,57 @@ func TestBenchSIPCallers(t *testing.T) {
 				t.Errorf("the summary lacks the phone rows")
 			}
 		})
+	}
+}
+
+// TestBenchSIPPINFlow: the callers dial a SIP media application that the
+// bench serves and registers through the Voice API (a signed HTTP
+// handler), key their PINs as RFC 4733 events, and are joined to their
+// meetings by the handler (CreateAttendee, JoinChimeMeeting); they hear
+// and are heard by the WebRTC attendees, and the bench deletes its rule
+// and application when it is done.
+func TestBenchSIPPINFlow(t *testing.T) {
+	const secret = "bench-sma-secret-0123456789"
+	s := startServer(t, "", noThrottle()+"sip:\n  application_secret: "+secret+"\n")
+	out := t.TempDir()
+	cmd := exec.Command(confabBin, "bench", "--quiet", "--target", s.Endpoint,
+		"--access-key-id", testKeyID, "--secret-access-key", testSecret, "--sip", sipListener(t, s),
+		"--name", "pins", "--meetings", "2", "--attendees", "2", "--talkers", "1", "--sip-callers", "2",
+		"--sip-pin", "--sip-app-secret", secret, "--duration", "6s", "--out", out,
+		"--assert", "pin_to_join.n>=4,phone_to_webrtc.n>=1,webrtc_to_phone.n>=1")
+	b, err := cmd.CombinedOutput()
+	t.Logf("confab bench:\n%s", b)
+	if err != nil {
+		t.Fatalf("confab bench: %v", err)
+	}
+	r := readReport(t, out)
+	p := r.SIP
+	if r.Joined != 4 || p.Callers != 4 || p.Answered != 4 || !p.PIN || p.JoinedByPIN != 4 || len(p.Errors) != 0 {
+		t.Fatalf("joined %d, callers %d answered %d, PIN %v joined by PIN %d, errors %v", r.Joined, p.Callers, p.Answered, p.PIN, p.JoinedByPIN, p.Errors)
+	}
+	if p.DigitsToJoinMs.N != 4 || p.DigitsToJoinMs.Min <= 0 || p.DigitsToJoinMs.Max > 2000 ||
+		p.InviteToJoinMs.P50 <= p.DigitsToJoinMs.P50 || p.CreateAttendeeMs.N != 4 {
+		t.Errorf("keyed PIN → joined %+v, INVITE → joined %+v, CreateAttendee %+v", p.DigitsToJoinMs, p.InviteToJoinMs, p.CreateAttendeeMs)
+	}
+	// Joined about a second in: the talking phone of each meeting is heard
+	// by both WebRTC listeners, the WebRTC talker by both phones.
+	if p.FromPhoneMs.N < 2*2*2 || p.ToPhoneMs.N < 2*2*2 {
+		t.Errorf("phone → WebRTC %+v, WebRTC → phone %+v", p.FromPhoneMs, p.ToPhoneMs)
+	}
+	if !strings.Contains(string(b), "PIN flow") || !strings.Contains(string(b), "keyed PIN → joined") {
+		t.Errorf("the summary lacks the PIN rows")
+	}
+	vc := voiceClient(s)
+	rules, err := vc.ListSipRules(&chimesdkvoice.ListSipRulesInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apps, err := vc.ListSipMediaApplications(&chimesdkvoice.ListSipMediaApplicationsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rules.SipRules) != 0 || len(apps.SipMediaApplications) != 0 {
+		t.Errorf("after the run: %d rules and %d applications left", len(rules.SipRules), len(apps.SipMediaApplications))
 	}
 }
 
