@@ -138,11 +138,28 @@ func startBaresipDial(t *testing.T, uri string, toneHz float64, consPort int) (s
 }
 
 // startBaresipCallee runs baresip as the phone of number user that
-// answers its calls at 127.0.0.1:listenPort at once (a stand-in for a
-// trunk's callee), sending a tone of toneHz and recording what it hears.
-func startBaresipCallee(t *testing.T, user string, listenPort int, toneHz float64) (string, *syncBuffer) {
+// answers its calls at once on a free loopback port, which it returns (a
+// stand-in for a trunk's callee), sending a tone of toneHz and recording
+// what it hears. A port found free can be taken before baresip binds it
+// (an ephemeral port of another connection: seen in CI), so a start that
+// fails with "Address already in use" is retried on another port.
+func startBaresipCallee(t *testing.T, user string, toneHz float64) (int, *syncBuffer) {
 	t.Helper()
-	return runBaresip(t, baresipOpts{user: user, toneHz: toneHz, listenPort: listenPort, answer: true})
+	for try := 0; ; try++ {
+		port := testkit.FreeSIPPort(t)
+		_, out := runBaresip(t, baresipOpts{user: user, toneHz: toneHz, listenPort: port, answer: true})
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(out.String(), "baresip is ready") && !strings.Contains(out.String(), "Address already in use") &&
+			time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if !strings.Contains(out.String(), "Address already in use") {
+			return port, out
+		}
+		if try == 4 {
+			t.Fatalf("baresip found no free port in 5 tries:\n%s", out.String())
+		}
+	}
 }
 
 type baresipOpts struct {

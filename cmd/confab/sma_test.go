@@ -24,7 +24,6 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/confab-media/confab/bench/attendee"
-	"github.com/confab-media/confab/internal/testkit"
 	"github.com/confab-media/confab/signaling/notify"
 	"github.com/confab-media/confab/sma"
 )
@@ -380,8 +379,7 @@ func TestVoiceAPIRulesRouteCallsAfterKill(t *testing.T) {
 // CALL_UPDATE_REQUESTED, whose Hangup ends the call (baresip sees BYE).
 func TestSIPMediaApplicationDialOut(t *testing.T) {
 	const webTone, calleeTone = 700.0, 1000.0
-	trunk := testkit.FreeSIPPort(t)
-	_, out := startBaresipCallee(t, "+15550155", trunk, calleeTone)
+	trunk, out := startBaresipCallee(t, "+15550155", calleeTone)
 
 	var meetingID atomic.Pointer[string]
 	var client atomic.Pointer[chimesdkmeetings.ChimeSDKMeetings]
