@@ -2,7 +2,6 @@ package main
 
 import (
 	"maps"
-	"os/exec"
 	"strings"
 	"testing"
 )
@@ -17,20 +16,12 @@ func TestBenchVideoH264(t *testing.T) {
 	s := startServer(t, "", noThrottle())
 	kbps := map[string]float64{}
 	for layer, size := range map[string]string{"low": "320x180", "high": "1280x720"} {
-		out := t.TempDir()
-		cmd := exec.Command(confabBin, "bench", "--quiet", "--target", s.Endpoint,
-			"--access-key-id", testKeyID, "--secret-access-key", testSecret,
+		b, r := benchAgainst(t, s, t.TempDir(),
 			"--meetings", "1", "--attendees", "3", "--talkers", "1", "--video-publishers", "2", "--video-subscribers", "1",
-			"--video-layer", layer, "--video-codec", "h264", "--duration", "4s", "--out", out)
-		b, err := cmd.CombinedOutput()
-		t.Logf("confab bench --video-codec h264 --video-layer %s:\n%s", layer, b)
-		if err != nil {
-			t.Fatalf("confab bench: %v", err)
-		}
-		r := readReport(t, out)
+			"--video-layer", layer, "--video-codec", "h264", "--duration", "4s")
 		v := r.Video
 		t.Logf("%s layer: fps min %.1f, kbps p50 %.1f, keyframe sizes %v", layer, v.FPS.Min, v.BitrateKbps.P50, v.KeyframeSizes)
-		if r.Scenario.VideoCodec != "H264" || !strings.Contains(string(b), "(H264, "+layer+" layer)") {
+		if r.Scenario.VideoCodec != "H264" || !strings.Contains(b, "(H264, "+layer+" layer)") {
 			t.Errorf("codec %q in the report, summary:\n%s", r.Scenario.VideoCodec, b)
 		}
 		if v.Streams != 2 || v.StreamsWithFrames != 2 || v.FPS.N != 2 || v.FPS.Min < 10 || v.BitrateKbps.N != 2 || v.BitrateKbps.Min <= 0 {

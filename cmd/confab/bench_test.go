@@ -224,6 +224,21 @@ func TestBenchCredentialsAndScenarioFlags(t *testing.T) {
 var attendeeRow = regexp.MustCompile(`<tr><td>m\d+-a\d+</td>`)
 
 // readReport reads the report.json a bench run wrote into dir.
+// benchAgainst runs `confab bench --quiet` against s with the test's API
+// key, writing its report to out, logs what it prints and fails the test
+// if it fails; it returns what it printed and the report.
+func benchAgainst(t *testing.T, s *server, out string, args ...string) (string, load.Report) {
+	t.Helper()
+	cmd := exec.Command(confabBin, append([]string{"bench", "--quiet", "--target", s.Endpoint,
+		"--access-key-id", testKeyID, "--secret-access-key", testSecret, "--out", out}, args...)...)
+	b, err := cmd.CombinedOutput()
+	t.Logf("confab bench %s:\n%s", strings.Join(args, " "), b)
+	if err != nil {
+		t.Fatalf("confab bench: %v", err)
+	}
+	return string(b), readReport(t, out)
+}
+
 func readReport(t *testing.T, dir string) load.Report {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(dir, "report.json"))
@@ -377,18 +392,10 @@ func TestBenchSIPCallers(t *testing.T) {
 		{"Opus over SRTP", []string{"--sip-codec", "opus", "--sip-srtp"}, "OPUS, SRTP"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out := t.TempDir()
-			cmd := exec.Command(confabBin, append([]string{"bench", "--quiet", "--target", s.Endpoint,
-				"--access-key-id", testKeyID, "--secret-access-key", testSecret, "--sip", sipListener(t, s),
+			b, r := benchAgainst(t, s, t.TempDir(), append([]string{"--sip", sipListener(t, s),
 				"--name", "phones", "--meetings", "1", "--attendees", "2", "--talkers", "1", "--sip-callers", "2",
-				"--duration", "6s", "--out", out, "--assert", "phone_to_webrtc.n>=1,webrtc_to_phone.n>=1,sip_answer.p99<5s"},
+				"--duration", "6s", "--assert", "phone_to_webrtc.n>=1,webrtc_to_phone.n>=1,sip_answer.p99<5s"},
 				tc.flags...)...)
-			b, err := cmd.CombinedOutput()
-			t.Logf("confab bench:\n%s", b)
-			if err != nil {
-				t.Fatalf("confab bench: %v", err)
-			}
-			r := readReport(t, out)
 			p := r.SIP
 			if r.Joined != 2 || p.Callers != 2 || p.Answered != 2 || p.Codec != tc.codec || len(p.Errors) != 0 {
 				t.Fatalf("joined %d, callers %d answered %d (%s), errors %v", r.Joined, p.Callers, p.Answered, p.Codec, p.Errors)
@@ -404,7 +411,7 @@ func TestBenchSIPCallers(t *testing.T) {
 			if p.LossPct.N != 2 || p.LossPct.Max > 2 {
 				t.Errorf("phone audio loss %+v", p.LossPct)
 			}
-			if !strings.Contains(string(b), "phone callers") || !strings.Contains(string(b), "WebRTC → phone") {
+			if !strings.Contains(b, "phone callers") || !strings.Contains(b, "WebRTC → phone") {
 				t.Errorf("the summary lacks the phone rows")
 			}
 		})
@@ -420,18 +427,10 @@ func TestBenchSIPCallers(t *testing.T) {
 func TestBenchSIPPINFlow(t *testing.T) {
 	const secret = "bench-sma-secret-0123456789"
 	s := startServer(t, "", noThrottle()+"sip:\n  application_secret: "+secret+"\n")
-	out := t.TempDir()
-	cmd := exec.Command(confabBin, "bench", "--quiet", "--target", s.Endpoint,
-		"--access-key-id", testKeyID, "--secret-access-key", testSecret, "--sip", sipListener(t, s),
+	b, r := benchAgainst(t, s, t.TempDir(), "--sip", sipListener(t, s),
 		"--name", "pins", "--meetings", "2", "--attendees", "2", "--talkers", "1", "--sip-callers", "2",
-		"--sip-pin", "--sip-app-secret", secret, "--duration", "6s", "--out", out,
+		"--sip-pin", "--sip-app-secret", secret, "--duration", "6s",
 		"--assert", "pin_to_join.n>=4,phone_to_webrtc.n>=1,webrtc_to_phone.n>=1")
-	b, err := cmd.CombinedOutput()
-	t.Logf("confab bench:\n%s", b)
-	if err != nil {
-		t.Fatalf("confab bench: %v", err)
-	}
-	r := readReport(t, out)
 	p := r.SIP
 	if r.Joined != 4 || p.Callers != 4 || p.Answered != 4 || !p.PIN || p.JoinedByPIN != 4 || len(p.Errors) != 0 {
 		t.Fatalf("joined %d, callers %d answered %d, PIN %v joined by PIN %d, errors %v", r.Joined, p.Callers, p.Answered, p.PIN, p.JoinedByPIN, p.Errors)
@@ -445,7 +444,7 @@ func TestBenchSIPPINFlow(t *testing.T) {
 	if p.FromPhoneMs.N < 2*2*2 || p.ToPhoneMs.N < 2*2*2 {
 		t.Errorf("phone → WebRTC %+v, WebRTC → phone %+v", p.FromPhoneMs, p.ToPhoneMs)
 	}
-	if !strings.Contains(string(b), "PIN flow") || !strings.Contains(string(b), "keyed PIN → joined") {
+	if !strings.Contains(b, "PIN flow") || !strings.Contains(b, "keyed PIN → joined") {
 		t.Errorf("the summary lacks the PIN rows")
 	}
 	vc := voiceClient(s)
