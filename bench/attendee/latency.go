@@ -56,15 +56,19 @@ func (e *events) snapshot() []time.Time {
 // any sample rate, in 20 ms frames (the attendee's at 48 kHz; bench/phone
 // uses it at 8 kHz). Its thresholds are on Goertzel power, which does not
 // depend on the frame's length. It has hysteresis: onsetQuiet quiet frames
-// arm it, and once armed only a loud frame (an onset) disarms it, so a
-// frame between the thresholds — another talker's burst edge splattering
-// into this bin just before this tone starts, as a mixer that shifted two
-// talkers together produces — does not hide the onset. Frame is called by
-// one goroutine; Onsets is safe for concurrent use.
+// arm it, and once armed only an onset disarms it, so a frame between the
+// thresholds — another talker's burst edge splattering into this bin just
+// before this tone starts, as a mixer that shifted two talkers together
+// produces — does not hide the onset. And an onset must last: a loud
+// frame counts (at its arrival) only if the next frame is loud too, so a
+// single frame of another burst's splatter is not taken for this tone
+// (bursts last many frames). Frame is called by one goroutine; Onsets is
+// safe for concurrent use.
 type OnsetDetector struct {
 	hz, rate float64
-	quiet    int  // consecutive quiet frames so far
-	armed    bool // onsetQuiet quiet frames seen since the last onset
+	quiet    int       // consecutive quiet frames so far
+	armed    bool      // onsetQuiet quiet frames seen since the last onset
+	pending  time.Time // an armed loud frame's arrival, until the next frame confirms it
 	found    events
 }
 
@@ -79,12 +83,22 @@ func (d *OnsetDetector) Hz() float64 { return d.hz }
 // Frame looks at one decoded frame that arrived at now.
 func (d *OnsetDetector) Frame(pcm []int16, now time.Time) {
 	p := DB(dsp.Goertzel(pcm, d.hz, d.rate))
+	if !d.pending.IsZero() {
+		at := d.pending
+		d.pending = time.Time{}
+		if p >= onsetOnDB { // the tone goes on: an onset, at its first frame
+			d.found.add(at)
+			d.armed, d.quiet = false, 0
+			return
+		}
+		// One loud frame alone: splatter, not this tone; still armed.
+	}
 	switch {
 	case p >= onsetOnDB:
 		if d.armed {
-			d.found.add(now)
+			d.pending = now
 		}
-		d.armed, d.quiet = false, 0
+		d.quiet = 0
 	case p < onsetOffDB:
 		d.quiet++
 		d.armed = d.armed || d.quiet >= onsetQuiet

@@ -39,13 +39,33 @@ func TestOnsetDetector(t *testing.T) {
 		other[i] = int16(8000 * sin2pi(900*ph)) // another talker's bin: no leak at 50 Hz multiples
 	}
 	t0 := time.Unix(0, 0)
-	frames := [][]int16{quiet, quiet, tone, tone, quiet, other, quiet, quiet, tone}
+	frames := [][]int16{quiet, quiet, tone, tone, quiet, other, quiet, quiet, tone, tone}
 	for i, f := range frames {
 		d.Frame(f, t0.Add(time.Duration(i)*frameDur))
 	}
 	got := d.Onsets()
 	if len(got) != 2 || !got[0].Equal(t0.Add(2*frameDur)) || !got[1].Equal(t0.Add(8*frameDur)) {
 		t.Fatalf("onsets = %v", got)
+	}
+}
+
+// TestOnsetSpikeIgnored: one loud frame alone (another burst's edge
+// splattering into the bin) is no onset, and leaves the detector armed
+// for the tone that follows.
+func TestOnsetSpikeIgnored(t *testing.T) {
+	d := NewOnsetDetector(700, SampleRate)
+	quiet := make([]int16, FrameSamples)
+	tone := make([]int16, FrameSamples)
+	for i := range tone {
+		tone[i] = int16(8000 * sin2pi(700*float64(i)/SampleRate))
+	}
+	t0 := time.Unix(0, 0)
+	frames := [][]int16{quiet, quiet, tone, quiet, quiet, tone, quiet, tone, tone, tone}
+	for i, f := range frames {
+		d.Frame(f, t0.Add(time.Duration(i)*frameDur))
+	}
+	if got := d.Onsets(); len(got) != 1 || !got[0].Equal(t0.Add(7*frameDur)) {
+		t.Fatalf("onsets = %v, want one at frame 7", got)
 	}
 }
 
@@ -67,7 +87,7 @@ func TestOnsetAfterSplatter(t *testing.T) {
 		t.Fatalf("leak frame reads %.0f dB, want between the thresholds", p)
 	}
 	t0 := time.Unix(0, 0)
-	frames := [][]int16{quiet, quiet, leak, tone, tone, leak, tone, quiet, quiet, leak, leak, tone}
+	frames := [][]int16{quiet, quiet, leak, tone, tone, leak, tone, quiet, quiet, leak, leak, tone, tone}
 	for i, f := range frames {
 		d.Frame(f, t0.Add(time.Duration(i)*frameDur))
 	}

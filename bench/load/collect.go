@@ -77,7 +77,8 @@ func collect(r *Report, s Scenario, members []*member) {
 					continue
 				}
 				r.MouthToEarPairsExpected++
-				lags := attendee.MouthToEar(bursts, listener.a.Onsets(talker.hz), m2eMaxLag)
+				_, heard := listener.a.JoinTimes()
+				lags := attendee.MouthToEar(burstsFrom(bursts, heard), listener.a.Onsets(talker.hz), m2eMaxLag)
 				if len(lags) > 0 {
 					r.MouthToEarPairs++
 				}

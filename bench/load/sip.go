@@ -211,7 +211,7 @@ func collectSIP(r *Report, s Scenario, members []*member, callers []*caller, app
 		// To this caller from every other talker of its meeting.
 		for _, mb := range members {
 			if mb.meeting == cl.meeting && mb.a != nil && mb.hz != 0 {
-				lags := attendee.MouthToEar(mb.a.Bursts(), cl.c.Onsets(mb.hz), m2eMaxLag)
+				lags := attendee.MouthToEar(burstsFrom(mb.a.Bursts(), st.FirstAudio), cl.c.Onsets(mb.hz), m2eMaxLag)
 				for _, l := range lags {
 					to = append(to, ms(l))
 				}
@@ -228,13 +228,13 @@ func collectSIP(r *Report, s Scenario, members []*member, callers []*caller, app
 		bursts := cl.c.Bursts()
 		for _, mb := range members {
 			if mb.meeting == cl.meeting && mb.a != nil && mb.index < s.Measuring {
-				lags := attendee.MouthToEar(bursts, mb.a.Onsets(cl.hz), m2eMaxLag)
-				for _, l := range lags {
-					from = append(from, ms(l))
-				}
 				_, heardMix := mb.a.JoinTimes()
 				if st.FirstAudio.IsZero() || heardMix.IsZero() {
 					continue
+				}
+				lags := attendee.MouthToEar(burstsFrom(bursts, later(st.FirstAudio, heardMix)), mb.a.Onsets(cl.hz), m2eMaxLag)
+				for _, l := range lags {
+					from = append(from, ms(l))
 				}
 				if sent := burstsBetween(bursts, later(st.FirstAudio, heardMix), end); sent > 0 {
 					rep.FromPhoneBursts += sent
@@ -252,6 +252,23 @@ func collectSIP(r *Report, s Scenario, members []*member, callers []*caller, app
 	rep.InviteToAnswerMs, rep.InviteToAudioMs = newDist(answer), newDist(audio)
 	rep.LossPct, rep.JitterMs = newDist(loss), newDist(jitter)
 	rep.FromPhoneMs, rep.ToPhoneMs = newDist(from), newDist(to)
+}
+
+// burstsFrom returns the bursts sent at or after since (bursts are in
+// time order): a listener that came into the meeting during a burst
+// hears the rest of it begin at once, which is no mouth-to-ear latency;
+// the bursts before it are left out of the match. A zero since leaves
+// none.
+func burstsFrom(bursts []time.Time, since time.Time) []time.Time {
+	if since.IsZero() {
+		return nil
+	}
+	for i, b := range bursts {
+		if !b.Before(since) {
+			return bursts[i:]
+		}
+	}
+	return nil
 }
 
 // burstsBetween counts the bursts sent in [from, to]; none if from is
