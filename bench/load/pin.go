@@ -32,10 +32,13 @@ import (
 // pinDigits is the length of a caller's PIN.
 const pinDigits = 6
 
-// pinCaller is what the handler knows of one caller: its meeting and,
-// once it happens, when the application joined it.
+// pinCaller is what the handler knows of one caller: its meeting, the
+// call that keyed its PIN (a PIN admits one call: another that keys it is
+// hung up, so byTx holds at most one entry per PIN) and, once it
+// happens, when the application joined it.
 type pinCaller struct {
 	meetingID, user string
+	tx              string
 	attendeeMs      float64   // CreateAttendee's time
 	joined          time.Time // ACTION_SUCCESSFUL of JoinChimeMeeting
 }
@@ -198,9 +201,12 @@ func (a *pinApp) handle(ctx context.Context, ev *smaEvent) []smaAction {
 		}
 		a.mu.Lock()
 		c := a.byPIN[pin]
-		if c == nil {
+		switch {
+		case c == nil || (c.tx != "" && c.tx != tx): // unknown, or already keyed by another call
+			c = nil
 			a.wrong++
-		} else {
+		default:
+			c.tx = tx
 			a.byTx[tx] = c
 		}
 		a.mu.Unlock()
@@ -255,7 +261,7 @@ func (a *pinApp) failures() error {
 		errs = append(errs, errors.New(e))
 	}
 	if a.wrong > 0 {
-		errs = append(errs, fmt.Errorf("%d calls keyed an unknown PIN", a.wrong))
+		errs = append(errs, fmt.Errorf("%d calls keyed an unknown or already used PIN", a.wrong))
 	}
 	return errors.Join(errs...)
 }

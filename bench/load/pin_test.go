@@ -14,7 +14,8 @@ import (
 
 // TestPINHandler: the PIN flow's handler refuses unsigned and malformed
 // invocations, answers a new call with ReceiveDigits, and hangs up on
-// an unknown PIN (counted as a failure of the run).
+// an unknown PIN or one another call already keyed (counted as failures
+// of the run).
 func TestPINHandler(t *testing.T) {
 	secret := []byte("bench-sma-secret-0123456789")
 	a := &pinApp{secret: secret, byPIN: map[string]*pinCaller{}, byTx: map[string]*pinCaller{}}
@@ -50,7 +51,12 @@ func TestPINHandler(t *testing.T) {
 	if _, out = post(`{"InvocationEventType":"ACTION_SUCCESSFUL","ActionData":{"Type":"ReceiveDigits"},"CallDetails":{"TransactionId":"t1"}}`, true); out["Actions"] != nil {
 		t.Fatalf("ACTION_SUCCESSFUL of ReceiveDigits: %s, want no actions (keep listening)", toJSON(out))
 	}
-	if err := a.failures(); err == nil || !strings.Contains(err.Error(), "1 calls keyed an unknown PIN") {
+	a.byPIN["000001"].tx = "t0" // keyed by an earlier call
+	code, out = post(`{"InvocationEventType":"DIGITS_RECEIVED","ActionData":{"Type":"ReceiveDigits","ReceivedDigits":"000001#"},"CallDetails":{"TransactionId":"t1"}}`, true)
+	if code != http.StatusOK || !strings.Contains(toJSON(out), `"Type":"Hangup"`) || a.byTx["t1"] != nil {
+		t.Fatalf("a PIN keyed again by another call: %d %s", code, toJSON(out))
+	}
+	if err := a.failures(); err == nil || !strings.Contains(err.Error(), "2 calls keyed an unknown or already used PIN") {
 		t.Fatalf("failures: %v", err)
 	}
 }
